@@ -1,0 +1,55 @@
+# VoicesCount: the two set-up commands in the README are `make demo` and `make test`.
+# Everything is installed into .venv (Python) and node_modules (front-end assets from npm).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install install-test demo serve test lint pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+src/voicescount/publishing/static/vendor/versions.json: node_modules/.package-lock.json scripts/vendor_assets.py
+	$(BIN)/python scripts/vendor_assets.py
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed src/voicescount/publishing/static/vendor/versions.json
+
+install-test: $(VENV)/.installed-test src/voicescount/publishing/static/vendor/versions.json
+
+## Install, then set up the demo (SQLite, reference and demo data) and serve it on http://127.0.0.1:$(PORT)
+demo: install
+	$(BIN)/voicescount demo --port $(PORT)
+
+serve: install
+	$(BIN)/voicescount serve --port $(PORT)
+
+## Install with test tools, then lint and run the whole suite (DATABASE_URL=postgres://… for PostgreSQL)
+test: install-test lint pytest
+
+lint:
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy src/voicescount/stats
+
+pytest:
+	$(BIN)/pytest
+
+bench: install-test
+	$(BIN)/python benchmarks/bench_stats.py
+
+clean:
+	rm -rf $(VENV) node_modules src/voicescount/publishing/static/vendor .pytest_cache .ruff_cache .mypy_cache

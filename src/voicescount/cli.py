@@ -1,0 +1,244 @@
+"""The ``voicescount`` command: one entry point for everything a user runs.
+
+Each command is a thin wrapper: it prepares the environment, starts Django and calls a service.
+Configuration errors are shown as one clear sentence, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    name="voicescount",
+    help="VoicesCount: citizen-generated data for SDG monitoring.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="VOICESCOUNT_DATA_DIR",
+        help="Directory for the embedded database and generated keys (default: ~/.local/share/voicescount).",
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def setup_django(data_dir: Path | None = None) -> None:
+    """Configure and start Django, turning configuration problems into clear errors."""
+    from voicescount import config
+
+    if data_dir is not None:
+        os.environ[config.ENV_DATA_DIR] = str(data_dir.expanduser().resolve())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voicescount.settings")
+    try:
+        import django
+
+        django.setup()
+    except config.ConfigurationError as exc:
+        raise fail(str(exc)) from None
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early, with advice, when the port is taken or the address is not ours."""
+    if not 0 < port < 65536:
+        raise fail(f"Port {port} is not a valid TCP port (1–65535).")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise fail(
+                    f"Port {port} on {host} is already in use (another VoicesCount or another server?). "
+                    f"Stop it, or choose another port with --port, e.g. --port {port + 1}."
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise fail(
+                    f"Not allowed to listen on port {port}; ports below 1024 need privileges."
+                ) from None
+            raise fail(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+
+
+def progress_bar() -> tuple[Progress, Callable[[str, int, int], None]]:
+    """A Rich progress bar and the ``progress(description, done, total)`` callback loaders accept."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def report(description: str, done: int, total: int) -> None:
+        if description not in tasks:
+            tasks[description] = progress.add_task(description, total=total)
+        progress.update(tasks[description], completed=done, total=total)
+
+    return progress, report
+
+
+def run_migrations() -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.utils import OperationalError
+
+    try:
+        with console.status("Preparing the database (migrations)…"):
+            call_command("migrate", interactive=False, verbosity=0)
+    except OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise fail(f"Cannot use the {settings.DATABASE_DESCRIPTION}: {reason}") from None
+
+
+def load_reference_data() -> None:
+    from voicescount.framework.loaders import load_all as load_framework
+    from voicescount.geography.loaders import load_all as load_geography
+
+    progress, report = progress_bar()
+    with progress:
+        load_framework(progress=report)
+        load_geography(progress=report)
+
+
+def serve_wsgi(host: str, port: int, workers: int) -> None:
+    """Serve the site with gunicorn (static files by whitenoise)."""
+    from gunicorn.app.base import BaseApplication
+
+    from voicescount.wsgi import application
+
+    class VoicesCountServer(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("timeout", 120)
+
+        def load(self):
+            return application
+
+    VoicesCountServer().run()
+
+
+@app.command()
+def demo(
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Web server worker processes.")] = 2,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the web server at the end.")
+    ] = True,
+) -> None:
+    """Set up the demo (database, reference data, demo organisations and users) and serve it."""
+    if serve:
+        check_port_free(host, port)
+    setup_django(data_dir)
+    from django.conf import settings
+
+    from voicescount.accounts.demo import DEMO_PASSWORD, create_demo_accounts
+
+    console.print(
+        f"Data directory: [bold]{settings.DATA_DIR}[/]  ·  database: {settings.DATABASE_DESCRIPTION}"
+    )
+    run_migrations()
+    load_reference_data()
+    with console.status("Creating demo organisations and users…"):
+        users = create_demo_accounts()
+
+    table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")", show_lines=False)
+    table.add_column("user")
+    table.add_column("role")
+    table.add_column("organisation")
+    for user in users:
+        table.add_row(user.username, user.role_label, user.organisation_name)
+    console.print(table)
+    url = f"http://{host}:{port}/"
+    if not serve:
+        console.print(f"Demo data ready. Start the site with: voicescount serve --port {port}")
+        return
+    console.print(f"\n[bold green]VoicesCount demo:[/] {url}   (admin: {url}en/admin/)   Ctrl+C to stop.\n")
+    serve_wsgi(host, port, workers)
+
+
+@app.command("serve")
+def serve_command(
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Web server worker processes.")] = 2,
+    migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first.")] = True,
+) -> None:
+    """Serve the site with gunicorn (production: set VOICESCOUNT_MODE=production and its settings)."""
+    check_port_free(host, port)
+    setup_django(data_dir)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if migrate:
+        run_migrations()
+    if settings.PRODUCTION:
+        with console.status("Collecting static files…"):
+            call_command("collectstatic", interactive=False, verbosity=0)
+    console.print(f"Serving on http://{host}:{port}/  ·  database: {settings.DATABASE_DESCRIPTION}")
+    serve_wsgi(host, port, workers)
+
+
+@app.command("load-reference")
+def load_reference(data_dir: DataDirOption = None) -> None:
+    """Load (or update) the SDG framework, code lists and geography from the committed reference files."""
+    setup_django(data_dir)
+    run_migrations()
+    load_reference_data()
+    console.print("[green]Reference data loaded.[/]")
+
+
+@app.command(
+    "manage",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command, e.g. `voicescount manage check --deploy`."""
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["voicescount manage", *ctx.args])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from voicescount.config import ConfigurationError
+
+    try:
+        app()
+    except ConfigurationError as exc:  # raised lazily, e.g. by a management command
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

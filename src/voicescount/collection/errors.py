@@ -1,0 +1,41 @@
+"""Errors raised while reading and validating collected data.
+
+Every error names where the problem is — file, row (or record locator) and field — and what is
+wrong, so that a coordinator can fix the source. Messages never include the value of a field marked
+as personal data.
+"""
+
+from __future__ import annotations
+
+
+class CollectionError(Exception):
+    """Base class: a problem with collected data or an instrument that the user can fix."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, row: str | int | None = None, field: str | None = None
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.row = row
+        self.field = field
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = [
+            part
+            for part in (
+                self.file,
+                f"row {self.row}" if isinstance(self.row, int) else self.row,
+                f"field '{self.field}'" if self.field else None,
+            )
+            if part
+        ]
+        return ": ".join([", ".join(where), self.message]) if where else self.message
+
+
+class InstrumentError(CollectionError):
+    """An XLSForm that cannot be read or converted (names the sheet, row and column where known)."""
+
+
+class ImportFileError(CollectionError):
+    """A data file that cannot be imported at all: corrupt, encrypted, too large, unsafe, wrong form."""

@@ -1,0 +1,33 @@
+"""The record type that every importer yields and validation consumes.
+
+Readers (``collection/readers/``) turn a source — a KoboToolbox JSON export, an ODK Central export,
+a CSV/XLSX file, an API payload — into a stream of ``RawRecord``. Keys of ``values`` are the
+question's full path in the XLSForm, with ``/`` between group names (``household/size``), whatever
+separator the source used (Kobo ``grp/q``, ODK CSV ``grp-q``). Validation resolves them against the
+instrument (``collection/xlsform.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One submission as read from its source, before validation; nothing in it is altered."""
+
+    source: str
+    """Reader that produced it: "kobo-json", "odk-csv", "odk-odata", "csv", "xlsx", "api"."""
+    locator: str
+    """Where the record is in its source, for messages: "row 12", "results[3] on page 2"."""
+    values: dict[str, Any]
+    """Answers by full question path; repeats are lists of dicts with paths relative to the repeat."""
+    instance_id: str | None = None
+    """``meta/instanceID`` (e.g. ``uuid:…``) when the source has one: the de-duplication key."""
+    submitted_at: dt.datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Source metadata kept apart from answers: Kobo ``_id``/``_uuid``, ODK ``__id``, review state."""
+    raw: Any = None
+    """The original payload (JSON object, CSV row as a dict) verbatim, kept beside the typed values."""

@@ -1,0 +1,180 @@
+"""Runtime configuration read from the environment, with safe defaults for the embedded demo.
+
+Kept apart from ``settings.py`` so that the CLI can validate a configuration and report a
+clear error before Django starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+ENV_DATA_DIR = "VOICESCOUNT_DATA_DIR"
+ENV_MODE = "VOICESCOUNT_MODE"
+ENV_SECRET_KEY = "VOICESCOUNT_SECRET_KEY"
+ENV_ALLOWED_HOSTS = "VOICESCOUNT_ALLOWED_HOSTS"
+ENV_LANGUAGE = "VOICESCOUNT_LANGUAGE"
+ENV_DATABASE_URL = "DATABASE_URL"
+ENV_ENCRYPTION_KEYS = "VOICESCOUNT_ENCRYPTION_KEYS"
+
+MODES = ("development", "production")
+SUPPORTED_DB_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+
+
+class ConfigurationError(Exception):
+    """A setting from the environment is missing or wrong; the message says which and how to fix it."""
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database and generated keys live unless the user chooses otherwise."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voicescount"
+
+
+def data_dir() -> Path:
+    """The data directory: ``$VOICESCOUNT_DATA_DIR`` or the per-user default."""
+    raw = os.environ.get(ENV_DATA_DIR, "").strip()
+    return Path(raw).expanduser().resolve() if raw else default_data_dir()
+
+
+def ensure_data_dir(path: Path) -> Path:
+    """Create the data directory if needed and check that it is writable."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Cannot create the data directory {path}: {exc.strerror or exc}. "
+            f"Choose another with --data-dir or {ENV_DATA_DIR}."
+        ) from exc
+    if not path.is_dir():
+        raise ConfigurationError(f"The data directory {path} exists but is not a directory.")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(
+            f"The data directory {path} is not writable by this user. "
+            f"Choose another with --data-dir or {ENV_DATA_DIR}."
+        )
+    return path
+
+
+def mode() -> str:
+    """``development`` (embedded default) or ``production``."""
+    value = os.environ.get(ENV_MODE, "development").strip().lower() or "development"
+    if value not in MODES:
+        raise ConfigurationError(f"{ENV_MODE}={value!r} is not one of: {', '.join(MODES)}.")
+    return value
+
+
+def secret_key(production: bool, directory: Path) -> str:
+    """The secret key: required from the environment in production, else generated once and kept."""
+    key = os.environ.get(ENV_SECRET_KEY, "").strip()
+    if key:
+        if production and len(key) < 50:
+            raise ConfigurationError(f"{ENV_SECRET_KEY} must be at least 50 characters in production.")
+        return key
+    if production:
+        raise ConfigurationError(
+            f"{ENV_SECRET_KEY} must be set in production mode "
+            '(generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))").'
+        )
+    path = ensure_data_dir(directory) / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(64)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    settings: dict
+    description: str  # safe to print: no password
+
+
+def database(directory: Path) -> DatabaseConfig:
+    """Parse ``DATABASE_URL`` (default: SQLite file in the data directory) into Django settings."""
+    url = os.environ.get(ENV_DATABASE_URL, "").strip()
+    if not url:
+        path = directory / "voicescount.sqlite3"
+        return DatabaseConfig(
+            {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": {"timeout": 20}},
+            f"SQLite at {path}",
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+")[0].lower()
+    if not scheme or "://" not in url:
+        raise ConfigurationError(
+            f"{ENV_DATABASE_URL} is not a URL. Expected e.g. postgres://user@host:5432/dbname or sqlite:////abs/path.db"
+        )
+    if scheme not in SUPPORTED_DB_SCHEMES:
+        raise ConfigurationError(
+            f"{ENV_DATABASE_URL} uses the scheme {scheme!r}; VoicesCount supports PostgreSQL "
+            "(postgres://user@host:5432/dbname) and SQLite (sqlite:////abs/path.db)."
+        )
+    if scheme != "sqlite" and not parts.path.strip("/"):
+        raise ConfigurationError(f"{ENV_DATABASE_URL} names no database (expected …/dbname at the end).")
+    try:
+        parsed = dj_database_url.parse(url, conn_max_age=60)
+    except (ValueError, KeyError) as exc:
+        raise ConfigurationError(f"{ENV_DATABASE_URL} could not be read: {exc}") from exc
+    safe_host = parts.hostname or "localhost"
+    desc = (
+        f"{scheme} database {parts.path.lstrip('/')!r} on {safe_host}"
+        if scheme != "sqlite"
+        else f"SQLite at {parsed['NAME']}"
+    )
+    return DatabaseConfig(dict(parsed), desc)
+
+
+def allowed_hosts(production: bool) -> list[str]:
+    raw = os.environ.get(ENV_ALLOWED_HOSTS, "").strip()
+    if raw:
+        return [h.strip() for h in raw.split(",") if h.strip()]
+    if production:
+        raise ConfigurationError(f"{ENV_ALLOWED_HOSTS} must list the site's host names in production mode.")
+    return ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+
+def default_language() -> str:
+    value = os.environ.get(ENV_LANGUAGE, "vi").strip().lower()
+    return value if value in ("vi", "en") else "vi"
+
+
+def encryption_keys(production: bool, directory: Path) -> list[str]:
+    """Fernet keys for personal data at rest, newest first (comma-separated, to allow rotation).
+
+    Required from the environment in production; generated once and kept (mode 600) in the data
+    directory for the embedded default. Losing the key loses the personal data: back it up.
+    """
+    from cryptography.fernet import Fernet
+
+    raw = os.environ.get(ENV_ENCRYPTION_KEYS, "").strip()
+    if raw:
+        keys = [k.strip() for k in raw.split(",") if k.strip()]
+        for key in keys:
+            try:
+                Fernet(key)
+            except (ValueError, TypeError):
+                raise ConfigurationError(
+                    f"{ENV_ENCRYPTION_KEYS} holds a value that is not a Fernet key (32 url-safe "
+                    "base64-encoded bytes; generate one with: "
+                    'python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())").'
+                ) from None
+        return keys
+    if production:
+        raise ConfigurationError(f"{ENV_ENCRYPTION_KEYS} must be set in production mode.")
+    path = ensure_data_dir(directory) / "encryption_key"
+    if path.exists():
+        return [path.read_text(encoding="utf-8").strip()]
+    key = Fernet.generate_key().decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return [key]

@@ -1,0 +1,55 @@
+"""Vega-Lite specifications for the public pages (drawn in the browser by the local vega-embed)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+# Colour-blind-safe categorical palette (Okabe–Ito) for the three macro-regions.
+REGION_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
+
+
+def province_map_spec(data_url: str, title: str) -> dict:
+    """A choropleth of provinces coloured by macro-region, with the archipelagos labelled."""
+    province = {"field": "properties.kind", "equal": "province"}
+    archipelago = {"field": "properties.kind", "equal": "archipelago"}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": title,
+        "width": "container",
+        "height": 560,
+        "projection": {"type": "mercator"},
+        "data": {"url": data_url, "format": {"type": "json", "property": "features"}},
+        "layer": [
+            {
+                "transform": [{"filter": province}],
+                "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.6},
+                "encoding": {
+                    "color": {
+                        "field": "properties.macro_region_name",
+                        "type": "nominal",
+                        "title": _("Region"),
+                        "scale": {"range": REGION_COLOURS},
+                    },
+                    "tooltip": [
+                        {"field": "properties.name", "title": _("Province")},
+                        {"field": "properties.gso_code", "title": _("GSO code")},
+                        {"field": "properties.macro_region_name", "title": _("Region")},
+                    ],
+                },
+            },
+            {
+                "transform": [{"filter": archipelago}],
+                "mark": {"type": "geoshape", "fill": "#555555", "stroke": "#555555", "strokeWidth": 1},
+                "encoding": {"tooltip": [{"field": "properties.name", "title": _("Archipelago")}]},
+            },
+            {
+                "transform": [{"filter": archipelago}],
+                "mark": {"type": "text", "dy": -12, "fontSize": 11, "fontWeight": "bold", "color": "#333333"},
+                "encoding": {
+                    "longitude": {"field": "properties.label_lon", "type": "quantitative"},
+                    "latitude": {"field": "properties.label_lat", "type": "quantitative"},
+                    "text": {"field": "properties.name"},
+                },
+            },
+        ],
+    }

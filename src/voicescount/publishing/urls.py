@@ -1,0 +1,26 @@
+from django.urls import path, register_converter
+
+from voicescount.publishing import views
+
+
+class IndicatorCodeConverter:
+    regex = r"[0-9]{1,2}\.[0-9a-z]{1,2}\.[0-9]{1,2}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(IndicatorCodeConverter, "indicator")
+
+app_name = "publishing"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("goals/<int:number>/", views.goal_detail, name="goal"),
+    path("indicators/<indicator:code>/", views.indicator_detail, name="indicator"),
+    path("map/", views.province_map, name="map"),
+    path("map/provinces-<str:version>.geojson", views.provinces_geojson, name="provinces-geojson"),
+    path("about/", views.about, name="about"),
+]

@@ -1,0 +1,131 @@
+"""Public pages: thin views over the framework and geography selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from voicescount.framework import selectors as framework
+from voicescount.geography import selectors as geography
+from voicescount.publishing.charts import province_map_spec
+
+MERGER_DATE = dt.date(2025, 7, 1)
+BOUNDARY_DATES = {"63": MERGER_DATE - dt.timedelta(days=1), "34": MERGER_DATE}
+
+
+def _language() -> str:
+    return (get_language() or "vi")[:2]
+
+
+class BadRequest(Exception):
+    """A query parameter the page cannot use; shown as a 400 with the reason."""
+
+
+def _bad_request(request, message: str) -> HttpResponse:
+    return render(request, "publishing/error.html", {"status": 400, "message": message}, status=400)
+
+
+@require_GET
+def home(request):
+    goals = framework.goals_with_counts()
+    return render(request, "publishing/home.html", {"goals": goals})
+
+
+@require_GET
+def goal_detail(request, number: int):
+    goal = framework.goal_detail(number)
+    if goal is None:
+        raise Http404(
+            _("There is no Sustainable Development Goal %(number)s; the goals are numbered 1 to 17.")
+            % {"number": number}
+        )
+    return render(request, "publishing/goal.html", {"goal": goal})
+
+
+@require_GET
+def indicator_detail(request, code: str):
+    indicator = framework.indicator_by_code(code)
+    if indicator is None:
+        raise Http404(_("No indicator has the code %(code)s.") % {"code": code})
+    linked = indicator.linked_indicators.visible_to(request.user).select_related("framework", "organisation")
+    return render(request, "publishing/indicator.html", {"indicator": indicator, "linked": linked})
+
+
+def _boundary_choice(request) -> tuple[str, dt.date]:
+    """Which set of provinces to show: ``?date=YYYY-MM-DD`` or ``?boundaries=63|34`` (default: today)."""
+    if "date" in request.GET:
+        try:
+            on = dt.date.fromisoformat(request.GET["date"])
+        except ValueError:
+            raise BadRequest(_("The date must be written as YYYY-MM-DD, for example 2024-12-31.")) from None
+        return ("63" if on < MERGER_DATE else "34"), on
+    version = request.GET.get("boundaries", "34")
+    if version not in BOUNDARY_DATES:
+        raise BadRequest(_("Boundaries must be 63 (provinces until 30 June 2025) or 34 (from 1 July 2025)."))
+    return version, BOUNDARY_DATES[version]
+
+
+@require_GET
+def province_map(request):
+    try:
+        version, on = _boundary_choice(request)
+    except BadRequest as exc:
+        return _bad_request(request, str(exc))
+    provinces = geography.provinces_on("VN", on).order_by("name")
+    data_url = reverse("publishing:provinces-geojson", kwargs={"version": version})
+    title = _("Provinces of Viet Nam on %(date)s") % {"date": on.isoformat()}
+    spec = province_map_spec(data_url, title)
+    context = {"version": version, "on": on, "provinces": provinces, "spec": spec, "merger_date": MERGER_DATE}
+    return render(request, "publishing/map.html", context)
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def provinces_geojson(request, version: str):
+    """The provinces as GeoJSON for the map (archipelagos carry a label position)."""
+    if version not in BOUNDARY_DATES:
+        raise Http404(_("Boundaries must be 63 or 34."))
+    collection = geography.province_feature_collection("VN", BOUNDARY_DATES[version], language=_language())
+    return JsonResponse(_with_label_points(collection), json_dumps_params={"ensure_ascii": False})
+
+
+def _with_label_points(collection: dict) -> dict:
+    from shapely.geometry import shape
+
+    features = []
+    for feature in collection["features"]:
+        props = feature.get("properties", {})
+        if props.get("kind") == "archipelago" and "label_lon" not in props:
+            point = shape(feature["geometry"]).representative_point()
+            feature = {**feature, "properties": {**props, "label_lon": point.x, "label_lat": point.y}}
+        features.append(feature)
+    return {**collection, "features": features}
+
+
+@require_GET
+def about(request):
+    return render(request, "publishing/about.html")
+
+
+def spec_json(spec: dict) -> str:
+    return json.dumps(spec, ensure_ascii=False)
+
+
+def not_found(request, exception=None):
+    """404 in the user's language, with the specific reason when the view gave one."""
+    from django.urls import Resolver404
+
+    message = ""
+    if exception is not None and not isinstance(exception, Resolver404) and exception.args:
+        message = str(exception.args[0])
+    if not message:
+        message = _("There is no page at this address. Try the list of goals or the map.")
+    return render(request, "publishing/error.html", {"status": 404, "message": message}, status=404)
