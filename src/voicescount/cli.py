@@ -216,6 +216,134 @@ def load_reference(data_dir: DataDirOption = None) -> None:
     console.print("[green]Reference data loaded.[/]")
 
 
+def _study_and_user(study_slug: str, username: str | None):
+    from django.contrib.auth import get_user_model
+
+    from voicescount.collection.models import Study
+
+    study = Study.objects.select_related("organisation").filter(slug=study_slug).first()
+    if study is None:
+        known = ", ".join(Study.objects.values_list("slug", flat=True)[:10]) or "none yet"
+        raise fail(f"No study '{study_slug}' (known: {known}).")
+    user = None
+    if username:
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise fail(f"No active user '{username}'.")
+    return study, user
+
+
+@app.command("instrument")
+def add_instrument(
+    study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
+    xlsform: Annotated[
+        Path, typer.Argument(help="XLSForm file (.xlsx, .xls, .csv or .md).", exists=True, dir_okay=False)
+    ],
+    user: Annotated[str | None, typer.Option(help="Act as this user (their rights apply).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add an XLSForm instrument (a form version) to a study."""
+    setup_django(data_dir)
+    from django.core.exceptions import PermissionDenied
+
+    from voicescount.collection.errors import CollectionError
+    from voicescount.collection.instruments import add_instrument as add
+
+    study_obj, user_obj = _study_and_user(study, user)
+    try:
+        instrument = add(
+            study_obj,
+            xlsform.name,
+            xlsform.read_bytes(),
+            user=user_obj,
+            check_permission=user_obj is not None,
+        )
+    except (CollectionError, PermissionDenied) as exc:
+        raise fail(str(exc)) from None
+    roles = instrument.roles or {}
+    console.print(
+        f"[green]Instrument {instrument.form_id} version {instrument.version or '—'} added[/] "
+        f"({len(instrument.definition.get('questions', []))} questions; "
+        f"{sum(r == 'personal' for r in roles.values())} marked personal)."
+    )
+
+
+@app.command("import")
+def import_command(
+    study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
+    source: Annotated[Path, typer.Argument(help="Export file or directory of Kobo JSON pages.", exists=True)],
+    form: Annotated[
+        str | None, typer.Option(help="Form id (default: the study's only or latest instrument).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, kobo-json, odk-csv, odk-odata, csv or xlsx.")
+    ] = "auto",
+    user: Annotated[str | None, typer.Option(help="Act as this user (their rights apply).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import submissions from a KoboToolbox, ODK Central, CSV or XLSX export as one batch."""
+    setup_django(data_dir)
+    from django.core.exceptions import PermissionDenied
+
+    from voicescount.collection import importing, services
+    from voicescount.collection.checking import checker_for
+    from voicescount.collection.errors import CollectionError
+
+    study_obj, user_obj = _study_and_user(study, user)
+    instruments = study_obj.instruments.order_by("-uploaded", "-pk")
+    instrument = (instruments.filter(form_id=form) if form else instruments).first()
+    if instrument is None:
+        raise fail(
+            f"Study '{study}' has no instrument{' ' + repr(form) if form else ''}; "
+            "add one with `voicescount instrument`."
+        )
+    if fmt != "auto" and fmt not in importing.FORMATS:
+        raise fail(f"Unknown format '{fmt}'; use one of: auto, {', '.join(importing.FORMATS)}.")
+    try:
+        chosen = importing.detect_format(source, source.name) if fmt == "auto" else fmt
+        total = importing.source_size(source)
+        progress = Progress(
+            TextColumn("Importing {task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        with progress:
+            task = progress.add_task(source.name, total=total or None)
+            records = importing.read_records(
+                source,
+                chosen,
+                display_name=source.name,
+                progress=lambda done, _total: progress.update(task, completed=done),
+            )
+            report = services.import_records(
+                instrument,
+                records,
+                checker=checker_for(instrument),
+                source=chosen,
+                filename=source.name,
+                file_sha256=importing.sha256_of(source),
+                user=user_obj,
+                check_permission=user_obj is not None,
+            )
+            progress.update(task, completed=total)
+    except (CollectionError, PermissionDenied) as exc:
+        raise fail(f"Nothing was imported. {exc}") from None
+    table = Table(title=f"Batch {report.batch_id}: {source.name}")
+    for column in ("received", "accepted", "duplicates", "quarantined"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(getattr(report, c)) for c in ("received", "accepted", "duplicates", "quarantined")))
+    console.print(table)
+    for reason in report.reasons[:20]:
+        for issue in reason["issues"]:
+            console.print(
+                f"  {reason['locator']}: {issue['field'] or '—'}: {issue['message']}", highlight=False
+            )
+    if report.quarantined > 20:
+        console.print("  … and more; see the batch report in the admin or on the study's import page.")
+
+
 @app.command(
     "manage",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},

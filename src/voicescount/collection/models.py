@@ -7,11 +7,17 @@ reasons, never dropped.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from voicescount.accounts.models import Organisation, OwnedQuerySet
+
+
+def _new_pseudonym_key() -> str:
+    return secrets.token_hex(32)
 
 
 class Study(models.Model):
@@ -67,6 +73,12 @@ class Study(models.Model):
     partners = models.TextField(_("partners"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     is_public = models.BooleanField(_("public"), default=False)
+    pseudonym_key = models.CharField(
+        max_length=64,
+        default=_new_pseudonym_key,
+        editable=False,
+        help_text=_("Secret used to derive pseudonymous respondent ids; never shown or exported."),
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -99,7 +111,25 @@ class Instrument(models.Model):
         help_text=_("The parsed question tree with annotations (Instrument.to_dict()).")
     )
     xform = models.TextField(_("generated XForm"))
-    consent_question = models.CharField(_("consent question"), max_length=300, blank=True)
+    roles = models.JSONField(
+        _("question roles"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Question name → role: personal, weight, stratum, psu, fpc, respondent_id, dimension:<CODE LIST>."
+        ),
+    )
+    consent_question = models.CharField(
+        _("consent question"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Name of the yes/no question recording the respondent's consent (blank: study-level consent)."
+        ),
+    )
+    age_question = models.CharField(_("age question"), max_length=300, blank=True)
+    guardian_consent_question = models.CharField(_("guardian consent question"), max_length=300, blank=True)
+    child_assent_question = models.CharField(_("child assent question"), max_length=300, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -147,6 +177,12 @@ class ImportBatch(models.Model):
         return f"{self.get_source_display()} {self.filename} ({self.created:%Y-%m-%d %H:%M})"
 
 
+class SubmissionQuerySet(models.QuerySet):
+    def in_analysis(self):
+        """Submissions that may enter estimates: consent given (withdrawn ones are excluded)."""
+        return self.filter(consent_status=Submission.ConsentStatus.GIVEN)
+
+
 class Submission(models.Model):
     """An accepted record: raw payload (personal fields removed) beside typed values; never edited."""
 
@@ -178,10 +214,11 @@ class Submission(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
 
+    objects = SubmissionQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "instance_id"], name="unique_submission_instance"),
             models.UniqueConstraint(fields=["study", "content_hash"], name="unique_submission_content"),
         ]
         indexes = [models.Index(fields=["study", "consent_status"])]

@@ -1,0 +1,560 @@
+"""Taking collected records in: one batch at a time, validated, de-duplicated, consent checked, nothing lost.
+
+``import_records`` is the single entry point used by the CLI, the upload page and the JSON API. It
+runs inside one database transaction: an import stopped half-way (killed, crashed, a database error)
+leaves either the whole batch or nothing. Each incoming record ends up in exactly one place:
+
+* **accepted** — a ``Submission`` with the typed values (personal fields removed), the raw payload
+  (personal fields replaced by a marker) and the personal fields encrypted;
+* **duplicate** — already held (same ``instanceID``, or for records without one the same content);
+* **quarantined** — kept whole and encrypted with the reasons (validation issues, missing consent),
+  waiting to be fixed and re-validated or discarded by a coordinator.
+
+Nothing here logs or reports a personal value: reasons name the field, never its content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from django.db import transaction
+
+from voicescount.accounts.permissions import Action, require
+from voicescount.collection.crypto import decrypt_json, encrypt_json
+from voicescount.collection.errors import ImportFileError
+from voicescount.collection.models import (
+    AuditEntry,
+    ConsentRecord,
+    ImportBatch,
+    Instrument,
+    QuarantinedRecord,
+    Study,
+    Submission,
+)
+from voicescount.collection.records import RawRecord
+
+PERSONAL_MARKER = "[personal data: stored encrypted]"
+CHUNK = 1000
+CONSENT_YES = frozenset(
+    {"yes", "y", "1", "true", "agree", "agreed", "co", "có", "đồng ý", "dong_y", "consent"}
+)
+MINOR_AGE = 16  # below this age, guardian consent plus the child's own assent are required
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Why a record cannot be accepted as it is. ``message`` never contains a personal value."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Checked:
+    typed_values: dict[str, Any]
+    issues: list[Issue]
+
+
+Checker = Callable[[RawRecord], Checked]
+"""Validates one record against the instrument; see ``checker_for``."""
+
+
+@dataclass
+class ImportReport:
+    batch_id: int | None = None
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    """Per quarantined record: locator, and issues (field, code, message); capped at ``MAX_REASONS``."""
+
+    MAX_REASONS = 1000
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch_id,
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "reasons": self.reasons,
+            "reasons_truncated": self.quarantined > len(self.reasons),
+        }
+
+
+# --- keys, pseudonyms and personal data ------------------------------------------------------------
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {_canonical(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def dedup_key(record: RawRecord) -> str:
+    """The de-duplication key: the ``instanceID`` when the source has one, else a hash of the answers.
+
+    Answers are compared after NFC normalisation, so the same export saved by a tool that wrote NFD
+    is still recognised. Two records without an instanceID and with identical answers are treated as
+    the same submission (sources without ids give nothing else to tell them apart).
+    """
+    if record.instance_id:
+        basis = "id:" + unicodedata.normalize("NFC", record.instance_id.strip())
+    else:
+        basis = "values:" + json.dumps(
+            _canonical(record.values), sort_keys=True, ensure_ascii=False, default=str
+        )
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+def pseudonym(study: Study, key: str) -> str:
+    """A stable pseudonymous respondent id: HMAC of the respondent key with the study's secret."""
+    digest = hmac.new(study.pseudonym_key.encode(), key.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "r-" + digest[:20]
+
+
+def _leaf(name: str) -> str:
+    return name.replace("-", "/").rsplit("/", 1)[-1]
+
+
+def split_personal(values: Any, personal: frozenset[str]) -> tuple[Any, dict[str, Any]]:
+    """``values`` with personal fields replaced by a marker, and the removed values by path."""
+    removed: dict[str, Any] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                here = f"{path}/{k}" if path else str(k)
+                if _leaf(str(k)) in personal and v not in (None, ""):
+                    removed[here] = v
+                    out[k] = PERSONAL_MARKER
+                else:
+                    out[k] = walk(v, here)
+            return out
+        if isinstance(node, list):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(node)]
+        return node
+
+    return walk(values, ""), removed
+
+
+def personal_fields(instrument: Instrument) -> frozenset[str]:
+    return frozenset(name for name, role in (instrument.roles or {}).items() if role == "personal")
+
+
+# --- consent ---------------------------------------------------------------------------------------
+
+
+def _yes(value: Any) -> bool:
+    if value is None:
+        return False
+    return unicodedata.normalize("NFC", str(value)).strip().lower() in CONSENT_YES
+
+
+def consent_issues(
+    record_values: dict[str, Any], instrument: Instrument, study_level_consent: bool
+) -> list[Issue]:
+    """Why the record may not enter analysis for lack of consent (empty list: consent is recorded)."""
+    issues: list[Issue] = []
+    values = {_leaf(k): v for k, v in record_values.items()}
+    q = instrument.consent_question
+    if q:
+        if not _yes(values.get(q)):
+            issues.append(
+                Issue(
+                    q,
+                    "consent_missing",
+                    f"Consent question '{q}' is not answered yes: the record is held back.",
+                )
+            )
+    elif not study_level_consent:
+        issues.append(
+            Issue(
+                "",
+                "consent_missing",
+                "The instrument has no consent question and the study has no consent record: "
+                "record the study's consent procedure first.",
+            )
+        )
+    if instrument.study.consent_procedure == Study.Consent.GUARDIAN_AND_ASSENT and instrument.age_question:
+        try:
+            age = float(values.get(instrument.age_question))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            age = None
+        if age is not None and age < MINOR_AGE:
+            for question, what in (
+                (instrument.guardian_consent_question, "guardian consent"),
+                (instrument.child_assent_question, "the child's assent"),
+            ):
+                if not question:
+                    issues.append(
+                        Issue(
+                            "",
+                            "consent_missing",
+                            f"The instrument does not say which question records {what}.",
+                        )
+                    )
+                elif not _yes(values.get(question)):
+                    issues.append(
+                        Issue(question, "consent_missing", f"Respondent under {MINOR_AGE} without {what}.")
+                    )
+    return issues
+
+
+def _study_level_consent(study: Study) -> bool:
+    last = study.consent_records.filter(respondent="").order_by("-recorded", "-pk").first()
+    return last is not None and last.kind == ConsentRecord.Kind.GIVEN
+
+
+# --- is this export from this form? --------------------------------------------------------------
+
+
+VERSION_KEYS = ("__version__", "version", "formVersion", "__system/formVersion", "_version_")
+FORM_ID_KEYS = ("form_id", "xmlFormId", "formId", "_xform_id_string")
+
+
+@dataclass
+class FormCheck:
+    """Refuses an export of another form, or of another version of this form, before anything is stored.
+
+    ``names`` are the instrument's question names. The first records must share most of their
+    answer names with the form; a record whose metadata names another form id or version stops the
+    import with the record's locator and the field.
+    """
+
+    form_id: str
+    version: str
+    names: frozenset[str]
+    filename: str = ""
+    checked: int = 0
+    SAMPLE = 20
+
+    def __call__(self, record: RawRecord) -> None:
+        meta = record.meta or {}
+        for key in FORM_ID_KEYS:
+            got = meta.get(key)
+            if got and self.form_id and str(got) != self.form_id:
+                raise ImportFileError(
+                    f"This export is of form '{got}', not of the instrument '{self.form_id}'.",
+                    file=self.filename,
+                    row=record.locator,
+                    field=key,
+                )
+        for key in VERSION_KEYS:
+            got = meta.get(key)
+            if got and self.version and str(got) != self.version:
+                raise ImportFileError(
+                    f"The record was collected with form version '{got}' but the instrument is version "
+                    f"'{self.version}'; add that version of the XLSForm first.",
+                    file=self.filename,
+                    row=record.locator,
+                    field=key,
+                )
+        if self.checked < self.SAMPLE and self.names:
+            self.checked += 1
+            answered = {_leaf(k) for k in record.values}
+            if answered and len(answered & self.names) < max(1, len(answered) // 3):
+                raise ImportFileError(
+                    f"The columns do not match the form '{self.form_id}' (e.g. "
+                    f"{', '.join(sorted(answered - self.names)[:5])} are not questions of it): "
+                    "is this an export of another form?",
+                    file=self.filename,
+                    row=record.locator,
+                )
+
+
+# --- the import ------------------------------------------------------------------------------------
+
+
+def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def import_records(
+    instrument: Instrument,
+    records: Iterable[RawRecord],
+    *,
+    checker: Checker,
+    source: str,
+    filename: str = "",
+    file_sha256: str = "",
+    user=None,
+    check_permission: bool = True,
+    form_check: Callable[[RawRecord], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import ``records`` for ``instrument`` as one batch; see the module docstring.
+
+    Raises ``ImportFileError`` (nothing imported) when the source cannot be read to the end, and
+    ``PermissionDenied`` when ``user`` may not import for the study's organisation.
+    """
+    study = instrument.study
+    if check_permission:
+        require(user, Action.IMPORT, study.organisation)
+    personal = personal_fields(instrument)
+    respondent_field = next((n for n, r in (instrument.roles or {}).items() if r == "respondent_id"), None)
+    study_consent = _study_level_consent(study)
+    report = ImportReport()
+
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            study=study,
+            instrument=instrument,
+            source=source,
+            filename=filename[:300],
+            file_sha256=file_sha256,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        report.batch_id = batch.pk
+        seen: set[str] = set()
+        for chunk in _chunks(records, CHUNK):
+            keys = [dedup_key(r) for r in chunk]
+            held = set(
+                Submission.objects.filter(study=study, content_hash__in=keys).values_list(
+                    "content_hash", flat=True
+                )
+            )
+            waiting = {
+                q.content_hash: q
+                for q in QuarantinedRecord.objects.filter(
+                    study=study, content_hash__in=keys, status=QuarantinedRecord.Status.OPEN
+                )
+            }
+            new_submissions: list[Submission] = []
+            new_quarantine: list[QuarantinedRecord] = []
+            resolved: list[tuple[QuarantinedRecord, Submission]] = []
+            for record, key in zip(chunk, keys, strict=True):
+                report.received += 1
+                if form_check is not None:
+                    form_check(record)
+                if key in held or key in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(key)
+                checked = checker(record)
+                issues = list(checked.issues) + consent_issues(record.values, instrument, study_consent)
+                if issues:
+                    if key in waiting:  # the same record, still not fixed: already held in quarantine
+                        report.duplicates += 1
+                        continue
+                    new_quarantine.append(
+                        QuarantinedRecord(
+                            study=study,
+                            instrument=instrument,
+                            batch=batch,
+                            locator=record.locator[:200],
+                            instance_id=record.instance_id,
+                            content_hash=key,
+                            payload=encrypt_json(_payload(record)),
+                            issues=[i.as_dict() for i in issues],
+                        )
+                    )
+                    report.quarantined += 1
+                    if len(report.reasons) < ImportReport.MAX_REASONS:
+                        report.reasons.append(
+                            {"locator": record.locator, "issues": [i.as_dict() for i in issues]}
+                        )
+                    continue
+                submission = _submission(
+                    study, instrument, batch, record, key, checked, personal, respondent_field
+                )
+                new_submissions.append(submission)
+                if key in waiting:
+                    resolved.append((waiting[key], submission))
+                report.accepted += 1
+            Submission.objects.bulk_create(new_submissions)
+            QuarantinedRecord.objects.bulk_create(new_quarantine)
+            for quarantined, submission in resolved:
+                quarantined.status = QuarantinedRecord.Status.ACCEPTED
+                quarantined.submission = submission
+                quarantined.payload = encrypt_json({})  # the accepted submission now holds the data
+                quarantined.save(update_fields=["status", "submission", "payload", "updated"])
+            if progress is not None:
+                progress(len(chunk))
+        batch.received = report.received
+        batch.accepted = report.accepted
+        batch.duplicates = report.duplicates
+        batch.quarantined = report.quarantined
+        batch.report = report.as_dict()
+        batch.save()
+        AuditEntry.objects.create(
+            actor=batch.created_by,
+            study=study,
+            action="import",
+            details={k: v for k, v in report.as_dict().items() if k != "reasons"} | {"source": source},
+        )
+    return report
+
+
+def _payload(record: RawRecord) -> dict[str, Any]:
+    return {
+        "source": record.source,
+        "locator": record.locator,
+        "values": record.values,
+        "instance_id": record.instance_id,
+        "submitted_at": record.submitted_at.isoformat() if record.submitted_at else None,
+        "meta": record.meta,
+        "raw": record.raw,
+    }
+
+
+def _submission(
+    study: Study,
+    instrument: Instrument,
+    batch: ImportBatch,
+    record: RawRecord,
+    key: str,
+    checked: Checked,
+    personal: frozenset[str],
+    respondent_field: str | None,
+) -> Submission:
+    typed, removed_typed = split_personal(checked.typed_values, personal)
+    raw, removed_raw = split_personal(record.raw if record.raw is not None else record.values, personal)
+    respondent_key = None
+    if respondent_field:
+        respondent_key = {_leaf(k): v for k, v in record.values.items()}.get(respondent_field)
+    respondent_key = str(respondent_key or record.instance_id or key)
+    return Submission(
+        study=study,
+        instrument=instrument,
+        batch=batch,
+        instance_id=record.instance_id,
+        content_hash=key,
+        respondent=pseudonym(study, respondent_key),
+        submitted_at=record.submitted_at,
+        raw=raw,
+        values=typed,
+        meta=split_personal(record.meta, personal)[0],
+        personal=encrypt_json({"values": removed_typed, "raw": removed_raw})
+        if removed_raw or removed_typed
+        else None,
+    )
+
+
+# --- quarantine ------------------------------------------------------------------------------------
+
+
+def quarantined_payload(record: QuarantinedRecord, user) -> dict[str, Any]:
+    """The held record, decrypted, for a coordinator allowed to see personal data."""
+    require(user, Action.VIEW_PERSONAL_DATA, record.study.organisation)
+    return decrypt_json(record.payload)
+
+
+def revalidate(record: QuarantinedRecord, values: dict[str, Any], *, checker: Checker, user) -> list[Issue]:
+    """Re-check a quarantined record with corrected ``values``; accept it when it passes.
+
+    Returns the remaining issues (empty: accepted). The original payload stays in the
+    accepted submission's ``raw`` with the correction noted in ``meta``.
+    """
+    require(user, Action.IMPORT, record.study.organisation)
+    payload = decrypt_json(record.payload)
+    fixed = RawRecord(
+        source=payload["source"],
+        locator=payload["locator"],
+        values=values,
+        instance_id=payload.get("instance_id"),
+        meta={**(payload.get("meta") or {}), "corrected_from_quarantine": record.pk},
+        raw=payload.get("raw"),
+    )
+    instrument = record.instrument
+    checked = checker(fixed)
+    issues = list(checked.issues) + consent_issues(values, instrument, _study_level_consent(record.study))
+    with transaction.atomic():
+        if issues:
+            record.issues = [i.as_dict() for i in issues]
+            record.save(update_fields=["issues", "updated"])
+            return issues
+        submission = _submission(
+            record.study,
+            instrument,
+            record.batch,
+            fixed,
+            record.content_hash,
+            checked,
+            personal_fields(instrument),
+            next((n for n, r in (instrument.roles or {}).items() if r == "respondent_id"), None),
+        )
+        submission.save()
+        record.status = QuarantinedRecord.Status.ACCEPTED
+        record.submission = submission
+        record.payload = encrypt_json({})
+        record.save(update_fields=["status", "submission", "payload", "updated"])
+        AuditEntry.objects.create(
+            actor=user, study=record.study, action="quarantine_accepted", details={"quarantined": record.pk}
+        )
+    return []
+
+
+def discard(record: QuarantinedRecord, *, user, reason: str) -> None:
+    """Drop a quarantined record's payload for good (with an audit entry naming who and why)."""
+    require(user, Action.IMPORT, record.study.organisation)
+    with transaction.atomic():
+        record.status = QuarantinedRecord.Status.DISCARDED
+        record.payload = encrypt_json({})
+        record.save(update_fields=["status", "payload", "updated"])
+        AuditEntry.objects.create(
+            actor=user,
+            study=record.study,
+            action="quarantine_discarded",
+            details={"quarantined": record.pk, "reason": reason},
+        )
+
+
+# --- consent withdrawal ----------------------------------------------------------------------------
+
+
+def withdraw_consent(study: Study, respondent: str, *, user, note: str = "") -> int:
+    """Record that ``respondent`` (a pseudonymous id) withdrew consent.
+
+    Their personal data and answers are erased, their submissions are excluded from every later
+    estimate (``Submission.objects.in_analysis()``) while the row itself stays as the trace that a
+    record existed, and the withdrawal is audited. Returns the number of submissions affected.
+    """
+    require(user, Action.EDIT, study.organisation)
+    if not respondent:
+        raise ValueError("A respondent id is needed to withdraw consent.")
+    with transaction.atomic():
+        ConsentRecord.objects.create(
+            study=study, respondent=respondent, kind=ConsentRecord.Kind.WITHDRAWN, note=note, recorded_by=user
+        )
+        affected = Submission.objects.filter(study=study, respondent=respondent).update(
+            consent_status=Submission.ConsentStatus.WITHDRAWN, personal=None, raw={}, values={}, meta={}
+        )
+        AuditEntry.objects.create(
+            actor=user,
+            study=study,
+            action="consent_withdrawn",
+            details={"respondent": respondent, "submissions": affected},
+        )
+    return affected
+
+
+def record_study_consent(study: Study, *, user, note: str = "") -> ConsentRecord:
+    """Record that the study's consent procedure was followed for every respondent."""
+    require(user, Action.EDIT, study.organisation)
+    record = ConsentRecord.objects.create(
+        study=study, respondent="", kind=ConsentRecord.Kind.GIVEN, note=note, recorded_by=user
+    )
+    AuditEntry.objects.create(
+        actor=user, study=study, action="study_consent_recorded", details={"note": note}
+    )
+    return record

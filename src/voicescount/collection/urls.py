@@ -1,0 +1,10 @@
+from django.urls import path
+
+from voicescount.collection import views
+
+app_name = "collection"
+urlpatterns = [
+    path("studies/", views.study_list, name="studies"),
+    path("studies/<slug:slug>/", views.study_detail, name="study"),
+    path("studies/<slug:slug>/import/", views.import_page, name="import"),
+]

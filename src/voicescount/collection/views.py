@@ -1,0 +1,112 @@
+"""Study pages (methodology, coverage, consent) and the coordinators' import page."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from voicescount.accounts.permissions import Action, has_permission
+from voicescount.collection import importing, services
+from voicescount.collection.checking import checker_for
+from voicescount.collection.errors import CollectionError
+from voicescount.collection.models import Study
+
+MAX_UPLOAD_BYTES = 2 * 1024**3
+
+
+def _visible_study(request, slug: str) -> Study:
+    study = Study.objects.visible_to(request.user).select_related("organisation").filter(slug=slug).first()
+    if study is None:
+        raise Http404(_("No study has the short name %(slug)s.") % {"slug": slug})
+    return study
+
+
+@require_GET
+def study_list(request):
+    studies = Study.objects.visible_to(request.user).select_related("organisation").prefetch_related("areas")
+    return render(request, "collection/study_list.html", {"studies": studies})
+
+
+@require_GET
+def study_detail(request, slug: str):
+    study = _visible_study(request, slug)
+    can_import = has_permission(request.user, Action.IMPORT, study.organisation)
+    context = {
+        "study": study,
+        "instruments": study.instruments.all(),
+        "can_import": can_import,
+        "batches": study.batches.all()[:20] if can_import else [],
+        "accepted": study.submissions.in_analysis().count(),
+    }
+    return render(request, "collection/study_detail.html", context)
+
+
+class ImportForm(forms.Form):
+    instrument = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Instrument (form version)"))
+    format = forms.ChoiceField(
+        choices=[("auto", gettext_lazy("Detect from the file")), *importing.FORMAT_CHOICES],
+        label=gettext_lazy("Format"),
+    )
+    file = forms.FileField(label=gettext_lazy("Export file"))
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].queryset = study.instruments.all()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request, slug: str):
+    study = _visible_study(request, slug)
+    if not has_permission(request.user, Action.IMPORT, study.organisation):
+        raise PermissionDenied(_("You may not import data for %(org)s.") % {"org": study.organisation.name})
+    form = ImportForm(request.POST or None, request.FILES or None, study=study)
+    report = error = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            error = _("The file is larger than 2 GB; import it with the command line instead.")
+        else:
+            report, error = _import_upload(request, form.cleaned_data, upload)
+    status = 400 if error else 200
+    context = {"study": study, "form": form, "report": report, "error": error}
+    return render(request, "collection/import.html", context, status=status)
+
+
+def _import_upload(request, data, upload):
+    suffix = Path(upload.name).suffix.lower()[:10]
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(suffix=suffix, dir=settings.DATA_DIR) as tmp:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            tmp.write(chunk)
+        tmp.flush()
+        path = Path(tmp.name)
+        fmt = data["format"]
+        try:
+            if fmt == "auto":
+                fmt = importing.detect_format(path, upload.name)
+            records = importing.read_records(path, fmt, display_name=upload.name)
+            report = services.import_records(
+                data["instrument"],
+                records,
+                checker=checker_for(data["instrument"]),
+                source=fmt,
+                filename=upload.name,
+                file_sha256=digest.hexdigest(),
+                user=request.user,
+            )
+        except CollectionError as exc:
+            return None, str(exc)
+    return report, None

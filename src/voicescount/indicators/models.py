@@ -1,0 +1,141 @@
+"""Indicator definitions over a study's questions, their estimates, official series and comparisons.
+
+A definition says how an indicator of a framework (a global SDG indicator, a national one, or a
+coalition's complementary one) is computed from one study: who is asked (``universe``), what counts
+(``numerator`` for a proportion, ``value`` for a mean/total/ratio), by which dimensions it is broken
+down. Estimates are stored per run with their provenance, uncertainty and disclosure flags; nothing
+is overwritten — a new run supersedes the previous one.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class IndicatorDefinition(models.Model):
+    class Kind(models.TextChoices):
+        PROPORTION = "proportion", _("Proportion")
+        MEAN = "mean", _("Mean")
+        TOTAL = "total", _("Total")
+        RATIO = "ratio", _("Ratio")
+
+    study = models.ForeignKey("collection.Study", on_delete=models.CASCADE, related_name="indicator_definitions")
+    indicator = models.ForeignKey(
+        "framework.Indicator", on_delete=models.PROTECT, related_name="definitions", verbose_name=_("indicator")
+    )
+    code = models.SlugField(_("code"), max_length=80, help_text=_("Short code, unique within the study."))
+    version = models.PositiveIntegerField(default=1, editable=False)
+    title_en = models.CharField(_("title (English)"), max_length=400)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=400, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PROPORTION)
+    universe = models.TextField(_("universe"), blank=True, help_text=_("Who is asked, e.g. age >= 15 and age <= 24."))
+    numerator = models.TextField(_("numerator condition"), blank=True)
+    value = models.TextField(_("value expression"), blank=True, help_text=_("For means, totals and ratios."))
+    denominator = models.TextField(_("denominator expression"), blank=True, help_text=_("For ratios."))
+    unit = models.CharField(_("unit"), max_length=50, default="PT")
+    dimensions = models.JSONField(_("dimensions"), default=list, blank=True)
+    intersections = models.JSONField(_("intersections"), default=list, blank=True)
+    reference_period = models.CharField(_("reference period"), max_length=20, blank=True)
+    notes_en = models.TextField(_("notes (English)"), blank=True)
+    notes_vi = models.TextField(_("notes (Vietnamese)"), blank=True)
+    is_public = models.BooleanField(_("public"), default=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["study", "code"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="unique_definition_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.indicator.code})"
+
+
+class EstimateRun(models.Model):
+    """One computation of a definition, with everything needed to reproduce it."""
+
+    definition = models.ForeignKey(IndicatorDefinition, on_delete=models.CASCADE, related_name="runs")
+    definition_version = models.PositiveIntegerField()
+    instrument_versions = models.JSONField(default=list)
+    input_fingerprint = models.CharField(max_length=64, help_text=_("Hash of the submissions and definition used."))
+    submissions = models.PositiveIntegerField()
+    code_version = models.CharField(max_length=40)
+    started = models.DateTimeField(auto_now_add=True)
+    seconds = models.FloatField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    lnob = models.JSONField(default=dict, blank=True, help_text=_("D-index and furthest-behind groups."))
+
+    class Meta:
+        ordering = ["-started"]
+        get_latest_by = "started"
+
+    def __str__(self) -> str:
+        return f"{self.definition.code} @ {self.started:%Y-%m-%d %H:%M}"
+
+
+class Estimate(models.Model):
+    class Flag(models.TextChoices):
+        NONE = "", _("None")
+        IMPRECISE = "imprecise", _("Based on 25–49 unweighted cases: interpret with caution")
+        SUPPRESSED_SMALL = "suppressed_small", _("Suppressed: too few respondents to publish safely")
+        SUPPRESSED_COMPLEMENTARY = "suppressed_complementary", _(
+            "Suppressed so that a small cell cannot be worked out from the totals"
+        )
+
+    run = models.ForeignKey(EstimateRun, on_delete=models.CASCADE, related_name="estimates")
+    key = models.CharField(max_length=300, help_text=_("Canonical dimensions: SEX=F|AGE=Y15T24, or _T for the total."))
+    dimensions = models.JSONField(default=dict)
+    estimate = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    deff = models.FloatField(null=True)
+    n = models.PositiveIntegerField()
+    weighted_n = models.FloatField()
+    n_eff = models.FloatField(null=True)
+    df = models.FloatField(null=True)
+    flag = models.CharField(max_length=30, choices=Flag.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["run", "key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="unique_estimate_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.estimate}"
+
+    @property
+    def suppressed(self) -> bool:
+        return self.flag.startswith("suppressed")
+
+
+class OfficialObservation(models.Model):
+    """A published official figure for an indicator, area, period and disaggregation."""
+
+    indicator = models.ForeignKey("framework.Indicator", on_delete=models.CASCADE, related_name="official")
+    series = models.CharField(max_length=50, blank=True)
+    area_code = models.CharField(max_length=40)
+    period = models.CharField(max_length=20)
+    key = models.CharField(max_length=300, default="_T")
+    dimensions = models.JSONField(default=dict, blank=True)
+    value = models.FloatField()
+    se = models.FloatField(null=True, blank=True)
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=50, blank=True)
+    source = models.CharField(max_length=500)
+    source_url = models.URLField(blank=True)
+    retrieved = models.DateField(null=True, blank=True)
+    illustrative = models.BooleanField(
+        default=False, help_text=_("Not a real published figure: shown only to demonstrate the comparison.")
+    )
+
+    class Meta:
+        ordering = ["indicator", "area_code", "period", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "series", "area_code", "period", "key", "source"], name="unique_official_obs"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.area_code} {self.period} {self.key}: {self.value}"
