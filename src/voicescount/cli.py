@@ -115,13 +115,18 @@ def run_migrations() -> None:
 
 
 def load_reference_data() -> None:
+    from voicescount.framework.loaders import ReferenceDataError
     from voicescount.framework.loaders import load_all as load_framework
+    from voicescount.geography.loaders import GeographyDataError
     from voicescount.geography.loaders import load_all as load_geography
 
     progress, report = progress_bar()
-    with progress:
-        load_framework(progress=report)
-        load_geography(progress=report)
+    try:
+        with progress:
+            load_framework(progress=report)
+            load_geography(progress=report)
+    except (ReferenceDataError, GeographyDataError) as exc:
+        raise fail(f"The reference data could not be loaded: {exc}") from None
 
 
 def serve_wsgi(host: str, port: int, workers: int) -> None:
@@ -174,7 +179,7 @@ def demo(
     table.add_column("role")
     table.add_column("organisation")
     for user in users:
-        table.add_row(user.username, user.role_label, user.organisation_name)
+        table.add_row(user.username, str(user.role_label), str(user.organisation_name))
     console.print(table)
     url = f"http://{host}:{port}/"
     if not serve:

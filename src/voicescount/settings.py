@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "voicescount.accounts",
     "voicescount.framework",
     "voicescount.geography",
+    "voicescount.collection",
+    "voicescount.indicators",
     "voicescount.publishing",
 ]
 

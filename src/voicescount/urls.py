@@ -2,13 +2,13 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-# handler404 = "voicescount.publishing.views.not_found"
+handler404 = "voicescount.publishing.views.not_found"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
-    # path("", include("voicescount.publishing.urls")),  # TEMP while framework/geography are built
+    path("", include("voicescount.publishing.urls")),
     prefix_default_language=True,
 )

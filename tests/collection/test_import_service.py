@@ -229,7 +229,7 @@ def test_an_export_of_another_form_is_refused_whole(instrument, coordinator):
         RawRecord(source="csv", locator=f"row {i}", values={"water_source": "well", "latrine": "yes"})
         for i in range(2, 5)
     ]
-    with pytest.raises(ImportFileError, match="export.json: row 2: The columns do not match the form 'f'"):
+    with pytest.raises(ImportFileError, match="export.json, row 2: The columns do not match the form 'f'"):
         run_checked(instrument, other, coordinator)
     assert Submission.objects.count() == QuarantinedRecord.objects.count() == ImportBatch.objects.count() == 0
 
@@ -243,7 +243,7 @@ def test_another_version_of_the_form_is_refused_naming_row_and_field(instrument,
         instance_id="uuid:3",
         meta={"__version__": "2"},
     )
-    with pytest.raises(ImportFileError, match=r"results\[3\]: field '__version__': .*version '2'"):
+    with pytest.raises(ImportFileError, match=r"results\[3\], field '__version__': .*version '2'"):
         run_checked(instrument, [*good, late], coordinator)
     assert Submission.objects.count() == 0
     assert run_checked(instrument, good, coordinator).accepted == 3

@@ -44,13 +44,17 @@ def records_from_payload(items: list[Any]) -> list[RawRecord]:
     records = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise HttpError(422, f"submissions[{i}] must be a JSON object of answers, not {type(item).__name__}.")
+            raise HttpError(
+                422, f"submissions[{i}] must be a JSON object of answers, not {type(item).__name__}."
+            )
         instance_id = next((str(item[k]) for k in ID_KEYS if item.get(k)), None)
         if instance_id is None and isinstance(item.get("meta"), dict) and item["meta"].get("instanceID"):
             instance_id = str(item["meta"]["instanceID"])
         values = {k: v for k, v in item.items() if k not in ID_KEYS and k != "meta"}
         records.append(
-            RawRecord(source="api", locator=f"submissions[{i}]", values=values, instance_id=instance_id, raw=item)
+            RawRecord(
+                source="api", locator=f"submissions[{i}]", values=values, instance_id=instance_id, raw=item
+            )
         )
     return records
 

@@ -21,16 +21,23 @@ class IndicatorDefinition(models.Model):
         TOTAL = "total", _("Total")
         RATIO = "ratio", _("Ratio")
 
-    study = models.ForeignKey("collection.Study", on_delete=models.CASCADE, related_name="indicator_definitions")
+    study = models.ForeignKey(
+        "collection.Study", on_delete=models.CASCADE, related_name="indicator_definitions"
+    )
     indicator = models.ForeignKey(
-        "framework.Indicator", on_delete=models.PROTECT, related_name="definitions", verbose_name=_("indicator")
+        "framework.Indicator",
+        on_delete=models.PROTECT,
+        related_name="definitions",
+        verbose_name=_("indicator"),
     )
     code = models.SlugField(_("code"), max_length=80, help_text=_("Short code, unique within the study."))
     version = models.PositiveIntegerField(default=1, editable=False)
     title_en = models.CharField(_("title (English)"), max_length=400)
     title_vi = models.CharField(_("title (Vietnamese)"), max_length=400, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PROPORTION)
-    universe = models.TextField(_("universe"), blank=True, help_text=_("Who is asked, e.g. age >= 15 and age <= 24."))
+    universe = models.TextField(
+        _("universe"), blank=True, help_text=_("Who is asked, e.g. age >= 15 and age <= 24.")
+    )
     numerator = models.TextField(_("numerator condition"), blank=True)
     value = models.TextField(_("value expression"), blank=True, help_text=_("For means, totals and ratios."))
     denominator = models.TextField(_("denominator expression"), blank=True, help_text=_("For ratios."))
@@ -57,7 +64,9 @@ class EstimateRun(models.Model):
     definition = models.ForeignKey(IndicatorDefinition, on_delete=models.CASCADE, related_name="runs")
     definition_version = models.PositiveIntegerField()
     instrument_versions = models.JSONField(default=list)
-    input_fingerprint = models.CharField(max_length=64, help_text=_("Hash of the submissions and definition used."))
+    input_fingerprint = models.CharField(
+        max_length=64, help_text=_("Hash of the submissions and definition used.")
+    )
     submissions = models.PositiveIntegerField()
     code_version = models.CharField(max_length=40)
     started = models.DateTimeField(auto_now_add=True)
@@ -78,12 +87,15 @@ class Estimate(models.Model):
         NONE = "", _("None")
         IMPRECISE = "imprecise", _("Based on 25–49 unweighted cases: interpret with caution")
         SUPPRESSED_SMALL = "suppressed_small", _("Suppressed: too few respondents to publish safely")
-        SUPPRESSED_COMPLEMENTARY = "suppressed_complementary", _(
-            "Suppressed so that a small cell cannot be worked out from the totals"
+        SUPPRESSED_COMPLEMENTARY = (
+            "suppressed_complementary",
+            _("Suppressed so that a small cell cannot be worked out from the totals"),
         )
 
     run = models.ForeignKey(EstimateRun, on_delete=models.CASCADE, related_name="estimates")
-    key = models.CharField(max_length=300, help_text=_("Canonical dimensions: SEX=F|AGE=Y15T24, or _T for the total."))
+    key = models.CharField(
+        max_length=300, help_text=_("Canonical dimensions: SEX=F|AGE=Y15T24, or _T for the total.")
+    )
     dimensions = models.JSONField(default=dict)
     estimate = models.FloatField(null=True)
     se = models.FloatField(null=True)
@@ -133,7 +145,8 @@ class OfficialObservation(models.Model):
         ordering = ["indicator", "area_code", "period", "key"]
         constraints = [
             models.UniqueConstraint(
-                fields=["indicator", "series", "area_code", "period", "key", "source"], name="unique_official_obs"
+                fields=["indicator", "series", "area_code", "period", "key", "source"],
+                name="unique_official_obs",
             )
         ]
 

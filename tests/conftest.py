@@ -1,0 +1,14 @@
+"""Shared fixtures: the test database is migrated once and gets the reference data (framework, code lists,
+geography) once per session, as ``voicescount demo`` would load it."""
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from voicescount.framework.loaders import load_all as load_framework
+    from voicescount.geography.loaders import load_all as load_geography
+
+    with django_db_blocker.unblock():
+        load_framework()
+        load_geography()
