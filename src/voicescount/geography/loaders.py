@@ -303,20 +303,25 @@ def load_country(country_code: str, progress: Progress | None = None) -> None:
         name_en=name_en,
         note=note,
     )
-    for i, feature in enumerate(features, 1):
-        props = feature["properties"]
+    # Natural Earth splits some units in several features with one ISO code (Malawi's Chitipa): one area each.
+    by_code: dict[str, list[dict]] = defaultdict(list)
+    for feature in features:
+        by_code[feature["properties"]["iso_3166_2"]].append(feature)
+    for i, (code, parts) in enumerate(by_code.items(), 1):
+        props = parts[0]["properties"]
+        geometry = unary_union([shape(f["geometry"]).buffer(0) for f in parts])
         _save(
-            props["iso_3166_2"],
+            code,
             level=Area.Level.PROVINCE,
             country_code=country_code,
-            iso_code=props["iso_3166_2"],
+            iso_code=code,
             name=props.get("name") or props["name_en"],
             name_en=props.get("name_en") or props["name"],
             parent=country,
-            geometry=_display_geometry(shape(feature["geometry"]).buffer(0)),
+            geometry=_display_geometry(geometry),
             note=note,
         )
-        report(f"Areas of {name_en}", i, len(features))
+        report(f"Areas of {name_en}", i, len(by_code))
 
 
 def load_all(progress: Progress | None = None) -> None:
