@@ -89,3 +89,12 @@ def test_a_broken_reference_file_is_a_clear_error(tmp_path, monkeypatch):
         loaders.load_code_lists()
     with pytest.raises(loaders.ReferenceDataError, match="global-framework.csv: cannot read"):
         loaders.load_global_framework()
+
+
+def test_a_malformed_framework_row_names_the_file_and_line(tmp_path, monkeypatch):
+    rows = (loaders.DATA / "global-framework.csv").read_text(encoding="utf-8").splitlines()
+    rows[3] = "target,1.x,99,,,A target of a goal that does not exist"
+    (tmp_path / "global-framework.csv").write_text("\n".join(rows), encoding="utf-8")
+    monkeypatch.setattr(loaders, "DATA", tmp_path)
+    with pytest.raises(loaders.ReferenceDataError, match="global-framework.csv: line 4: KeyError"):
+        loaders.load_global_framework()

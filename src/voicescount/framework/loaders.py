@@ -70,51 +70,61 @@ def load_global_framework(progress: Progress | None = None) -> Framework:
     goals: dict[str, Goal] = {}
     targets: dict[str, Target] = {}
     for i, row in enumerate(rows, 1):
-        kind, code = row["kind"], row["code"]
-        if kind == "goal":
-            short_vi, title_vi = vi.get(("goal_short", code), ""), vi.get(("goal_title", code), "")
-            goals[code], _ = Goal.objects.update_or_create(
-                number=int(code),
-                defaults={
-                    "short_title_en": row["short"],
-                    "title_en": row["title"],
-                    "short_title_vi": short_vi,
-                    "title_vi": title_vi,
-                    "vi_unofficial": bool(short_vi or title_vi),
-                    "colour": GOAL_COLOURS[int(code)],
-                },
-            )
-        elif kind == "target":
-            title_vi = vi.get(("target", code), "")
-            targets[code], _ = Target.objects.update_or_create(
-                code=code,
-                defaults={
-                    "goal": goals[row["parent"]],
-                    "title_en": row["title"],
-                    "title_vi": title_vi,
-                    "vi_unofficial": bool(title_vi),
-                },
-            )
-        elif kind == "indicator":
-            title_vi = vi.get(("indicator", code), "")
-            Indicator.objects.update_or_create(
-                framework=framework,
-                code=code,
-                defaults={
-                    "target": targets[row["parent"]],
-                    "title_en": row["title"],
-                    "title_vi": title_vi,
-                    "vi_unofficial": bool(title_vi),
-                    "unsd_codes": row["unsd"],
-                    "is_public": True,
-                    "organisation": None,
-                },
-            )
-        else:
-            raise ReferenceDataError(f"global-framework.csv: row {i + 1} has unknown kind '{kind}'")
+        try:
+            _load_row(row, framework, goals, targets, vi)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ReferenceDataError(
+                f"global-framework.csv: line {i + 1}: {exc.__class__.__name__} {exc} "
+                "(expected columns kind, code, parent, unsd, short, title and parents listed before children)"
+            ) from None
         if i % 25 == 0 or i == len(rows):
             report("SDG framework", i, len(rows))
     return framework
+
+
+def _load_row(row, framework, goals: dict, targets: dict, vi: dict) -> None:
+    kind, code = row["kind"], row["code"]
+    if kind == "goal":
+        short_vi, title_vi = vi.get(("goal_short", code), ""), vi.get(("goal_title", code), "")
+        goals[code], _ = Goal.objects.update_or_create(
+            number=int(code),
+            defaults={
+                "short_title_en": row["short"],
+                "title_en": row["title"],
+                "short_title_vi": short_vi,
+                "title_vi": title_vi,
+                "vi_unofficial": bool(short_vi or title_vi),
+                "colour": GOAL_COLOURS[int(code)],
+            },
+        )
+    elif kind == "target":
+        title_vi = vi.get(("target", code), "")
+        targets[code], _ = Target.objects.update_or_create(
+            code=code,
+            defaults={
+                "goal": goals[row["parent"]],
+                "title_en": row["title"],
+                "title_vi": title_vi,
+                "vi_unofficial": bool(title_vi),
+            },
+        )
+    elif kind == "indicator":
+        title_vi = vi.get(("indicator", code), "")
+        Indicator.objects.update_or_create(
+            framework=framework,
+            code=code,
+            defaults={
+                "target": targets[row["parent"]],
+                "title_en": row["title"],
+                "title_vi": title_vi,
+                "vi_unofficial": bool(title_vi),
+                "unsd_codes": row["unsd"],
+                "is_public": True,
+                "organisation": None,
+            },
+        )
+    else:
+        raise ValueError(f"unknown kind '{kind}'")
 
 
 @transaction.atomic
