@@ -1,0 +1,678 @@
+"""Design-based means, proportions, totals and ratios with Taylor-linearisation standard errors.
+
+Every estimator works the same way, and matches R's ``survey`` package (``svymean``, ``svytotal``,
+``svyratio``, ``svyby``, ``svyciprop``) to rounding error:
+
+1. Rows are summed into *units* — (PSU, finest domain cell) and, for two-stage designs,
+   (SSU, finest domain cell) — with ``np.bincount``. Every later step works on these sums, so all
+   intersections of the domain dimensions and all their margins come from one pass over the rows.
+2. For each domain ``d`` the estimate is a ratio of weighted sums and its influence (linearisation)
+   value for a unit is, for a mean, ``z = (Σ w·y − ȳ_d Σ w)/N_d`` over the unit's rows in ``d``.
+3. The variance is R's ``svyrecvar``: per stratum ``h`` with ``n_h`` sampled PSUs,
+   ``f_h · n_h/(n_h−1) · Σ_i (z_hi − z̄_h)²`` (``f_h = 1 − n_h/N_h``, or 1 without fpc), where PSUs
+   without members of ``d`` count with ``z = 0`` (domain estimation: PSUs are never dropped); plus,
+   with ``fpc2``, the same within each PSU over its SSUs, scaled by ``n_h/N_h``.
+
+Missing values (``NaN``) in the analysis variable put the row outside every domain, which equals
+R's ``na.rm=TRUE``. The design effect is R's ``deff=TRUE``: the variance over the variance of a simple
+random sample *without* replacement of the same size from the domain population.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from voicescount.stats.design import FloatArray, IntArray, SurveyDesign
+from voicescount.stats.errors import StatsError
+from voicescount.stats.intervals import PROPORTION_METHODS, proportion_interval, wald
+
+Domains = None | npt.ArrayLike | Mapping[str, npt.ArrayLike]
+DegreesOfFreedom = Literal["design", "domain"] | float
+#: Above this many (unit × cell) slots, group sums use np.unique instead of a dense bincount.
+_DENSE_LIMIT = 1 << 22
+# Column layout of the unit sums: row count, rows with non-zero weight, weight, then per statistic.
+_ROWS, _NZ, _W, _X = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, eq=False)
+class Estimates:
+    """Estimates for one statistic, one row per domain (in the order of :attr:`levels`).
+
+    ``levels[dim][i]`` is the label of row ``i`` on that dimension, ``None`` where the row is a margin
+    over that dimension (``None`` on every dimension is the overall estimate). ``n`` counts the rows
+    with non-zero weight, ``N`` sums their weights, ``n_eff = n/deff``, ``df`` are the degrees of freedom
+    used for the interval.
+    """
+
+    statistic: str
+    dimensions: tuple[str, ...]
+    levels: dict[str, npt.NDArray[np.object_]]
+    estimate: FloatArray
+    se: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    deff: FloatArray
+    n: IntArray
+    N: FloatArray
+    n_eff: FloatArray
+    df: FloatArray
+    level: float = 0.95
+    interval: str = "wald"
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per domain: the dimension labels then every statistic."""
+        out = []
+        for i in range(len(self)):
+            row: dict[str, Any] = {dim: self.levels[dim][i] for dim in self.dimensions}
+            for name in ("estimate", "se", "ci_low", "ci_high", "deff", "N", "n_eff", "df"):
+                row[name] = float(getattr(self, name)[i])
+            row["n"] = int(self.n[i])
+            out.append(row)
+        return out
+
+    def margin(self, *dims: str) -> Estimates:
+        """The rows that cross exactly ``dims`` (no argument: the overall estimate)."""
+        unknown = set(dims) - set(self.dimensions)
+        if unknown:
+            raise StatsError(f"unknown dimension(s) {sorted(unknown)}; have {list(self.dimensions)}")
+        keep = np.ones(len(self), dtype=bool)
+        for dim in self.dimensions:
+            collapsed = np.array([v is None for v in self.levels[dim]], dtype=bool)
+            keep &= ~collapsed if dim in dims else collapsed
+        return self._take(np.flatnonzero(keep))
+
+    def _take(self, index: IntArray) -> Estimates:
+        arrays = {
+            name: getattr(self, name)[index]
+            for name in ("estimate", "se", "ci_low", "ci_high", "deff", "n", "N", "n_eff", "df")
+        }
+        return Estimates(
+            statistic=self.statistic,
+            dimensions=self.dimensions,
+            levels={dim: labels[index] for dim, labels in self.levels.items()},
+            level=self.level,
+            interval=self.interval,
+            **arrays,
+        )
+
+    def __repr__(self) -> str:
+        head = f"Estimates({self.statistic}, {len(self)} domains, {self.interval} {self.level:.0%} CI)"
+        lines = [head]
+        for row in self.rows()[:20]:
+            label = ", ".join(f"{d}={row[d]}" for d in self.dimensions if row[d] is not None) or "overall"
+            lines.append(
+                f"  {label}: {row['estimate']:.6g} (se {row['se']:.4g}, CI {row['ci_low']:.6g}"
+                f"–{row['ci_high']:.6g}, deff {row['deff']:.3g}, n {row['n']})"
+            )
+        if len(self) > 20:
+            lines.append(f"  … {len(self) - 20} more")
+        return "\n".join(lines)
+
+
+def mean(
+    design: SurveyDesign,
+    y: npt.ArrayLike,
+    domains: Domains = None,
+    *,
+    margins: bool = False,
+    level: float = 0.95,
+    df: DegreesOfFreedom = "design",
+) -> Estimates:
+    """Weighted mean ``Σwy/Σw`` per domain (R: ``svyby(~y, ~dom, design, svymean, deff=TRUE)``).
+
+    ``domains``: ``None`` (overall), one label array, or ``{name: labels}`` for their cross-classification;
+    with ``margins=True`` every combination of the named dimensions (all 2^k − 1 of them) plus the
+    overall estimate. The interval is Wald with ``t(df)``; ``df="design"`` (default) uses the design's
+    degrees of freedom, ``"domain"`` the PSUs − strata holding domain members, a number is used as is.
+    """
+    values, valid = _analysis_variable("y", y, design.n_rows)
+    shift = _weighted_mean(design.weights, values, valid)
+    centred = np.where(valid, values - shift, 0.0)
+    w = design.weights
+    kind = _Mean(shift)
+    return _estimate(
+        design, "mean", kind, valid, [w * centred, w * centred**2], domains, margins, level, df, None
+    )
+
+
+def proportion(
+    design: SurveyDesign,
+    y: npt.ArrayLike,
+    domains: Domains = None,
+    *,
+    margins: bool = False,
+    level: float = 0.95,
+    method: str = "logit",
+    df: DegreesOfFreedom = "domain",
+) -> Estimates:
+    """Proportion of rows where ``y`` is true (``y``: booleans or 0/1, ``NaN`` = missing).
+
+    The point estimate and SE are those of :func:`mean`; the interval is ``method``: ``"logit"``
+    (default, R ``svyciprop(method="logit")``), ``"beta"`` (Korn–Graubard, R ``method="beta"``),
+    ``"wald"`` or ``"wilson"`` (on the effective sample size). The default ``df="domain"`` is what
+    ``svyby(..., svyciprop)`` uses: PSUs minus strata among the domain's rows.
+    """
+    if method not in PROPORTION_METHODS:
+        raise StatsError(f"method must be one of {PROPORTION_METHODS}, got {method!r}")
+    values, valid = _analysis_variable("y", y, design.n_rows)
+    if not np.isin(values[valid], (0.0, 1.0)).all():
+        bad = np.flatnonzero(valid & ~np.isin(values, (0.0, 1.0)))[0]
+        raise StatsError(f"proportion needs y to be true/false or 0/1; row {bad} has {values[bad]!r}")
+    shift = _weighted_mean(design.weights, values, valid)
+    centred = np.where(valid, values - shift, 0.0)
+    w = design.weights
+    return _estimate(
+        design,
+        "proportion",
+        _Mean(shift),
+        valid,
+        [w * centred, w * centred**2],
+        domains,
+        margins,
+        level,
+        df,
+        method,
+    )
+
+
+def total(
+    design: SurveyDesign,
+    y: npt.ArrayLike,
+    domains: Domains = None,
+    *,
+    margins: bool = False,
+    level: float = 0.95,
+    df: DegreesOfFreedom = "design",
+) -> Estimates:
+    """Weighted total ``Σwy`` per domain (R: ``svytotal`` / ``svyby(..., svytotal, deff=TRUE)``)."""
+    values, valid = _analysis_variable("y", y, design.n_rows)
+    shift = _weighted_mean(design.weights, values, valid)
+    raw = np.where(valid, values, 0.0)
+    centred = np.where(valid, values - shift, 0.0)
+    w = design.weights
+    return _estimate(
+        design,
+        "total",
+        _Total(),
+        valid,
+        [w * raw, w * centred, w * centred**2],
+        domains,
+        margins,
+        level,
+        df,
+        None,
+    )
+
+
+def ratio(
+    design: SurveyDesign,
+    numerator: npt.ArrayLike,
+    denominator: npt.ArrayLike,
+    domains: Domains = None,
+    *,
+    margins: bool = False,
+    level: float = 0.95,
+    df: DegreesOfFreedom = "design",
+) -> Estimates:
+    """Ratio of totals ``Σw·num/Σw·den`` per domain (R: ``svyratio(~num, ~den, design, deff=TRUE)``).
+
+    A row missing either variable is left out of both sums (R's ``na.rm=TRUE``). Influence:
+    ``(num − R·den)/Σw·den``.
+    """
+    num, valid_num = _analysis_variable("numerator", numerator, design.n_rows)
+    den, valid_den = _analysis_variable("denominator", denominator, design.n_rows)
+    valid = valid_num & valid_den
+    num = np.where(valid, num, 0.0)
+    den = np.where(valid, den, 0.0)
+    w = design.weights
+    cols = [w * num, w * den, w * num * num, w * num * den, w * den * den]
+    return _estimate(design, "ratio", _Ratio(), valid, cols, domains, margins, level, df, None)
+
+
+# --- statistics: point estimate, influence and SRS variance from group sums -----------------------
+
+
+class _Kind:
+    def point(self, d: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def report(self, est: FloatArray) -> FloatArray:
+        return est
+
+
+def _domain_variance(sum_sq_dev: FloatArray, d: FloatArray) -> FloatArray:
+    """R's ``svyvar``: ``Σw(y−ȳ)²/Σw · n/(n−1)``."""
+    n = d[:, _NZ]
+    return sum_sq_dev / d[:, _W] * n / (n - 1)
+
+
+def _without_replacement(s2: FloatArray, d: FloatArray) -> FloatArray:
+    n, big_n = d[:, _NZ], d[:, _W]
+    v = s2 * (big_n - n) / (big_n * n)
+    return np.where(big_n < n, np.nan, v)  # weights not scaled to the population: no deff (as R)
+
+
+class _Mean(_Kind):
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    def point(self, d: FloatArray) -> FloatArray:
+        return d[:, _X] / d[:, _W]
+
+    def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
+        return (u[:, _X] - est[cell] * u[:, _W]) / d[cell, _W]
+
+    def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
+        ss = d[:, _X + 1] - 2 * est * d[:, _X] + est**2 * d[:, _W]
+        return _without_replacement(_domain_variance(ss, d), d)
+
+    def report(self, est: FloatArray) -> FloatArray:
+        return est + self.shift
+
+
+class _Total(_Kind):
+    def point(self, d: FloatArray) -> FloatArray:
+        return d[:, _X].copy()
+
+    def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
+        return u[:, _X].copy()
+
+    def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
+        m = d[:, _X + 1] / d[:, _W]
+        ss = d[:, _X + 2] - 2 * m * d[:, _X + 1] + m**2 * d[:, _W]
+        return _without_replacement(_domain_variance(ss, d), d) * d[:, _W] ** 2
+
+
+class _Ratio(_Kind):
+    def point(self, d: FloatArray) -> FloatArray:
+        return d[:, _X] / d[:, _X + 1]
+
+    def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
+        return (u[:, _X] - est[cell] * u[:, _X + 1]) / d[cell, _X + 1]
+
+    def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
+        ss = (d[:, _X + 2] - 2 * est * d[:, _X + 3] + est**2 * d[:, _X + 4]) / d[:, _X + 1] ** 2
+        return _without_replacement(_domain_variance(ss, d), d) * d[:, _W] ** 2
+
+
+# --- the engine -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Dimension:
+    name: str
+    labels: npt.NDArray[Any]
+    codes: IntArray  # -1 where the label is missing
+
+    @property
+    def size(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def _estimate(
+    design: SurveyDesign,
+    statistic: str,
+    kind: _Kind,
+    valid: npt.NDArray[np.bool_],
+    extra: Sequence[FloatArray],
+    domains: Domains,
+    margins: bool,
+    level: float,
+    df: DegreesOfFreedom,
+    method: str | None,
+) -> Estimates:
+    if not 0 < level < 1:
+        raise StatsError(f"level must be between 0 and 1, got {level!r}")
+    if not (df in ("design", "domain") or (isinstance(df, int | float) and df > 0)):
+        raise StatsError(f"df must be 'design', 'domain' or a positive number, got {df!r}")
+    dims = _dimensions(domains, design.n_rows)
+    if margins and not dims:
+        raise StatsError("margins=True needs domains")
+
+    # Finest cell of every row: mixed radix over the dimensions, with one extra "missing" digit each.
+    radix = [d.size + 1 for d in dims]
+    n_fine = int(np.prod(radix)) if dims else 1
+    cell = np.zeros(design.n_rows, dtype=np.int64)
+    stride = 1
+    strides = []
+    for d, r in reversed(list(zip(dims, radix, strict=True))):
+        strides.append(stride)
+        cell += np.where(d.codes >= 0, d.codes, d.size).astype(np.int64) * stride
+        stride *= r
+    strides.reverse()
+
+    w = design.weights
+    columns = [np.ones(design.n_rows), (w != 0).astype(np.float64), w, *extra]
+    rows = np.flatnonzero(valid)
+    cols_valid = [c[rows] for c in columns]
+    psu_keys, psu_sums = _group_sums(
+        design.psu[rows] * np.int64(n_fine) + cell[rows], design.n_psu * n_fine, cols_valid
+    )
+    ssu_keys: IntArray | None = None
+    ssu_sums: FloatArray | None = None
+    if design.ssu is not None:
+        ssu_keys, ssu_sums = _group_sums(
+            design.ssu[rows] * np.int64(n_fine) + cell[rows], design.n_ssu * n_fine, cols_valid
+        )
+
+    combos: list[tuple[int, ...]]
+    if margins:
+        combos = [c for k in range(len(dims) + 1) for c in combinations(range(len(dims)), k)]
+    else:
+        combos = [tuple(range(len(dims)))]
+
+    parts = []
+    fine = np.arange(n_fine, dtype=np.int64)
+    for combo in combos:
+        sizes = [dims[k].size for k in combo]
+        n_cells = int(np.prod(sizes)) if combo else 1
+        cell_map = np.zeros(n_fine, dtype=np.int64)
+        missing = np.zeros(n_fine, dtype=bool)
+        cstride = 1
+        for k, size in reversed(list(zip(combo, sizes, strict=True))):
+            digit = (fine // strides[k]) % radix[k]
+            missing |= digit == dims[k].size
+            cell_map += digit * cstride
+            cstride *= size
+        cell_map[missing] = -1
+        parts.append(
+            _combination(
+                design,
+                kind,
+                psu_keys,
+                psu_sums,
+                ssu_keys,
+                ssu_sums,
+                n_fine,
+                cell_map,
+                n_cells,
+                level,
+                df,
+                method,
+                [dims[k] for k in combo],
+                dims,
+            )
+        )
+    return _concatenate(statistic, dims, parts, level, method or "wald")
+
+
+def _combination(
+    design: SurveyDesign,
+    kind: _Kind,
+    psu_keys: IntArray,
+    psu_sums: FloatArray,
+    ssu_keys: IntArray | None,
+    ssu_sums: FloatArray | None,
+    n_fine: int,
+    cell_map: npt.NDArray[np.int64],
+    n_cells: int,
+    level: float,
+    df: DegreesOfFreedom,
+    method: str | None,
+    crossed: list[_Dimension],
+    dims: list[_Dimension],
+) -> dict[str, Any]:
+    psu, cell, sums = _regroup(psu_keys, psu_sums, n_fine, cell_map, n_cells, design.n_psu)
+    d = np.zeros((n_cells, sums.shape[1]))
+    for j in range(sums.shape[1]):
+        d[:, j] = np.bincount(cell, weights=sums[:, j], minlength=n_cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = kind.point(d)
+        z = kind.influence(sums, cell, d, est)
+        var = _stage_variance(
+            psu,
+            cell,
+            z,
+            design.psu_stratum,
+            design.n_psu_in_stratum,
+            design.f1,
+            n_cells,
+            design.lonely_psu,
+            None,
+        )
+        if ssu_keys is not None and ssu_sums is not None and design.ssu_psu is not None:
+            assert design.n_ssu_in_psu is not None and design.f2 is not None
+            ssu, cell2, sums2 = _regroup(ssu_keys, ssu_sums, n_fine, cell_map, n_cells, design.n_ssu)
+            z2 = kind.influence(sums2, cell2, d, est)
+            var = var + _stage_variance(
+                ssu,
+                cell2,
+                z2,
+                design.ssu_psu,
+                design.n_ssu_in_psu,
+                design.f2,
+                n_cells,
+                design.lonely_psu,
+                design.stage2_factor,
+            )
+        se = np.sqrt(var)
+        deff = var / kind.srs_variance(d, est)
+        n = d[:, _NZ]
+        n_eff = n / deff
+
+    # Domain degrees of freedom: PSUs minus strata among rows with non-zero weight (R's degf(subset)).
+    has = sums[:, _NZ] > 0
+    n_psu_d = np.bincount(cell[has], minlength=n_cells)
+    strata_keys = design.psu_stratum[psu[has]].astype(np.int64) * n_cells + cell[has]
+    uniq_strata = _unique(strata_keys, design.n_strata * n_cells)
+    n_strata_d = np.bincount(uniq_strata % n_cells, minlength=n_cells)
+    domain_df = (n_psu_d - n_strata_d).astype(np.float64)
+    if df == "design":
+        used_df = np.full(n_cells, float(design.df))
+    elif df == "domain":
+        used_df = domain_df
+    else:
+        used_df = np.full(n_cells, float(df))
+
+    estimate = kind.report(est)
+    if method is None:
+        low, high = wald(estimate, se, used_df, level)
+    else:
+        low, high = proportion_interval(method, estimate, se, used_df, n, d[:, _ROWS], level)
+
+    keep = np.flatnonzero(n > 0)  # like svyby(drop.empty.groups=TRUE)
+    levels: dict[str, npt.NDArray[np.object_]] = {}
+    rest = keep.copy()
+    crossed_names = {c.name for c in crossed}
+    for dim in reversed(crossed):
+        levels[dim.name] = dim.labels[rest % dim.size].astype(object)
+        rest //= dim.size
+    for dim in dims:
+        if dim.name not in crossed_names:
+            levels[dim.name] = np.full(keep.size, None, dtype=object)
+    return {
+        "levels": levels,
+        "estimate": estimate[keep],
+        "se": se[keep],
+        "ci_low": low[keep],
+        "ci_high": high[keep],
+        "deff": deff[keep],
+        "n": n[keep].astype(np.intp),
+        "N": d[keep, _W],
+        "n_eff": n_eff[keep],
+        "df": used_df[keep],
+    }
+
+
+def _stage_variance(
+    group: IntArray,
+    cell: IntArray,
+    z: FloatArray,
+    group_stratum: IntArray,
+    n_in_stratum: IntArray,
+    f: FloatArray,
+    n_cells: int,
+    lonely: str,
+    factor: FloatArray | None,
+) -> FloatArray:
+    """One stage of R's ``onestage``/``onestrat``, per (stratum, domain cell), summed per cell.
+
+    ``group`` are the sampling units at this stage holding domain members, ``z`` their influence
+    totals; units of a stratum without members count as zeros (R pads them in ``onestrat``).
+    """
+    h = group_stratum[group].astype(np.int64)
+    keys = h * n_cells + cell
+    uk, inv = _compress(keys, int(n_in_stratum.shape[0]) * n_cells)
+    m = uk.shape[0]
+    s1 = np.bincount(inv, weights=z, minlength=m)
+    present = np.bincount(inv, minlength=m)
+    hh = uk // n_cells
+    dd = uk % n_cells
+    nh = n_in_stratum[hh].astype(np.float64)
+    centre = s1 / nh
+    dev = np.bincount(inv, weights=(z - centre[inv]) ** 2, minlength=m) + (nh - present) * centre**2
+    fh = f[hh]
+    scale = np.where(nh > 1, fh * nh / np.maximum(nh - 1, 1), fh)
+    contrib = scale * dev
+    lonely_units = (nh == 1) & (fh > 0)
+    cell_factor: FloatArray | float = 1.0
+    if lonely_units.any():
+        if lonely == "adjust":  # centred at zero rather than at the (single-PSU) stratum mean
+            contrib = np.where(lonely_units, fh * s1**2, contrib)
+        else:
+            contrib = np.where(lonely_units, 0.0, contrib)
+        if lonely == "average":
+            n_strata = np.bincount(dd, minlength=n_cells).astype(np.float64)
+            n_ok = n_strata - np.bincount(dd, weights=lonely_units.astype(np.float64), minlength=n_cells)
+            cell_factor = n_strata / n_ok
+    if factor is not None:
+        contrib = contrib * factor[hh]
+    return np.asarray(np.bincount(dd, weights=contrib, minlength=n_cells) * cell_factor, dtype=np.float64)
+
+
+def _regroup(
+    keys: IntArray, sums: FloatArray, n_fine: int, cell_map: npt.NDArray[np.int64], n_cells: int, n_units: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Re-sum (unit, finest cell) sums into (unit, combination cell) sums."""
+    unit = keys // n_fine
+    cell = cell_map[keys % n_fine]
+    ok = cell >= 0
+    new_keys, new_sums = _group_sums(
+        unit[ok] * np.int64(n_cells) + cell[ok],
+        n_units * n_cells,
+        [sums[ok, j] for j in range(sums.shape[1])],
+    )
+    return (new_keys // n_cells).astype(np.intp), (new_keys % n_cells).astype(np.intp), new_sums
+
+
+def _compress(keys: npt.NDArray[np.int64], size: int) -> tuple[npt.NDArray[np.int64], IntArray]:
+    """Sorted distinct keys and the index of each key among them."""
+    if size <= _DENSE_LIMIT:
+        seen = np.bincount(keys, minlength=size) > 0
+        lookup = np.cumsum(seen) - 1
+        return np.flatnonzero(seen).astype(np.int64), lookup[keys].astype(np.intp)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq.astype(np.int64), inv.reshape(-1).astype(np.intp)
+
+
+def _unique(keys: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    if size <= _DENSE_LIMIT:
+        return np.flatnonzero(np.bincount(keys, minlength=size) > 0).astype(np.int64)
+    return np.unique(keys).astype(np.int64)
+
+
+def _group_sums(
+    keys: npt.NDArray[np.int64], size: int, columns: Sequence[FloatArray]
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    uk, inv = _compress(keys, size)
+    out = np.empty((uk.shape[0], len(columns)))
+    for j, col in enumerate(columns):
+        out[:, j] = np.bincount(inv, weights=col, minlength=uk.shape[0])
+    return uk, out
+
+
+def _concatenate(
+    statistic: str, dims: list[_Dimension], parts: list[dict[str, Any]], level: float, interval: str
+) -> Estimates:
+    names = tuple(d.name for d in dims)
+    arrays = {
+        key: np.concatenate([p[key] for p in parts])
+        for key in ("estimate", "se", "ci_low", "ci_high", "deff", "n", "N", "n_eff", "df")
+    }
+    levels = {name: np.concatenate([p["levels"][name] for p in parts]) for name in names}
+    return Estimates(
+        statistic=statistic, dimensions=names, levels=levels, level=level, interval=interval, **arrays
+    )
+
+
+# --- input checking -------------------------------------------------------------------------------
+
+
+def _analysis_variable(name: str, values: npt.ArrayLike, n: int) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise StatsError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise StatsError(f"{name} has {arr.shape[0]} values but the design has {n} rows")
+    if arr.dtype.kind == "O":
+        try:
+            arr = np.array([np.nan if v is None else v for v in arr], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise StatsError(f"{name} must be numeric (or None for missing): {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise StatsError(f"{name} must be numeric or boolean, got values of type {arr.dtype}")
+    out = arr.astype(np.float64)
+    if np.isinf(out).any():
+        row = int(np.flatnonzero(np.isinf(out))[0])
+        raise StatsError(f"{name} is infinite at row {row}")
+    valid = ~np.isnan(out)
+    if not valid.any():
+        raise StatsError(f"{name} has no non-missing values")
+    return out, valid
+
+
+def _weighted_mean(w: FloatArray, y: FloatArray, valid: npt.NDArray[np.bool_]) -> float:
+    wv = w[valid]
+    s = float(wv.sum())
+    return float((wv * y[valid]).sum() / s) if s > 0 else 0.0
+
+
+def _dimensions(domains: Domains, n: int) -> list[_Dimension]:
+    if domains is None:
+        return []
+    if isinstance(domains, Mapping):
+        if not domains:
+            raise StatsError("domains is an empty mapping")
+        return [_dimension(str(name), values, n) for name, values in domains.items()]
+    return [_dimension("domain", domains, n)]
+
+
+def _dimension(name: str, values: Any, n: int) -> _Dimension:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise StatsError(f"domain {name!r} must be one-dimensional, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise StatsError(f"domain {name!r} has {arr.shape[0]} values but the design has {n} rows")
+    codes = np.full(n, -1, dtype=np.intp)
+    if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() < 4 * n + 1024:
+        seen = np.bincount(arr) > 0  # fast path for small integer codes
+        labels: npt.NDArray[Any] = np.flatnonzero(seen)
+        codes = (np.cumsum(seen) - 1)[arr].astype(np.intp)
+        return _Dimension(name, labels, codes)
+    if arr.dtype.kind == "f":
+        present = ~np.isnan(arr)
+    elif arr.dtype.kind == "O":
+        present = np.array([not (v is None or (isinstance(v, float) and v != v)) for v in arr], dtype=bool)
+    else:
+        present = np.ones(n, dtype=bool)
+    try:
+        labels, inv = np.unique(arr[present], return_inverse=True)
+    except TypeError:
+        labels, inv = np.unique(arr[present].astype(str), return_inverse=True)
+    codes[present] = inv.reshape(-1)
+    return _Dimension(name, labels, codes)
