@@ -1,0 +1,150 @@
+"""KoboToolbox API v2 JSON exports, streamed with ijson.
+
+``/api/v2/assets/{uid}/data/`` returns pages ``{"count", "next", "previous", "results": [...]}``.
+A source is one page file, a directory of page files (read in name order) or a bare JSON list of
+submissions. Each submission keeps its keys as Kobo writes them (``grp/q``); Kobo's own fields
+(``_id``, ``_uuid``, ``_submission_time``, ``_attachments``…, ``formhub/uuid``, ``__version__`` and
+the ``meta/`` group) go to ``meta``; repeats become lists of dicts with keys relative to the repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ijson
+
+from voicescount.collection.errors import ImportFileError
+from voicescount.collection.readers import (
+    Progress,
+    Ticker,
+    file_size,
+    instance_id_from,
+    is_meta_key,
+    is_repeat,
+    make_relative,
+    parse_timestamp,
+)
+from voicescount.collection.records import RawRecord
+
+TOP_LEVEL_KEYS_SCANNED = 200_000
+"""Parser events examined when looking for a page's list key after it yielded nothing."""
+
+
+def json_pages(path: Path, name: str) -> list[Path]:
+    """The files of a source: the file itself, or a directory's ``*.json`` files sorted by name."""
+    if path.is_dir():
+        pages = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+        if not pages:
+            raise ImportFileError("The directory holds no .json page files.", file=name)
+        return pages
+    return [path]
+
+
+def json_items(
+    pages: list[Path], list_key: str, *, name: str, progress: Progress | None
+) -> Iterator[tuple[Any, str]]:
+    """``(item, locator)`` for each element of ``list_key`` in each page (or of a bare JSON list).
+
+    Memory holds one item at a time whatever the size of a page.
+    """
+    total = sum(file_size(p) for p in pages)
+    ticker = Ticker(progress, total)
+    before = 0
+    for page in pages:
+        page_name = page.name if len(pages) > 1 or page.name == name else name
+        with open(page, "rb") as handle:
+            first = _first_char(handle)
+            if first == b"[":
+                prefix, label = "item", ""
+            elif first == b"{":
+                prefix, label = f"{list_key}.item", list_key
+            else:
+                raise ImportFileError(
+                    "This is not a JSON export (it does not start with '{' or '[').", file=page_name
+                )
+            index = -1
+            try:
+                for index, item in enumerate(ijson.items(handle, prefix, use_float=True)):
+                    yield item, f"{label}[{index}] in {page_name}"
+                    ticker.tick(lambda h=handle, b=before: b + h.tell())
+            except ijson.JSONError:
+                # the parser's own message quotes the text around the error: it may be personal data
+                where = f"after {label}[{index}]" if index >= 0 else "before the first record"
+                raise ImportFileError(f"The JSON is invalid or truncated {where}.", file=page_name) from None
+        if index < 0 and first == b"{":
+            _require_key(page, list_key, page_name)
+        before += file_size(page)
+    ticker.finish()
+
+
+def _first_char(handle: Any) -> bytes:
+    """The first significant byte; leaves the handle where ijson should start (after any BOM)."""
+    head = handle.read(4096)
+    start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    stripped = head[start:].lstrip()
+    handle.seek(start)
+    return stripped[:1]
+
+
+def _require_key(page: Path, list_key: str, page_name: str) -> None:
+    """Refuse an object page that has no ``list_key`` (an empty list is fine)."""
+    keys: list[str] = []
+    with open(page, "rb") as handle:
+        _first_char(handle)
+        try:
+            for count, (prefix, event, value) in enumerate(ijson.parse(handle)):
+                if prefix == "" and event == "map_key":
+                    if value == list_key:
+                        return
+                    keys.append(value)
+                if count > TOP_LEVEL_KEYS_SCANNED:
+                    break
+        except ijson.JSONError:
+            pass
+    raise ImportFileError(
+        f"The JSON object has no '{list_key}' list (its keys: {', '.join(keys[:10]) or 'none'}); "
+        "is this the right kind of export?",
+        file=page_name,
+    )
+
+
+def kobo_record(item: Any, locator: str, *, name: str) -> RawRecord:
+    """One Kobo submission object as a ``RawRecord``."""
+    if not isinstance(item, dict):
+        raise ImportFileError("A submission is not a JSON object.", file=name, row=locator)
+    values: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    for key, value in item.items():
+        if is_meta_key(key):
+            meta[key] = value
+        else:
+            _answer(key, value, values)
+    return RawRecord(
+        source="kobo-json",
+        locator=locator,
+        values=values,
+        instance_id=instance_id_from(meta),
+        submitted_at=parse_timestamp(meta.get("_submission_time")),
+        meta=meta,
+        raw=item,
+    )
+
+
+def _answer(key: str, value: Any, values: dict[str, Any]) -> None:
+    """Store one answer; a repeat's instances get relative keys, a group object is flattened."""
+    if is_repeat(value):
+        values[key] = [make_relative(instance, key) for instance in value]
+    elif isinstance(value, dict) and value:
+        # some Kobo versions nest a group's answers in an object keyed by full or relative paths
+        for inner_key, inner in value.items():
+            _answer(inner_key if inner_key.startswith(key + "/") else f"{key}/{inner_key}", inner, values)
+    else:
+        values[key] = value
+
+
+def read_kobo(path: Path, *, name: str, progress: Progress | None = None) -> Iterator[RawRecord]:
+    """Records of a Kobo API v2 JSON export: a page, a directory of pages, or a bare list."""
+    for item, locator in json_items(json_pages(path, name), "results", name=name, progress=progress):
+        yield kobo_record(item, locator, name=name)
