@@ -46,6 +46,11 @@ def _labels(name: str, values: Any, n: int) -> npt.NDArray[Any]:
     return arr
 
 
+def show(value: Any) -> str:
+    """``repr`` of a label or value as the user wrote it (``'a'``, ``3``), not numpy's ``np.str_('a')``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _encode(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
     uniques, codes = np.unique(arr, return_inverse=True)
     return uniques, codes.astype(np.intp).reshape(-1)
@@ -63,7 +68,7 @@ def _numeric(name: str, values: Any, n: int) -> FloatArray:
     bad = ~np.isfinite(out)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise StatsError(f"{name} must be finite and not missing; row {row} has {out[row]!r}")
+        raise StatsError(f"{name} must be finite and not missing; row {row} has {show(out[row])}")
     return out
 
 
@@ -75,7 +80,7 @@ def _constant_within(
     varies = first[group] != value
     if varies.any():
         row = int(np.flatnonzero(varies)[0])
-        raise StatsError(f"{name} varies within {what} {labels[group[row]]!r} (row {row})")
+        raise StatsError(f"{name} varies within {what} {show(labels[group[row]])} (row {row})")
     return first
 
 
@@ -200,7 +205,7 @@ class SurveyDesign:
             if shared.size:
                 label = psu_raw[np.flatnonzero(psu_label_code == shared[0])[0]]
                 raise StatsError(
-                    f"PSU {label!r} appears in more than one stratum; PSU ids must be nested in strata "
+                    f"PSU {show(label)} appears in more than one stratum; PSU ids must be nested in strata "
                     "(pass nest=True to treat the same id in different strata as different PSUs)"
                 )
         n_psu = psu_stratum.shape[0]
@@ -277,7 +282,7 @@ class SurveyDesign:
             w = _numeric("weights", weights, n_rows)
             if (w < 0).any():
                 row = int(np.flatnonzero(w < 0)[0])
-                raise StatsError(f"weights must not be negative; row {row} has {w[row]!r}")
+                raise StatsError(f"weights must not be negative; row {row} has {show(w[row])}")
 
         _check_lonely(lonely_psu, n_psu_in_stratum, f1, strata_labels, n_ssu_in_psu, f2, psu_labels)
         positive = w > 0
@@ -330,7 +335,7 @@ def _population(
     if too_small.any():
         i = int(np.flatnonzero(too_small)[0])
         raise StatsError(
-            f"{name} implies more than 100% sampling in {what} {labels[i]!r}: {int(sampled[i])} {units} "
+            f"{name} implies more than 100% sampling in {what} {show(labels[i])}: {int(sampled[i])} {units} "
             f"sampled out of a population of {pop[i]:g}"
         )
     return pop
@@ -349,14 +354,14 @@ def _check_lonely(
     lonely1 = np.flatnonzero((n_psu == 1) & (f1 > 0))
     if lonely == "fail" and lonely1.size:
         raise StatsError(
-            f"stratum {strata_labels[lonely1[0]]!r} has only one PSU at stage 1 "
+            f"stratum {show(strata_labels[lonely1[0]])} has only one PSU at stage 1 "
             f"({lonely1.size} such strata); choose lonely_psu='certainty', 'remove', 'adjust' or 'average'"
         )
     if n_ssu is not None and f2 is not None:
         lonely2 = np.flatnonzero((n_ssu == 1) & (f2 > 0))
         if lonely2.size and lonely in ("fail", "average"):
             raise StatsError(
-                f"PSU {psu_labels[lonely2[0]]!r} has only one second-stage unit sampled out of more "
+                f"PSU {show(psu_labels[lonely2[0]])} has only one second-stage unit sampled out of more "
                 f"({lonely2.size} such PSUs); lonely_psu={lonely!r} cannot handle it at stage 2 "
                 "(R fails or returns NaN); use 'certainty', 'remove' or 'adjust'"
             )

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from voicescount.stats.design import FloatArray, IntArray, SurveyDesign
+from voicescount.stats.design import FloatArray, IntArray, SurveyDesign, show
 from voicescount.stats.errors import StatsError
 from voicescount.stats.intervals import PROPORTION_METHODS, proportion_interval, wald
 
@@ -166,7 +166,7 @@ def proportion(
     values, valid = _analysis_variable("y", y, design.n_rows)
     if not np.isin(values[valid], (0.0, 1.0)).all():
         bad = np.flatnonzero(valid & ~np.isin(values, (0.0, 1.0)))[0]
-        raise StatsError(f"proportion needs y to be true/false or 0/1; row {bad} has {values[bad]!r}")
+        raise StatsError(f"proportion needs y to be true/false or 0/1; row {bad} has {show(values[bad])}")
     shift = _weighted_mean(design.weights, values, valid)
     centred = np.where(valid, values - shift, 0.0)
     w = design.weights
@@ -258,7 +258,7 @@ class _Kind:
 def _domain_variance(sum_sq_dev: FloatArray, d: FloatArray) -> FloatArray:
     """R's ``svyvar``: ``Σw(y−ȳ)²/Σw · n/(n−1)``."""
     n = d[:, _NZ]
-    return sum_sq_dev / d[:, _W] * n / (n - 1)
+    return np.where(n > 1, sum_sq_dev / d[:, _W] * n / (n - 1), np.nan)  # one row: undefined, as in R
 
 
 def _without_replacement(s2: FloatArray, d: FloatArray) -> FloatArray:
