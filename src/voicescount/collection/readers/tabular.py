@@ -125,7 +125,11 @@ def detect_delimiter(text: str, name: str) -> str:
         delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
         delimiter = ""
-    if delimiter not in DELIMITERS or (delimiter not in header and any(d in header for d in DELIMITERS)):
+    if (
+        len(delimiter) != 1
+        or delimiter not in DELIMITERS
+        or (delimiter not in header and any(d in header for d in DELIMITERS))
+    ):
         counts = {d: header.count(d) for d in DELIMITERS}
         delimiter = max(counts, key=lambda d: counts[d])
         if counts[delimiter] == 0:
