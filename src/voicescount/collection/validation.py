@@ -1,0 +1,613 @@
+"""Checking one submission against its instrument: types, choices, required, constraints, dates, areas.
+
+``compile_validator(definition)`` does the work once per form — one converter per question, every
+XPath expression parsed once (``collection/xpath.py``) — and returns a ``RecordValidator`` that
+checks a record in a few microseconds per answer; ``validate`` is the one-off convenience.
+
+What is checked, question by question:
+
+* **types** — integer; decimal with ``.`` as the decimal separator only (``1,5`` is refused with a
+  message saying so, because ``1,500`` is ambiguous between 1.5 and 1500); date as ISO
+  ``YYYY-MM-DD`` (a date-time is cut to its date; Excel serial numbers are refused); datetime and
+  time as ISO 8601; geopoint as "lat lon [alt [accuracy]]"; range within its start/end;
+* **choices** — a select answer must be one of the list's codes; a label in any of the form's
+  languages is accepted and mapped to its code (compared after NFC and case folding) with a note;
+  an unknown code is an issue naming the question and the allowed codes;
+* **required** — only when the question (and every group around it) is relevant, or when relevance
+  cannot be evaluated; a required-if expression that cannot be evaluated is skipped;
+* **constraints** — evaluated on non-empty answers, as ODK Collect does; expressions outside the
+  supported XPath subset are skipped and reported once as a note;
+* **future dates** — a date or date-time after ``today``;
+* **areas** — answers of questions with the role ``dimension:AREA`` must be in ``area_codes``;
+* **text** — NFC-normalised in the typed values; legacy Vietnamese encodings (TCVN3, VNI) and
+  replacement characters are issues (``collection/textnorm.py``).
+
+Repeats are lists of instances; each instance's answers are checked with paths relative to the
+repeat, and issues name the instance (``member[2]/age``, counting from 1 as XPath does). Answers to
+columns the form does not have are left out of the typed values and reported once as a note.
+
+Messages never contain an answer: they name the question, the rule and, for choices, the allowed
+codes — so nothing personal can leak into reports, logs or quarantine reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicescount.collection import textnorm
+from voicescount.collection.services import Issue
+from voicescount.collection.xlsform import GROUP_TYPES, FormDefinition, suggest_roles
+from voicescount.collection.xpath import Expression, NotEvaluable, compile_expression, string
+
+MAX_CODES_IN_MESSAGE = 20
+_INTEGER = re.compile(r"\s*[+-]?\d+(?:\.0*)?\s*\Z")
+_DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*\Z")
+_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d+,\d+\s*\Z")
+_TIME = re.compile(r"\s*(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\s*\Z")
+_META_PREFIXES = ("meta/", "_", "__", "formhub/")
+_TEXT_TYPES_AS_DATETIME = frozenset({"start", "end", "datetime"})
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+
+
+Converter = Callable[[Any, list[tuple[str, str]]], Any]
+"""Turns a raw answer into its typed value (appending (code, message) notes) or raises ``_Invalid``."""
+
+
+# --- converters, one per question type -----------------------------------------------------------
+
+
+def _convert_integer(raw: Any, notes: list[tuple[str, str]]) -> int:
+    if isinstance(raw, bool):
+        raise _Invalid("not_integer", "expected a whole number, got true/false")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        if raw.is_integer():
+            return int(raw)
+        raise _Invalid("not_integer", "expected a whole number, got a number with decimals")
+    if isinstance(raw, str) and _INTEGER.match(raw):
+        return int(float(raw)) if "." in raw else int(raw)
+    raise _Invalid("not_integer", "expected a whole number")
+
+
+def _convert_decimal(raw: Any, notes: list[tuple[str, str]]) -> float:
+    if isinstance(raw, bool):
+        raise _Invalid("not_decimal", "expected a number, got true/false")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str) and _DECIMAL.match(raw):
+        value = float(raw)
+    elif isinstance(raw, str) and _COMMA_DECIMAL.match(raw):
+        raise _Invalid("decimal_comma", "use '.' as the decimal separator (',' is ambiguous: 1,500)")
+    else:
+        raise _Invalid("not_decimal", "expected a number")
+    if math.isnan(value) or math.isinf(value):
+        raise _Invalid("not_decimal", "expected a finite number")
+    return value
+
+
+def _parse_date(raw: Any) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if len(text) == 10:
+                return dt.date.fromisoformat(text)
+            if len(text) > 10 and text[10] in "T ":
+                return dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
+    raise _Invalid("not_a_date", "expected a date as YYYY-MM-DD (Excel date numbers are not accepted)")
+
+
+def _parse_datetime(raw: Any) -> dt.datetime:
+    if isinstance(raw, dt.datetime):
+        return raw
+    if isinstance(raw, dt.date):
+        return dt.datetime.combine(raw, dt.time())
+    if isinstance(raw, str):
+        try:
+            return dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            pass
+    raise _Invalid("not_a_datetime", "expected an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SS±HH:MM)")
+
+
+def _convert_time(raw: Any, notes: list[tuple[str, str]]) -> str:
+    if isinstance(raw, dt.time):
+        return raw.isoformat()
+    if isinstance(raw, str):
+        m = _TIME.match(raw)
+        if m and int(m[1]) < 24 and int(m[2]) < 60 and int(m[3] or 0) < 60:
+            return raw.strip()
+    raise _Invalid("not_a_time", "expected a time as HH:MM or HH:MM:SS")
+
+
+def _convert_geopoint(raw: Any, notes: list[tuple[str, str]]) -> list[float]:
+    parts = raw if isinstance(raw, list | tuple) else str(raw).split()
+    try:
+        numbers = [float(p) for p in parts]
+    except (TypeError, ValueError):
+        raise _Invalid("invalid_geopoint", "expected 'latitude longitude [altitude [accuracy]]'") from None
+    if not 2 <= len(numbers) <= 4 or not (-90 <= numbers[0] <= 90 and -180 <= numbers[1] <= 180):
+        raise _Invalid("invalid_geopoint", "expected 'latitude longitude [altitude [accuracy]]' in range")
+    return numbers
+
+
+def _convert_geoshape(raw: Any, notes: list[tuple[str, str]]) -> list[list[float]]:
+    points = raw if isinstance(raw, list) else [p for p in str(raw).split(";") if p.strip()]
+    return [_convert_geopoint(p, notes) for p in points]
+
+
+def _convert_text(raw: Any, notes: list[tuple[str, str]]) -> Any:
+    if isinstance(raw, str):
+        text, findings = textnorm.normalise(raw)
+        for finding in findings:
+            if finding == textnorm.NORMALISED:
+                notes.append((finding, textnorm.MESSAGES[finding]))
+            else:
+                raise _Invalid(finding, textnorm.MESSAGES[finding])
+        return text
+    if isinstance(raw, bool | int | float):
+        return raw
+    if isinstance(raw, dt.date | dt.time):
+        return raw.isoformat()
+    raise _Invalid("not_text", "expected text")
+
+
+def _convert_acknowledge(raw: Any, notes: list[tuple[str, str]]) -> str:
+    if raw is True or str(raw).strip().upper() in ("OK", "TRUE", "1", "YES"):
+        return "OK"
+    raise _Invalid("not_acknowledged", "expected 'OK'")
+
+
+def _nfc_key(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip().casefold()
+
+
+def _choice_converter(question: dict[str, Any], multiple: bool) -> Converter:
+    codes = [c["code"] for c in question.get("choices", [])]
+    if not codes:  # external or dynamic lists: nothing to check against
+        if multiple:
+            return lambda raw, notes: raw if isinstance(raw, list) else str(raw).split()
+        return _convert_text
+    code_set = {unicodedata.normalize("NFC", c): c for c in codes}
+    by_label: dict[str, str] = {}
+    for choice in question["choices"]:
+        for text in choice.get("labels", {}).values():
+            by_label.setdefault(_nfc_key(text), choice["code"])
+    shown = ", ".join(codes[:MAX_CODES_IN_MESSAGE]) + (" …" if len(codes) > MAX_CODES_IN_MESSAGE else "")
+    unknown = _Invalid("unknown_choice", f"not one of the choices of list '{question['list_name']}': {shown}")
+
+    def one(item: Any, notes: list[tuple[str, str]]) -> str:
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)
+        text = str(item).strip()
+        if text in code_set:
+            return code_set[text]
+        nfc = unicodedata.normalize("NFC", text)
+        if nfc in code_set:
+            return code_set[nfc]
+        code = by_label.get(nfc.casefold())
+        if code is None:
+            raise unknown
+        notes.append(("label_mapped", "a choice label was given instead of its code and mapped to the code"))
+        return code
+
+    if not multiple:
+        return one
+
+    def many(raw: Any, notes: list[tuple[str, str]]) -> list[str]:
+        if isinstance(raw, list | tuple):
+            items = list(raw)
+        else:
+            text = str(raw).strip()
+            whole = by_label.get(_nfc_key(text)) if text not in code_set else None
+            items = [whole] if whole is not None else text.split()
+            if whole is not None:
+                notes.append(("label_mapped", "a choice label was given instead of its code and mapped"))
+        out: list[str] = []
+        for item in items:
+            code = one(item, notes)
+            if code not in out:
+                out.append(code)
+        return out
+
+    return many
+
+
+def _range_converter(question: dict[str, Any]) -> Converter:
+    params = question.get("parameters") or {}
+    try:
+        start = float(params.get("start", 0))
+        end = float(params.get("end", 10))
+    except ValueError:
+        return _convert_decimal
+    low, high = min(start, end), max(start, end)
+
+    def convert(raw: Any, notes: list[tuple[str, str]]) -> float:
+        value = _convert_decimal(raw, notes)
+        if not low <= value <= high:
+            raise _Invalid("out_of_range", f"must be between {string(low)} and {string(high)}")
+        return int(value) if value.is_integer() else value
+
+    return convert
+
+
+def _dated(parse: Callable[[Any], Any], today: dt.date, as_date: bool) -> Converter:
+    def convert(raw: Any, notes: list[tuple[str, str]]) -> str:
+        value = parse(raw)
+        day = value if as_date else value.date()
+        if day > today:
+            raise _Invalid("future_date", f"the date is after today ({today.isoformat()})")
+        return value.isoformat()
+
+    return convert
+
+
+def _converter(question: dict[str, Any], today: dt.date) -> Converter | None:
+    kind = question["type"]
+    if kind == "integer":
+        return _convert_integer
+    if kind == "decimal":
+        return _convert_decimal
+    if kind == "range":
+        return _range_converter(question)
+    if kind in ("select_one", "select_one_external", "select_one_from_file"):
+        return _choice_converter(question, multiple=False)
+    if kind in ("select_multiple", "select_multiple_from_file", "rank"):
+        return _choice_converter(question, multiple=True)
+    if kind in ("date", "today"):
+        return _dated(_parse_date, today, as_date=True)
+    if kind in _TEXT_TYPES_AS_DATETIME:
+        return _dated(_parse_datetime, today, as_date=False)
+    if kind == "time":
+        return _convert_time
+    if kind == "geopoint":
+        return _convert_geopoint
+    if kind in ("geotrace", "geoshape"):
+        return _convert_geoshape
+    if kind == "acknowledge":
+        return _convert_acknowledge
+    if kind == "note":
+        return None
+    return _convert_text
+
+
+def _with_area_check(convert: Converter, area_codes: frozenset[str]) -> Converter:
+    def checked(raw: Any, notes: list[tuple[str, str]]) -> Any:
+        value = convert(raw, notes)
+        if str(value).strip() not in area_codes:
+            raise _Invalid("unknown_area", "not a known area code (current or former codes are accepted)")
+        return value
+
+    return checked
+
+
+# --- compiled form ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Field:
+    path: str  # full path, the key for messages and XPath
+    key: str  # key inside its section's values (relative to the repeat)
+    convert: Converter | None
+    required: bool | Expression | None  # None: an expression that cannot be evaluated
+    constraint: Expression | None
+    constraint_message: str
+    relevance: list[Expression | None]  # own and enclosing groups'; None: not evaluable
+
+
+@dataclass
+class _Section:
+    path: str  # "" for the top level, else the repeat's full path
+    fields: dict[str, _Field] = field(default_factory=dict)  # by key
+    aliases: dict[str, str] = field(default_factory=dict)  # other accepted keys → key
+    repeats: dict[str, _Section] = field(default_factory=dict)  # by key
+    env_keys: list[tuple[str, str]] = field(default_factory=list)  # (full path, key) read by XPath
+
+    def relative(self, path: str) -> str:
+        return path[len(self.path) + 1 :] if self.path else path
+
+
+@dataclass
+class Validated:
+    """One record's result: typed answers, blocking issues and non-blocking notes."""
+
+    typed_values: dict[str, Any]
+    issues: list[Issue]
+    notes: list[Issue]
+
+
+def _to_xpath(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return string(float(value))
+    if isinstance(value, list):
+        return " ".join(_to_xpath(v) for v in value)
+    return str(value)
+
+
+def _empty(raw: Any) -> bool:
+    return raw is None or raw == "" or raw == [] or (isinstance(raw, str) and not raw.strip())
+
+
+class RecordValidator:
+    """A form compiled for checking records; call it with a record's answers (see module docstring).
+
+    ``notes`` collects, over every record checked, what was noted but not blocking (labels mapped
+    to codes, unknown columns, rules that could not be evaluated), each once with a count.
+    """
+
+    def __init__(
+        self,
+        definition: FormDefinition,
+        *,
+        roles: dict[str, str] | None = None,
+        area_codes: Iterable[str] | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        self.today = today or dt.date.today()
+        self.root = definition.get("root") or "data"
+        self.roles = suggest_roles(definition) if roles is None else roles
+        self.area_codes = frozenset(str(c) for c in area_codes) if area_codes is not None else None
+        self.notes: dict[tuple[str, str], dict[str, Any]] = {}
+        self.skipped: list[Issue] = []
+        questions = [q for q in definition.get("questions", [])]
+        self._by_path = {q["path"]: q for q in questions}
+        self._names: dict[str, str] = {}
+        for q in questions:
+            self._names.setdefault(q["name"], q["path"])
+        self._meta = frozenset(definition.get("meta", []))
+        self.top = _Section("")
+        sections = {"": self.top}
+        for q in questions:  # questions come in document order: a repeat precedes its children
+            parent = sections[q.get("repeat", "")]
+            if q["type"] == "begin_repeat":
+                section = _Section(q["path"])
+                sections[q["path"]] = section
+                parent.repeats[parent.relative(q["path"])] = section
+                self._alias(parent, q, parent.relative(q["path"]))
+                continue
+            if q["type"] in GROUP_TYPES:
+                continue
+            self._add_field(parent, q)
+        referenced: set[str] = set()
+        for section in sections.values():
+            for f in section.fields.values():
+                for expr in [*f.relevance, f.constraint, f.required]:
+                    if isinstance(expr, Expression):
+                        referenced |= expr.references
+        for section in sections.values():
+            section.env_keys = [(f.path, key) for key, f in section.fields.items() if f.path in referenced]
+
+    # compilation helpers
+    def _alias(self, section: _Section, question: dict[str, Any], key: str) -> None:
+        for alias in (question["path"], question["name"]):
+            if alias != key:
+                if alias in section.aliases and section.aliases[alias] != key:
+                    section.aliases[alias] = ""  # ambiguous short name: only the full path is accepted
+                else:
+                    section.aliases[alias] = key
+
+    def _expression(self, source: str, question: dict[str, Any], what: str) -> Expression | None:
+        try:
+            expr = compile_expression(source, here=question["path"], names=self._names, root=self.root)
+            for ref in expr.references - {"."}:
+                owner = self._by_path.get(ref, {}).get("repeat", "")
+                here = question.get("repeat", "")
+                if owner and not (here == owner or here.startswith(owner + "/")):
+                    raise NotEvaluable(f"it reads '{ref}' inside another repeat")
+            return expr
+        except NotEvaluable as exc:
+            self.skipped.append(
+                Issue(question["path"], f"{what}_not_evaluated", f"{what} '{source}' is not checked: {exc}")
+            )
+            return None
+
+    def _relevance_chain(self, question: dict[str, Any]) -> list[Expression | None]:
+        chain: list[Expression | None] = []
+        node: dict[str, Any] | None = question
+        while node is not None:
+            if node.get("relevant"):
+                chain.append(self._expression(node["relevant"], node, "relevant"))
+            node = self._by_path.get(node.get("group", "")) if node.get("group") else None
+        return chain
+
+    def _add_field(self, section: _Section, q: dict[str, Any]) -> None:
+        convert = _converter(q, self.today)
+        is_area = self.roles.get(q["name"]) == "dimension:AREA"
+        if convert is not None and self.area_codes is not None and is_area:
+            convert = _with_area_check(convert, self.area_codes)
+        required: bool | Expression | None = q.get("required", False)
+        if isinstance(required, str):
+            required = self._expression(required, q, "required")
+        constraint = self._expression(q["constraint"], q, "constraint") if q.get("constraint") else None
+        messages = q.get("constraint_message") or {}
+        key = section.relative(q["path"])
+        section.fields[key] = _Field(
+            path=q["path"],
+            key=key,
+            convert=convert,
+            required=required,
+            constraint=constraint,
+            constraint_message=next(iter(messages.values()), ""),
+            relevance=self._relevance_chain(q),
+        )
+        self._alias(section, q, key)
+
+    # checking
+    def _note(self, field_path: str, code: str, message: str) -> None:
+        entry = self.notes.get((field_path, code))
+        if entry is None:
+            self.notes[(field_path, code)] = {
+                "field": field_path,
+                "code": code,
+                "message": message,
+                "count": 1,
+            }
+        else:
+            entry["count"] += 1
+
+    def __call__(self, values: dict[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+        result = self.check(values)
+        return result.typed_values, result.issues
+
+    def check(self, values: dict[str, Any]) -> Validated:
+        """Check one record's answers (keys: full question paths; repeats: lists of dicts)."""
+        env: dict[str, Any] = {"@today": self.today}
+        issues: list[Issue] = []
+        notes: list[Issue] = []
+        typed = self._check_section(self.top, values, "", env, issues, notes)
+        return Validated(typed, issues, notes)
+
+    def _check_section(
+        self,
+        section: _Section,
+        values: dict[str, Any],
+        prefix: str,
+        env: dict[str, Any],
+        issues: list[Issue],
+        notes: list[Issue],
+    ) -> dict[str, Any]:
+        typed: dict[str, Any] = {}
+        bad: set[str] = set()
+        found: list[tuple[str, str]] = []
+        repeats: list[tuple[_Section, str, Any]] = []
+        for raw_key, raw in values.items():
+            key = raw_key if raw_key in section.fields or raw_key in section.repeats else None
+            if key is None:
+                key = section.aliases.get(raw_key) or None
+            if key is None:
+                if raw_key not in self._meta and not raw_key.startswith(_META_PREFIXES):
+                    where = f"{section.path}/{raw_key}" if section.path else raw_key
+                    self._note(where, "unknown_field", "not a question of this form version; left out")
+                continue
+            if key in section.repeats:
+                repeats.append((section.repeats[key], key, raw))
+                continue
+            f = section.fields[key]
+            if f.convert is None or _empty(raw):
+                continue
+            try:
+                typed[key] = f.convert(raw, found)
+            except _Invalid as exc:
+                issues.append(Issue(prefix + key, exc.code, f"'{f.path}': {exc.message}."))
+                bad.add(key)
+                continue
+            while found:
+                code, message = found.pop()
+                self._note(f.path, code, message)
+                notes.append(Issue(prefix + key, code, message))
+
+        for path, key in section.env_keys:
+            env[path] = _to_xpath(typed.get(key))
+        relevance_memo: dict[int, bool | None] = {}
+        for key, f in section.fields.items():
+            if not (f.relevance or f.required or f.constraint):
+                continue
+            relevant: bool | None = True
+            for expr in f.relevance:
+                if expr is None:
+                    relevant = None
+                    continue
+                verdict = relevance_memo.get(id(expr))
+                if verdict is None:
+                    verdict = expr.truth(env)
+                    relevance_memo[id(expr)] = verdict
+                if not verdict:
+                    relevant = False
+                    break
+            if relevant is False:
+                continue
+            if key not in typed:
+                if key in bad or f.convert is None:
+                    continue
+                required = f.required
+                if isinstance(required, Expression):
+                    env["."] = ""
+                    required = required.truth(env)
+                if required:
+                    message = f"'{f.path}' is required but not answered."
+                    issues.append(Issue(prefix + key, "required", message))
+                continue
+            if f.constraint is not None:
+                env["."] = _to_xpath(typed[key])
+                try:
+                    ok = f.constraint.truth(env)
+                except NotEvaluable as exc:
+                    self._note(f.path, "constraint_not_evaluated", f"constraint not checked: {exc}")
+                    continue
+                if not ok:
+                    because = f" ({f.constraint_message})" if f.constraint_message else ""
+                    issues.append(
+                        Issue(
+                            prefix + key,
+                            "constraint",
+                            f"'{f.path}' breaks the form's constraint '{f.constraint.source}'{because}.",
+                        )
+                    )
+
+        for sub, key, raw in repeats:
+            instances = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else None
+            if instances is None:
+                issues.append(Issue(prefix + key, "not_a_repeat", f"'{sub.path}' must be a list of entries."))
+                continue
+            out = []
+            for i, instance in enumerate(instances, start=1):
+                where = f"{prefix}{key}[{i}]"
+                if not isinstance(instance, dict):
+                    message = f"'{sub.path}' entry {i} is not a set of answers."
+                    issues.append(Issue(where, "not_a_repeat", message))
+                    continue
+                out.append(self._check_section(sub, instance, where + "/", dict(env), issues, notes))
+            typed[key] = out
+        return typed
+
+
+def compile_validator(
+    definition: FormDefinition,
+    *,
+    roles: dict[str, str] | None = None,
+    area_codes: Iterable[str] | None = None,
+    today: dt.date | None = None,
+) -> RecordValidator:
+    """Compile ``definition`` once for checking many records (the import hot path).
+
+    ``roles`` (question name → role) default to ``suggest_roles(definition)``; ``area_codes``, when
+    given, are the valid codes for ``dimension:AREA`` questions; ``today`` bounds dates (default: the
+    current date). ``validator.skipped`` lists rules that cannot be evaluated, once.
+    """
+    return RecordValidator(definition, roles=roles, area_codes=area_codes, today=today)
+
+
+def validate(
+    definition: FormDefinition,
+    values: dict[str, Any],
+    *,
+    area_codes: Iterable[str] | None = None,
+    today: dt.date | None = None,
+    roles: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], list[Issue]]:
+    """Check one record: ``(typed_values, issues)``. Compiles the form each call; for many records
+    use ``compile_validator``."""
+    return compile_validator(definition, roles=roles, area_codes=area_codes, today=today)(values)
