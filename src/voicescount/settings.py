@@ -127,4 +127,8 @@ LOGGING = {
 }
 
 # Disclosure control for everything public (see docs/disclosure-and-lnob.md).
+# Published estimates: fewer than SUPPRESS_BELOW unweighted respondents → suppressed; fewer than
+# CAUTION_BELOW → flagged (the DHS convention, 25/50). MIN_CELL_SIZE is the floor for any public count.
 VOICESCOUNT_MIN_CELL_SIZE = 10
+VOICESCOUNT_SUPPRESS_BELOW = 25
+VOICESCOUNT_CAUTION_BELOW = 50

@@ -1,0 +1,424 @@
+"""From a study's submissions to stored estimates: every disaggregation, disclosure flags, LNOB analytics.
+
+``compute_study(study)`` computes every indicator definition of a study; ``compute_definition`` one of
+them. For a definition it
+
+1. reads the answers of the submissions that may enter analysis (consent given; withdrawn ones never),
+2. evaluates the universe and the numerator/value with the safe expression language,
+3. codes each disaggregation dimension to its code list (``codes`` map, age ``bins`` or a derived
+   variable such as ``@wg_disability``),
+4. estimates with the study's sampling design (``voicescount.stats``) for the total, every dimension and
+   every intersection the definition asks for, with all their margins, in one call per intersection,
+5. applies disclosure control (minimum cell size, the DHS precision convention, complementary
+   suppression across the published margins), and
+6. stores an ``EstimateRun`` with its provenance and the ``Estimate`` rows, plus the D-index and the
+   furthest-behind / furthest-ahead groups.
+
+A run is skipped when nothing it depends on changed (same submissions, same definition): the input
+fingerprint is the hash of both. The universe is a *domain* of the design, never a subset, so PSUs
+without members still count in the variance (as R's ``subset`` of a design).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from voicescount import __version__
+from voicescount.collection.models import Study, Submission
+from voicescount.framework.models import Code
+from voicescount.indicators.expressions import ExpressionError, parse
+from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.stats import estimators
+from voicescount.stats.design import SurveyDesign
+from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells, protect_estimates
+from voicescount.stats.errors import StatsError
+from voicescount.stats.lnob import d_index_by_circumstances, furthest_behind
+from voicescount.stats.washington import wgss_identifiers
+
+TOTAL = "_T"
+MISSING = "\x00missing"  # label for rows outside a dimension's codes; never published
+WG_ITEMS = {
+    "seeing": "wg_seeing",
+    "hearing": "wg_hearing",
+    "walking": "wg_walking",
+    "cognition": "wg_cognition",
+    "self_care": "wg_selfcare",
+    "communication": "wg_communication",
+}
+FLAGS = {
+    CellFlag.OK: Estimate.Flag.NONE,
+    CellFlag.CAUTION: Estimate.Flag.IMPRECISE,
+    CellFlag.SUPPRESSED_SMALL_CELL: Estimate.Flag.SUPPRESSED_SMALL,
+    CellFlag.SUPPRESSED_COMPLEMENTARY: Estimate.Flag.SUPPRESSED_COMPLEMENTARY,
+}
+
+
+def default_rule() -> CellSizeRule:
+    """The publication rule from the settings: by default the DHS convention (< 25 unweighted cases
+    suppressed, 25–49 flagged); ``VOICESCOUNT_SUPPRESS_BELOW`` / ``VOICESCOUNT_CAUTION_BELOW`` change it."""
+    return CellSizeRule(
+        suppress_below=getattr(settings, "VOICESCOUNT_SUPPRESS_BELOW", 25),
+        caution_below=getattr(settings, "VOICESCOUNT_CAUTION_BELOW", 50),
+    )
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class ComputeError(ValueError):
+    """A definition that cannot be computed as written; the message names the definition and the reason."""
+
+
+@dataclass
+class Dataset:
+    """Answers of the submissions in analysis, column-wise (question name → object array)."""
+
+    ids: list[int]
+    values: list[dict[str, Any]]
+    fingerprint: str
+    _columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self._columns:
+            if name.startswith("@"):
+                self._columns[name] = _derived(name, self)
+            else:
+                col = np.empty(self.n, dtype=object)
+                col[:] = [v.get(name) for v in self.values]
+                self._columns[name] = col
+        return self._columns[name]
+
+    def columns(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        return {name: self.column(name) for name in names}
+
+
+def load_dataset(study: Study) -> Dataset:
+    rows = list(
+        Submission.objects.filter(study=study).in_analysis().order_by("id").values_list("id", "values")
+    )
+    digest = hashlib.sha256()
+    for pk, values in rows:
+        digest.update(f"{pk}:".encode())
+        digest.update(json.dumps(values, sort_keys=True, ensure_ascii=False).encode())
+    return Dataset(ids=[r[0] for r in rows], values=[r[1] for r in rows], fingerprint=digest.hexdigest())
+
+
+def _numeric(col: np.ndarray) -> np.ndarray:
+    out = np.full(col.shape[0], np.nan)
+    for i, v in enumerate(col):
+        try:
+            out[i] = float(v) if v not in (None, "") else np.nan
+        except (TypeError, ValueError):
+            out[i] = np.nan
+    return out
+
+
+def _derived(name: str, data: Dataset) -> np.ndarray:
+    if name == "@wg_disability":
+        responses = {}
+        for domain, question in WG_ITEMS.items():
+            codes = _numeric(data.column(question))
+            responses[domain] = np.where(np.isin(codes, (1, 2, 3, 4, 7, 8, 9)), codes, np.nan)
+        flag = wgss_identifiers(responses).disability3
+        out = np.empty(data.n, dtype=object)
+        out[:] = [None if np.isnan(f) else ("PD" if f == 1 else "NPD") for f in flag]
+        return out
+    raise ComputeError(f"Unknown derived variable {name}; known: @wg_disability")
+
+
+def dimension_labels(spec: dict, data: Dataset) -> np.ndarray:
+    """Code of each row on one dimension (``MISSING`` where the answer maps to no code)."""
+    source = spec.get("source", "")
+    col = data.column(source)
+    out = np.full(data.n, MISSING, dtype=object)
+    if "bins" in spec:
+        values = _numeric(col)
+        for low, high, code in spec["bins"]:
+            out[(values >= low) & (values <= high) & (out == MISSING)] = code
+    elif "codes" in spec:
+        mapping = {str(k): v for k, v in spec["codes"].items()}
+        out[:] = [mapping.get(str(v), MISSING) if v is not None else MISSING for v in col]
+    else:
+        out[:] = [MISSING if v in (None, "") else str(v) for v in col]
+    return out
+
+
+def design_for(study: Study, data: Dataset) -> SurveyDesign:
+    """The study's sampling design over the dataset's rows (weights, strata, PSUs where recorded)."""
+    kwargs: dict[str, Any] = {"n": data.n}
+    if study.weight_variable:
+        weights = _numeric(data.column(study.weight_variable))
+        if np.isnan(weights).any():
+            row = int(np.flatnonzero(np.isnan(weights))[0])
+            raise ComputeError(
+                f"Submission {data.ids[row]} has no weight ('{study.weight_variable}'); each record needs one"
+            )
+        kwargs["weights"] = weights
+    for arg, variable in (("strata", study.strata_variable), ("psu", study.psu_variable)):
+        if variable:
+            col = data.column(variable)
+            kwargs[arg] = np.array(["" if v is None else str(v) for v in col], dtype=object)
+    try:
+        return SurveyDesign.create(**kwargs, nest=True, lonely_psu="adjust")
+    except StatsError as exc:
+        raise ComputeError(f"The sampling design of study '{study.slug}' cannot be used: {exc}") from None
+
+
+def canonical_key(dimensions: dict[str, str]) -> str:
+    parts = [f"{k}={v}" for k, v in sorted(dimensions.items()) if v != TOTAL]
+    return "|".join(parts) or TOTAL
+
+
+def _outcome(definition: IndicatorDefinition, data: Dataset) -> np.ndarray:
+    """The analysis variable: NaN outside the universe and where the answer is unknown."""
+    try:
+        universe = parse(definition.universe) if definition.universe.strip() else None
+        target_text = (
+            definition.numerator if definition.kind == definition.Kind.PROPORTION else definition.value
+        )
+        if not target_text.strip():
+            raise ComputeError(f"Definition '{definition.code}' has no numerator or value expression.")
+        target = parse(target_text)
+        in_universe = (
+            universe.mask(data.columns(universe.names), data.n) if universe else np.ones(data.n, dtype=bool)
+        )
+        y = np.asarray(target.evaluate(data.columns(target.names), data.n), dtype=float)
+    except ExpressionError as exc:
+        raise ComputeError(f"Definition '{definition.code}': {exc}") from None
+    return np.where(in_universe, y, np.nan)
+
+
+def _intersections(definition: IndicatorDefinition) -> list[tuple[str, ...]]:
+    names = [d["code_list"] for d in definition.dimensions]
+    wanted = [tuple(i) for i in definition.intersections] or [(n,) for n in names]
+    for combo in wanted:
+        unknown = set(combo) - set(names)
+        if unknown:
+            raise ComputeError(
+                f"Definition '{definition.code}' asks for intersection {list(combo)} but has no dimension "
+                f"{sorted(unknown)}."
+            )
+    return wanted or [()]
+
+
+def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains):
+    if kind == IndicatorDefinition.Kind.PROPORTION:
+        return estimators.proportion(design, y, domains, margins=domains is not None)
+    if kind == IndicatorDefinition.Kind.TOTAL:
+        return estimators.total(design, y, domains, margins=domains is not None)
+    return estimators.mean(design, y, domains, margins=domains is not None)
+
+
+def _protect(rows: dict[str, dict], combo: tuple[str, ...], rule: CellSizeRule) -> None:
+    """Complementary suppression on the finest table of ``combo`` over its published margins."""
+    if not combo:
+        return
+    cells = [r for r in rows.values() if set(r["dimensions"]) == set(combo)]
+    levels = [sorted({r["dimensions"][d] for r in cells}) for d in combo]
+    if not cells or any(len(lv) < 2 for lv in levels):
+        return
+    shape = tuple(len(lv) for lv in levels)
+    n = np.zeros(shape)
+    est = np.zeros(shape)
+    index = {}
+    for r in cells:
+        at = tuple(levels[i].index(r["dimensions"][d]) for i, d in enumerate(combo))
+        n[at], est[at] = r["n"], 0.0 if np.isnan(r["estimate"]) else r["estimate"]
+        index[at] = r
+    # Margins that are themselves publishable (no small cell); small margin cells are suppressed anyway.
+    margins = []
+    for size in range(len(combo)):
+        for axes in itertools.combinations(range(len(combo)), size):
+            drop = tuple(a for a in range(len(combo)) if a not in axes)
+            margin = np.atleast_1d(n.sum(axis=drop))
+            if not ((margin > 0) & (margin < rule.suppress_below)).any():
+                margins.append(axes)
+    protected = protect_estimates(est, n, rule=rule, margins=margins)
+    for at, r in index.items():
+        r["flag"] = max(r["flag"], CellFlag(int(protected.flags[at])))
+
+
+def _lnob(definition, weights: np.ndarray, y: np.ndarray, labels_by_dim: dict[str, np.ndarray]) -> dict:
+    """D-index over all intersections of the definition's dimensions and the furthest-behind tree."""
+    if definition.kind != IndicatorDefinition.Kind.PROPORTION or not labels_by_dim:
+        return {}
+    names = [d for d in labels_by_dim if d != "REGION"] or list(labels_by_dim)
+    valid = ~np.isnan(y)
+    for d in names:
+        valid &= labels_by_dim[d] != MISSING
+    if valid.sum() < 100:
+        return {"note": "Too few respondents with every circumstance recorded for LNOB analysis."}
+    weights = weights[valid]
+    circumstances = {d: labels_by_dim[d][valid].astype(str) for d in names}
+    names_en, names_vi = _code_names(names)
+    try:
+        dindex = d_index_by_circumstances(y[valid], circumstances, weights)
+        tree = furthest_behind(y[valid], circumstances, weights, labels={"en": names_en, "vi": names_vi})
+    except StatsError as exc:
+        return {"note": f"LNOB analysis not possible: {exc}"}
+
+    def leaf(group):
+        return {
+            "conditions": {k: sorted(map(str, v)) for k, v in group.conditions.items()},
+            "mean": group.mean,
+            "n": group.n,
+            "weight_share": group.weight_share,
+            "description_en": group.descriptions.get("en", ""),
+            "description_vi": group.descriptions.get("vi", ""),
+        }
+
+    return {
+        "circumstances": names,
+        "d_index": dindex.d,
+        "hoi": dindex.hoi,
+        "coverage": dindex.coverage,
+        "groups": len(dindex.groups),
+        "furthest_behind": leaf(tree.furthest_behind),
+        "furthest_ahead": leaf(tree.furthest_ahead),
+        "leaves": [leaf(g) for g in tree.leaves],
+        "method": "ESCAP LNOB: D-index over all intersections; regression tree depth ≤ 6, leaves ≥ 49 "
+        "respondents and ≥ 9% of the weighted sample.",
+    }
+
+
+def _code_names(code_lists: Iterable[str]) -> tuple[dict, dict]:
+    en: dict[str, dict[str, str]] = {}
+    vi: dict[str, dict[str, str]] = {}
+    for code in Code.objects.filter(code_list__code__in=list(code_lists)).select_related("code_list"):
+        en.setdefault(code.code_list.code, {})[code.code] = code.name_en.lower()
+        vi.setdefault(code.code_list.code, {})[code.code] = (code.name_vi or code.name_en).lower()
+    return en, vi
+
+
+def fingerprint(definition: IndicatorDefinition, data: Dataset, rule: CellSizeRule) -> str:
+    spec = {
+        f: getattr(definition, f)
+        for f in ("kind", "universe", "numerator", "value", "denominator", "dimensions", "intersections")
+    }
+    spec["rule"] = [rule.suppress_below, rule.caution_below]
+    study = definition.study
+    spec["design"] = [study.weight_variable, study.strata_variable, study.psu_variable]
+    text = json.dumps(spec, sort_keys=True) + data.fingerprint
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def compute_definition(
+    definition: IndicatorDefinition,
+    *,
+    data: Dataset | None = None,
+    rule: CellSizeRule | None = None,
+    force: bool = False,
+    user=None,
+) -> EstimateRun | None:
+    """Compute and store one definition; ``None`` when the latest run already used the same inputs."""
+    started = time.perf_counter()
+    rule = rule or default_rule()
+    data = data or load_dataset(definition.study)
+    key = fingerprint(definition, data, rule)
+    latest = definition.runs.order_by("-started", "-pk").first()
+    if latest is not None and latest.input_fingerprint == key and not force:
+        return None
+    if data.n == 0:
+        raise ComputeError(f"Study '{definition.study.slug}' has no submissions in analysis yet.")
+    design = design_for(definition.study, data)
+    y = _outcome(definition, data)
+    if np.isnan(y).all():
+        raise ComputeError(
+            f"Definition '{definition.code}': no respondent is in the universe with an answer."
+        )
+    specs = {d["code_list"]: d for d in definition.dimensions}
+    labels = {name: dimension_labels(spec, data) for name, spec in specs.items()}
+
+    rows: dict[str, dict] = {}
+    try:
+        for combo in _intersections(definition):
+            domains = {d: labels[d] for d in combo} if combo else None
+            result = _estimate(definition.kind, design, y, domains)
+            for row in result.rows():
+                dims = {d: row[d] for d in combo if row[d] is not None}
+                if MISSING in dims.values() or row["n"] == 0:
+                    continue
+                key_ = canonical_key(dims)
+                if key_ not in rows:
+                    rows[key_] = {**row, "dimensions": dims, "flag": CellFlag.OK}
+            for r in rows.values():
+                r["flag"] = max(r["flag"], CellFlag(int(flag_cells(np.array([r["n"]]), rule)[0])))
+            _protect(rows, combo, rule)
+    except StatsError as exc:
+        raise ComputeError(f"Definition '{definition.code}': {exc}") from None
+    lnob = _lnob(definition, design.weights, y, labels)
+
+    with transaction.atomic():
+        run = EstimateRun.objects.create(
+            definition=definition,
+            definition_version=definition.version,
+            instrument_versions=sorted(
+                {f"{i.form_id} {i.version}".strip() for i in definition.study.instruments.all()}
+            ),
+            input_fingerprint=key,
+            submissions=data.n,
+            code_version=__version__,
+            created_by=user,
+            lnob=lnob,
+        )
+        Estimate.objects.bulk_create([_estimate_row(run, key_, r) for key_, r in sorted(rows.items())])
+        run.seconds = time.perf_counter() - started
+        run.save(update_fields=["seconds"])
+    return run
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _estimate_row(run: EstimateRun, key: str, r: dict) -> Estimate:
+    flag = FLAGS[CellFlag(r["flag"])]
+    suppressed = flag in (Estimate.Flag.SUPPRESSED_SMALL, Estimate.Flag.SUPPRESSED_COMPLEMENTARY)
+    return Estimate(
+        run=run,
+        key=key,
+        dimensions=r["dimensions"],
+        # Suppressed cells keep n (needed to explain the suppression) but never the number itself.
+        estimate=None if suppressed else _finite(r["estimate"]),
+        se=None if suppressed else _finite(r["se"]),
+        ci_low=None if suppressed else _finite(r["ci_low"]),
+        ci_high=None if suppressed else _finite(r["ci_high"]),
+        deff=None if suppressed else _finite(r["deff"]),
+        n=int(r["n"]),
+        weighted_n=0.0 if suppressed else float(r["N"]),
+        n_eff=None if suppressed else _finite(r["n_eff"]),
+        df=_finite(r["df"]),
+        flag=flag,
+    )
+
+
+def compute_study(
+    study: Study, *, progress: Progress | None = None, force: bool = False, user=None
+) -> dict[str, EstimateRun | None]:
+    """Compute every definition of ``study``; returns code → run (None where nothing changed)."""
+    report = progress or (lambda *_: None)
+    definitions = list(study.indicator_definitions.select_related("study").order_by("code"))
+    data = load_dataset(study)
+    results: dict[str, EstimateRun | None] = {}
+    for i, definition in enumerate(definitions, 1):
+        results[definition.code] = compute_definition(definition, data=data, force=force, user=user)
+        report(f"Indicators of {study.slug}", i, len(definitions))
+    return results
+
+
+def latest_run(definition: IndicatorDefinition) -> EstimateRun | None:
+    return definition.runs.order_by("-started", "-pk").first()
