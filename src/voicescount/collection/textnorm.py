@@ -91,9 +91,11 @@ def decode_tcvn3(text: str) -> str | None:
 
 def looks_tcvn3(text: str) -> bool:
     """True when ``text`` shows TCVN3 telltales and no real Vietnamese Unicode letters."""
+    if _VIETNAMESE_LETTERS.search(text):
+        return False
     text = _MICRO_UNIT.sub("", text)
     telltales = sum(ch in _TCVN_TELLTALE for ch in text) + len(_TCVN_INNER_CAPITAL.findall(text))
-    if telltales == 0 or _VIETNAMESE_LETTERS.search(text) or decode_tcvn3(text) is None:
+    if telltales == 0 or decode_tcvn3(text) is None:
         return False
     # One stray symbol is not enough: ask for two telltales, or one touching a letter.
     return telltales >= 2 or _TCVN_IN_WORD.search(text) is not None

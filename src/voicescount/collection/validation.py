@@ -76,8 +76,11 @@ def _convert_integer(raw: Any, notes: list[tuple[str, str]]) -> int:
         if raw.is_integer():
             return int(raw)
         raise _Invalid("not_integer", "expected a whole number, got a number with decimals")
-    if isinstance(raw, str) and _INTEGER.match(raw):
-        return int(float(raw)) if "." in raw else int(raw)
+    if isinstance(raw, str):
+        if raw.isdigit() and raw.isascii():
+            return int(raw)
+        if _INTEGER.match(raw):
+            return int(float(raw)) if "." in raw else int(raw)
     raise _Invalid("not_integer", "expected a whole number")
 
 
@@ -319,6 +322,10 @@ class _Section:
     aliases: dict[str, str] = field(default_factory=dict)  # other accepted keys → key
     repeats: dict[str, _Section] = field(default_factory=dict)  # by key
     env_keys: list[tuple[str, str]] = field(default_factory=list)  # (full path, key) read by XPath
+    ruled: list[tuple[str, _Field]] = field(default_factory=list)  # fields with relevance/required/constraint
+    lookup: dict[str, tuple[str, Any]] = field(
+        default_factory=dict
+    )  # any accepted key → (key, field/section)
 
     def relative(self, path: str) -> str:
         return path[len(self.path) + 1 :] if self.path else path
@@ -333,22 +340,28 @@ class Validated:
     notes: list[Issue]
 
 
-def _to_xpath(value: Any) -> str:
+def _to_xpath(value: Any) -> Any:
+    """A typed answer as XPath sees it: text, or a float for numbers (saves re-parsing the string)."""
     if value is None:
         return ""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return value
-    if isinstance(value, bool):
+    if kind is int or kind is float:
+        return float(value)
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return string(float(value))
     if isinstance(value, list):
         return " ".join(_to_xpath(v) for v in value)
     return str(value)
 
 
 def _empty(raw: Any) -> bool:
-    return raw is None or raw == "" or raw == [] or (isinstance(raw, str) and not raw.strip())
+    if raw is None:
+        return True
+    if type(raw) is str:
+        return not raw or (raw[0].isspace() or raw[-1].isspace()) and not raw.strip()
+    return raw == []
 
 
 class RecordValidator:
@@ -399,6 +412,12 @@ class RecordValidator:
                         referenced |= expr.references
         for section in sections.values():
             section.env_keys = [(f.path, key) for key, f in section.fields.items() if f.path in referenced]
+            section.ruled = [
+                (key, f) for key, f in section.fields.items() if f.relevance or f.required or f.constraint
+            ]
+            targets: dict[str, Any] = {**section.fields, **section.repeats}
+            section.lookup = {alias: (key, targets[key]) for alias, key in section.aliases.items() if key}
+            section.lookup.update((key, (key, target)) for key, target in targets.items())
 
     # compilation helpers
     def _alias(self, section: _Section, question: dict[str, Any], key: str) -> None:
@@ -493,20 +512,21 @@ class RecordValidator:
         bad: set[str] = set()
         found: list[tuple[str, str]] = []
         repeats: list[tuple[_Section, str, Any]] = []
+        lookup = section.lookup
         for raw_key, raw in values.items():
-            key = raw_key if raw_key in section.fields or raw_key in section.repeats else None
-            if key is None:
-                key = section.aliases.get(raw_key) or None
-            if key is None:
+            target = lookup.get(raw_key)
+            if target is None:
                 if raw_key not in self._meta and not raw_key.startswith(_META_PREFIXES):
                     where = f"{section.path}/{raw_key}" if section.path else raw_key
                     self._note(where, "unknown_field", "not a question of this form version; left out")
                 continue
-            if key in section.repeats:
-                repeats.append((section.repeats[key], key, raw))
+            key, f = target
+            if type(f) is _Section:
+                repeats.append((f, key, raw))
                 continue
-            f = section.fields[key]
-            if f.convert is None or _empty(raw):
+            if f.convert is None or raw is None or raw == "" or (type(raw) is not str and _empty(raw)):
+                continue
+            if type(raw) is str and (raw[0].isspace() or raw[-1].isspace()) and not raw.strip():
                 continue
             try:
                 typed[key] = f.convert(raw, found)
@@ -522,9 +542,7 @@ class RecordValidator:
         for path, key in section.env_keys:
             env[path] = _to_xpath(typed.get(key))
         relevance_memo: dict[int, bool | None] = {}
-        for key, f in section.fields.items():
-            if not (f.relevance or f.required or f.constraint):
-                continue
+        for key, f in section.ruled:
             relevant: bool | None = True
             for expr in f.relevance:
                 if expr is None:

@@ -57,13 +57,19 @@ class Expression:
 
 def number(value: Value) -> float:
     """XPath ``number()``: ``""`` and non-numeric text are NaN; an ISO date is days since 1970-01-01."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is str:
+        if value == "":
+            return math.nan
+    elif kind is bool:
         return 1.0 if value else 0.0
-    if isinstance(value, float | int):
+    elif isinstance(value, float | int):
         return float(value)
-    if _NUMBER.match(value):
+    if _NUMBER.match(value):  # type: ignore[arg-type]
         return float(value)
-    m = _DATE.match(value)
+    m = _DATE.match(value)  # type: ignore[arg-type]
     if m:
         try:
             return float((dt.date(int(m[1]), int(m[2]), int(m[3])) - EPOCH).days)
@@ -92,6 +98,14 @@ def boolean(value: Value) -> bool:
     if isinstance(value, float | int):
         return not (value == 0 or math.isnan(value))
     return value != ""
+
+
+_ORDER: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y,
+}
 
 
 def _compare(op: str, a: Value, b: Value) -> bool:
@@ -316,7 +330,8 @@ class _Parser:
         while op := self.at_operator("<", "<=", ">", ">="):
             self.take()
             right = self.additive()
-            left = (lambda o, a, b: lambda env: _compare(o, a(env), b(env)))(op, left, right)
+            # Ordering always compares numbers (XPath 1.0 §3.4): no type dispatch at run time.
+            left = (lambda f, a, b: lambda env: f(number(a(env)), number(b(env))))(_ORDER[op], left, right)
         return left
 
     def additive(self) -> Compiled:
