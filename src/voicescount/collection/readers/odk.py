@@ -230,6 +230,10 @@ def _index_repeats(
                 batch.clear()
         index.executemany("insert into child values (?, ?, ?, ?, ?)", batch)
     index.execute("create index child_parent on child (parent, member, row_number)")
+    # a repeat KEY ends with "[n]": when no PARENT_KEY does, there are no nested repeats to look up
+    nested = index.execute("select 1 from child where parent like '%]' limit 1").fetchone() is not None
+    index.execute("create table info (nested integer)")
+    index.execute("insert into info values (?)", (int(nested),))
     index.commit()
     return index
 
@@ -241,6 +245,7 @@ def _children(
     parent_path: str,
     questions: list[str] | None,
     name: str,
+    nested: bool,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, str]]]]:
     """Repeat instances under ``parent_key``: values by repeat path (relative), raw rows by member."""
     values: dict[str, list[dict[str, Any]]] = {}
@@ -252,9 +257,9 @@ def _children(
         relative = _repeat_path(key, parent_key, member)
         full = f"{parent_path}/{relative}" if parent_path else relative
         item, _meta = table.split(cells, questions, full, name)
-        if key:
-            nested, nested_raw = _children(index, tables, key, full, questions, name)
-            item.update(nested)
+        if key and nested:
+            inner, nested_raw = _children(index, tables, key, full, questions, name, nested)
+            item.update(inner)
             for nested_member, rows in nested_raw.items():
                 raw.setdefault(nested_member, []).extend(rows)
         values.setdefault(relative, []).append(item)
@@ -283,14 +288,17 @@ def _main_records(
     ticker = Ticker(progress, total)
     member_size = max(archive.getinfo(main.member).file_size, 1)
     key_at = main.header.index("KEY")
+    has_repeats = index.execute("select 1 from child limit 1").fetchone() is not None
+    nested = bool(index.execute("select nested from info").fetchone()[0])
     consumed = 0
     for row_number, cells in _csv_rows(archive, main.member, name):
         consumed += sum(len(c) for c in cells) + len(cells)
         values, meta = main.split(cells, questions, "", name)
         raw: dict[str, Any] = {main.member: dict(zip(main.header, cells, strict=True))}
-        nested, nested_raw = _children(index, tables, cells[key_at], "", questions, name)
-        values.update(nested)
-        raw.update(nested_raw)
+        if has_repeats:
+            children, children_raw = _children(index, tables, cells[key_at], "", questions, name, nested)
+            values.update(children)
+            raw.update(children_raw)
         yield RawRecord(
             source="odk-csv",
             locator=f"row {row_number} in {main.member}",
