@@ -215,3 +215,49 @@ def test_an_intersection_of_unknown_dimensions_is_refused(definition):
 def test_compute_study_runs_every_definition(definition, study):
     results = compute.compute_study(study)
     assert set(results) == {"sp"} and results["sp"] is not None
+
+
+def test_comparison_with_official_figures_gives_a_verdict_in_both_languages(definition):
+    from voicescount.indicators.comparison import compare_run
+    from voicescount.indicators.models import OfficialObservation
+
+    run = compute.compute_definition(definition)
+    total = run.estimates.get(key="_T")
+    women = run.estimates.get(key="SEX=F")
+    common = {"indicator": definition.indicator, "area_code": "VN", "unit": "PT", "source": "test"}
+    # Far above the community estimate with a published interval; close to it with no SE; an older period.
+    OfficialObservation.objects.create(
+        **common, period="2022", key="_T", value=total.estimate * 100 + 20, ci_low=1, ci_high=99
+    )
+    OfficialObservation.objects.create(**common, period="2015", key="_T", value=1.0)
+    OfficialObservation.objects.create(**common, period="2022", key="SEX=F", value=women.estimate * 100 + 0.1)
+    rows = {r.key: r for r in compare_run(run)}
+    assert set(rows) == {"_T", "SEX=F"}
+    assert rows["_T"].official.period == "2022"  # the nearest period to the study's
+    assert rows["_T"].official_se_basis == "from_interval"
+    assert rows["SEX=F"].official_se_basis == "fixed"
+    assert rows["SEX=F"].direction == "similar" and "agree within sampling error" in rows["SEX=F"].text_en
+    assert "treated as exact" in rows["SEX=F"].text_en and "Số liệu chính thức" in rows["SEX=F"].text_vi
+    assert rows["_T"].difference == pytest.approx(-0.20)
+    assert rows["_T"].ci_low < rows["_T"].difference < rows["_T"].ci_high
+
+
+def test_significant_difference_is_called_lower(definition):
+    from voicescount.indicators.comparison import compare_run
+    from voicescount.indicators.models import OfficialObservation
+
+    run = compute.compute_definition(definition)
+    total = run.estimates.get(key="_T")
+    OfficialObservation.objects.create(
+        indicator=definition.indicator,
+        area_code="VN",
+        unit="PT",
+        source="test",
+        period="2022",
+        key="_T",
+        value=total.estimate * 100 + 15,
+        se=0.5,
+    )
+    (row,) = compare_run(run)
+    assert row.direction == "lower" and row.p_adjusted < 0.05
+    assert "15.0 points lower" in row.text_en and "thấp hơn 15,0 điểm phần trăm" in row.text_vi
