@@ -51,7 +51,15 @@ def show(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _encode(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
+def encode(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
+    """Sorted distinct values and the code of each row, as ``np.unique(arr, return_inverse=True)``.
+
+    Small non-negative integers (the usual case for codes) take a linear-time ``np.bincount`` path.
+    """
+    if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() < 4 * arr.size + 1024:
+        seen = np.bincount(arr) > 0
+        lookup = np.cumsum(seen) - 1
+        return np.flatnonzero(seen).astype(arr.dtype), lookup[arr].astype(np.intp)
     uniques, codes = np.unique(arr, return_inverse=True)
     return uniques, codes.astype(np.intp).reshape(-1)
 
@@ -183,7 +191,7 @@ class SurveyDesign:
             strata_labels: npt.NDArray[Any] = np.array(["1"])
             stratum = np.zeros(n_rows, dtype=np.intp)
         else:
-            strata_labels, stratum = _encode(_labels("strata", strata, n_rows))
+            strata_labels, stratum = encode(_labels("strata", strata, n_rows))
         n_strata = strata_labels.shape[0]
 
         if psu is None:
@@ -191,22 +199,19 @@ class SurveyDesign:
         else:
             psu_raw = _labels("psu", psu, n_rows)
         # Number PSUs stratum by stratum (lexsort on stratum, then label) so strata are contiguous.
-        _, psu_label_code = _encode(psu_raw)
-        pair = stratum.astype(np.int64) * (int(psu_label_code.max()) + 1) + psu_label_code
-        pair_uniques, psu_code = _encode(pair)
-        psu_stratum = (pair_uniques // (int(psu_label_code.max()) + 1)).astype(np.intp)
-        psu_labels = psu_raw[np.unique(psu_code, return_index=True)[1]]
+        psu_uniques, psu_label_code = encode(psu_raw)
+        radix = np.int64(psu_uniques.shape[0])
+        pair_uniques, psu_code = encode(stratum.astype(np.int64) * radix + psu_label_code)
+        psu_stratum = (pair_uniques // radix).astype(np.intp)
+        psu_labels = psu_uniques[pair_uniques % radix]
         if not nest and psu is not None:
-            label_strata = np.bincount(
-                psu_label_code[np.unique(psu_code, return_index=True)[1]],
-                minlength=int(psu_label_code.max()) + 1,
-            )
-            shared = np.flatnonzero(label_strata > 1)
+            strata_per_label = np.bincount(pair_uniques % radix)
+            shared = np.flatnonzero(strata_per_label > 1)
             if shared.size:
-                label = psu_raw[np.flatnonzero(psu_label_code == shared[0])[0]]
+                label = show(psu_uniques[shared[0]])
                 raise StatsError(
-                    f"PSU {show(label)} appears in more than one stratum; PSU ids must be nested in strata "
-                    "(pass nest=True to treat the same id in different strata as different PSUs)"
+                    f"PSU {label} appears in more than one stratum; PSU ids must be nested "
+                    "in strata (pass nest=True to treat the same id in different strata as different PSUs)"
                 )
         n_psu = psu_stratum.shape[0]
         if n_psu < 2 and not (strata is not None and nest):
@@ -219,10 +224,10 @@ class SurveyDesign:
         if ssu is not None:
             if psu is None:
                 raise StatsError("ssu needs psu: second-stage units are sampled within first-stage units")
-            _, ssu_label_code = _encode(_labels("ssu", ssu, n_rows))
-            ssu_pair = psu_code.astype(np.int64) * (int(ssu_label_code.max()) + 1) + ssu_label_code
-            ssu_uniques, ssu_code = _encode(ssu_pair)
-            ssu_psu = (ssu_uniques // (int(ssu_label_code.max()) + 1)).astype(np.intp)
+            ssu_uniques, ssu_label_code = encode(_labels("ssu", ssu, n_rows))
+            ssu_radix = np.int64(ssu_uniques.shape[0])
+            ssu_pairs, ssu_code = encode(psu_code.astype(np.int64) * ssu_radix + ssu_label_code)
+            ssu_psu = (ssu_pairs // ssu_radix).astype(np.intp)
             n_ssu_in_psu = np.bincount(ssu_psu, minlength=n_psu).astype(np.intp)
         if fpc2 is not None and ssu is None:
             raise StatsError("fpc2 was given without ssu (the second-stage unit of each row)")
@@ -286,7 +291,10 @@ class SurveyDesign:
 
         _check_lonely(lonely_psu, n_psu_in_stratum, f1, strata_labels, n_ssu_in_psu, f2, psu_labels)
         positive = w > 0
-        df = int(np.unique(psu_code[positive]).size - np.unique(stratum[positive]).size)
+        df = int(
+            np.count_nonzero(np.bincount(psu_code[positive], minlength=n_psu))
+            - np.count_nonzero(np.bincount(stratum[positive], minlength=n_strata))
+        )
         return cls(
             weights=w,
             stratum=stratum,

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from voicescount.stats.design import FloatArray, IntArray, SurveyDesign, show
+from voicescount.stats.design import FloatArray, IntArray, SurveyDesign, encode, show
 from voicescount.stats.errors import StatsError
 from voicescount.stats.intervals import PROPORTION_METHODS, proportion_interval, wald
 
@@ -275,7 +275,7 @@ class _Mean(_Kind):
         return d[:, _X] / d[:, _W]
 
     def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
-        return (u[:, _X] - est[cell] * u[:, _W]) / d[cell, _W]
+        return (u[_X] - est[cell] * u[_W]) / d[cell, _W]
 
     def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
         ss = d[:, _X + 1] - 2 * est * d[:, _X] + est**2 * d[:, _W]
@@ -290,7 +290,7 @@ class _Total(_Kind):
         return d[:, _X].copy()
 
     def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
-        return u[:, _X].copy()
+        return u[_X].copy()
 
     def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
         m = d[:, _X + 1] / d[:, _W]
@@ -303,7 +303,7 @@ class _Ratio(_Kind):
         return d[:, _X] / d[:, _X + 1]
 
     def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
-        return (u[:, _X] - est[cell] * u[:, _X + 1]) / d[cell, _X + 1]
+        return (u[_X] - est[cell] * u[_X + 1]) / d[cell, _X + 1]
 
     def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
         ss = (d[:, _X + 2] - 2 * est * d[:, _X + 3] + est**2 * d[:, _X + 4]) / d[:, _X + 1] ** 2
@@ -344,93 +344,142 @@ def _estimate(
     if margins and not dims:
         raise StatsError("margins=True needs domains")
 
-    # Finest cell of every row: mixed radix over the dimensions, with one extra "missing" digit each.
+    # Every combination of dimensions has its own cell space: mixed radix over its dimensions with one
+    # extra "missing label" digit each (those cells are computed like the others but never reported).
     radix = [d.size + 1 for d in dims]
-    n_fine = int(np.prod(radix)) if dims else 1
+    full = tuple(range(len(dims)))
     cell = np.zeros(design.n_rows, dtype=np.int64)
-    stride = 1
-    strides = []
-    for d, r in reversed(list(zip(dims, radix, strict=True))):
-        strides.append(stride)
-        cell += np.where(d.codes >= 0, d.codes, d.size).astype(np.int64) * stride
-        stride *= r
-    strides.reverse()
+    for d, r in zip(dims, radix, strict=True):
+        cell = cell * r + np.where(d.codes >= 0, d.codes, d.size)
 
     w = design.weights
     columns = [np.ones(design.n_rows), (w != 0).astype(np.float64), w, *extra]
-    rows = np.flatnonzero(valid)
-    cols_valid = [c[rows] for c in columns]
-    psu_keys, psu_sums = _group_sums(
-        design.psu[rows] * np.int64(n_fine) + cell[rows], design.n_psu * n_fine, cols_valid
-    )
-    ssu_keys: IntArray | None = None
-    ssu_sums: FloatArray | None = None
-    if design.ssu is not None:
-        ssu_keys, ssu_sums = _group_sums(
-            design.ssu[rows] * np.int64(n_fine) + cell[rows], design.n_ssu * n_fine, cols_valid
-        )
-
-    combos: list[tuple[int, ...]]
-    if margins:
-        combos = [c for k in range(len(dims) + 1) for c in combinations(range(len(dims)), k)]
+    if not valid.all():
+        rows = np.flatnonzero(valid)
+        columns = [c[rows] for c in columns]
+        cell = cell[rows]
+        psu, ssu = design.psu[rows], None if design.ssu is None else design.ssu[rows]
     else:
-        combos = [tuple(range(len(dims)))]
+        psu, ssu = design.psu, design.ssu
+    n_full = _n_cells(full, radix)
+    units = {full: _Units.of_rows(psu, ssu, cell, n_full, design, columns)}
 
-    parts = []
-    fine = np.arange(n_fine, dtype=np.int64)
-    for combo in combos:
-        sizes = [dims[k].size for k in combo]
-        n_cells = int(np.prod(sizes)) if combo else 1
-        cell_map = np.zeros(n_fine, dtype=np.int64)
-        missing = np.zeros(n_fine, dtype=bool)
-        cstride = 1
-        for k, size in reversed(list(zip(combo, sizes, strict=True))):
-            digit = (fine // strides[k]) % radix[k]
-            missing |= digit == dims[k].size
-            cell_map += digit * cstride
-            cstride *= size
-        cell_map[missing] = -1
-        parts.append(
-            _combination(
-                design,
-                kind,
-                psu_keys,
-                psu_sums,
-                ssu_keys,
-                ssu_sums,
-                n_fine,
-                cell_map,
-                n_cells,
-                level,
-                df,
-                method,
-                [dims[k] for k in combo],
-                dims,
-            )
+    parts: dict[tuple[int, ...], dict[str, Any]] = {}
+    parts[full] = _combination(design, kind, units[full], level, df, method, full, dims)
+    if margins:
+        # Sum each combination from its smallest already-summed parent (one more dimension): the
+        # parents hold fewer units than the rows, so all 2^k combinations cost little more than one.
+        for size in range(len(dims) - 1, -1, -1):
+            smaller: dict[tuple[int, ...], _Units] = {}
+            for combo in combinations(full, size):
+                parent = min(
+                    (tuple(sorted((*combo, j))) for j in full if j not in combo),
+                    key=lambda c: units[c].n_units,
+                )
+                dropped = next(j for j in parent if j not in combo)
+                smaller[combo] = units[parent].drop(parent.index(dropped), [radix[k] for k in parent])
+                parts[combo] = _combination(design, kind, smaller[combo], level, df, method, combo, dims)
+            units = smaller
+        order = [c for k in range(len(dims) + 1) for c in combinations(full, k)]
+    else:
+        order = [full]
+    return _concatenate(statistic, dims, [parts[c] for c in order], level, method or "wald")
+
+
+def _n_cells(combo: tuple[int, ...], radix: list[int]) -> int:
+    return int(np.prod([radix[k] for k in combo])) if combo else 1
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Column sums per (PSU, cell) and, for two-stage designs, per (SSU, cell) of one combination."""
+
+    n_cells: int
+    psu: IntArray
+    psu_cell: IntArray
+    psu_sums: FloatArray  # one row per column
+    ssu: IntArray | None
+    ssu_cell: IntArray | None
+    ssu_sums: FloatArray | None
+    n_psu: int
+    n_ssu: int
+
+    @property
+    def n_units(self) -> int:
+        return int(self.psu.shape[0]) + (0 if self.ssu is None else int(self.ssu.shape[0]))
+
+    @classmethod
+    def of_rows(
+        cls,
+        psu: IntArray,
+        ssu: IntArray | None,
+        cell: npt.NDArray[np.int64],
+        n_cells: int,
+        design: SurveyDesign,
+        columns: Sequence[FloatArray],
+    ) -> _Units:
+        keys, sums = _group_sums(psu * np.int64(n_cells) + cell, design.n_psu * n_cells, columns)
+        ssu_unit = ssu_cell = ssu_sums = None
+        if ssu is not None:
+            keys2, ssu_sums = _group_sums(ssu * np.int64(n_cells) + cell, design.n_ssu * n_cells, columns)
+            ssu_unit, ssu_cell = (keys2 // n_cells).astype(np.intp), (keys2 % n_cells).astype(np.intp)
+        return cls(
+            n_cells,
+            (keys // n_cells).astype(np.intp),
+            (keys % n_cells).astype(np.intp),
+            sums,
+            ssu_unit,
+            ssu_cell,
+            ssu_sums,
+            design.n_psu,
+            design.n_ssu,
         )
-    return _concatenate(statistic, dims, parts, level, method or "wald")
+
+    def drop(self, position: int, radix: list[int]) -> _Units:
+        """Sum over the dimension at ``position`` (radices of this combination's dimensions given)."""
+        after = int(np.prod(radix[position + 1 :])) if position + 1 < len(radix) else 1
+        width = after * radix[position]
+        n_cells = self.n_cells // radix[position]
+
+        def child(cell: IntArray) -> npt.NDArray[np.int64]:
+            c = cell.astype(np.int64)
+            return (c // width) * after + c % after
+
+        keys, sums = _group_sums(
+            self.psu * np.int64(n_cells) + child(self.psu_cell), self.n_psu * n_cells, self.psu_sums
+        )
+        ssu_unit = ssu_cell = ssu_sums = None
+        if self.ssu is not None and self.ssu_cell is not None and self.ssu_sums is not None:
+            keys2, ssu_sums = _group_sums(
+                self.ssu * np.int64(n_cells) + child(self.ssu_cell), self.n_ssu * n_cells, self.ssu_sums
+            )
+            ssu_unit, ssu_cell = (keys2 // n_cells).astype(np.intp), (keys2 % n_cells).astype(np.intp)
+        return _Units(
+            n_cells,
+            (keys // n_cells).astype(np.intp),
+            (keys % n_cells).astype(np.intp),
+            sums,
+            ssu_unit,
+            ssu_cell,
+            ssu_sums,
+            self.n_psu,
+            self.n_ssu,
+        )
 
 
 def _combination(
     design: SurveyDesign,
     kind: _Kind,
-    psu_keys: IntArray,
-    psu_sums: FloatArray,
-    ssu_keys: IntArray | None,
-    ssu_sums: FloatArray | None,
-    n_fine: int,
-    cell_map: npt.NDArray[np.int64],
-    n_cells: int,
+    units: _Units,
     level: float,
     df: DegreesOfFreedom,
     method: str | None,
-    crossed: list[_Dimension],
+    combo: tuple[int, ...],
     dims: list[_Dimension],
 ) -> dict[str, Any]:
-    psu, cell, sums = _regroup(psu_keys, psu_sums, n_fine, cell_map, n_cells, design.n_psu)
-    d = np.zeros((n_cells, sums.shape[1]))
-    for j in range(sums.shape[1]):
-        d[:, j] = np.bincount(cell, weights=sums[:, j], minlength=n_cells)
+    n_cells = units.n_cells
+    psu, cell, sums = units.psu, units.psu_cell, units.psu_sums
+    d = np.column_stack([np.bincount(cell, weights=col, minlength=n_cells) for col in sums])
     with np.errstate(divide="ignore", invalid="ignore"):
         est = kind.point(d)
         z = kind.influence(sums, cell, d, est)
@@ -445,13 +494,12 @@ def _combination(
             design.lonely_psu,
             None,
         )
-        if ssu_keys is not None and ssu_sums is not None and design.ssu_psu is not None:
-            assert design.n_ssu_in_psu is not None and design.f2 is not None
-            ssu, cell2, sums2 = _regroup(ssu_keys, ssu_sums, n_fine, cell_map, n_cells, design.n_ssu)
-            z2 = kind.influence(sums2, cell2, d, est)
+        if units.ssu is not None and units.ssu_cell is not None and units.ssu_sums is not None:
+            assert design.ssu_psu is not None and design.n_ssu_in_psu is not None and design.f2 is not None
+            z2 = kind.influence(units.ssu_sums, units.ssu_cell, d, est)
             var = var + _stage_variance(
-                ssu,
-                cell2,
+                units.ssu,
+                units.ssu_cell,
                 z2,
                 design.ssu_psu,
                 design.n_ssu_in_psu,
@@ -466,7 +514,7 @@ def _combination(
         n_eff = n / deff
 
     # Domain degrees of freedom: PSUs minus strata among rows with non-zero weight (R's degf(subset)).
-    has = sums[:, _NZ] > 0
+    has = sums[_NZ] > 0
     n_psu_d = np.bincount(cell[has], minlength=n_cells)
     strata_keys = design.psu_stratum[psu[has]].astype(np.int64) * n_cells + cell[has]
     uniq_strata = _unique(strata_keys, design.n_strata * n_cells)
@@ -485,15 +533,22 @@ def _combination(
     else:
         low, high = proportion_interval(method, estimate, se, used_df, n, d[:, _ROWS], level)
 
-    keep = np.flatnonzero(n > 0)  # like svyby(drop.empty.groups=TRUE)
+    # Report non-empty cells (svyby's drop.empty.groups=TRUE) without a missing label.
+    digits = []
+    rest = np.arange(n_cells)
+    for k in reversed(combo):
+        digits.append(rest % (dims[k].size + 1))
+        rest = rest // (dims[k].size + 1)
+    digits.reverse()
+    ok = n > 0
+    for k, digit in zip(combo, digits, strict=True):
+        ok &= digit < dims[k].size
+    keep = np.flatnonzero(ok)
     levels: dict[str, npt.NDArray[np.object_]] = {}
-    rest = keep.copy()
-    crossed_names = {c.name for c in crossed}
-    for dim in reversed(crossed):
-        levels[dim.name] = dim.labels[rest % dim.size].astype(object)
-        rest //= dim.size
-    for dim in dims:
-        if dim.name not in crossed_names:
+    for k, digit in zip(combo, digits, strict=True):
+        levels[dims[k].name] = dims[k].labels[digit[keep]].astype(object)
+    for k, dim in enumerate(dims):
+        if k not in combo:
             levels[dim.name] = np.full(keep.size, None, dtype=object)
     return {
         "levels": levels,
@@ -555,21 +610,6 @@ def _stage_variance(
     return np.asarray(np.bincount(dd, weights=contrib, minlength=n_cells) * cell_factor, dtype=np.float64)
 
 
-def _regroup(
-    keys: IntArray, sums: FloatArray, n_fine: int, cell_map: npt.NDArray[np.int64], n_cells: int, n_units: int
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """Re-sum (unit, finest cell) sums into (unit, combination cell) sums."""
-    unit = keys // n_fine
-    cell = cell_map[keys % n_fine]
-    ok = cell >= 0
-    new_keys, new_sums = _group_sums(
-        unit[ok] * np.int64(n_cells) + cell[ok],
-        n_units * n_cells,
-        [sums[ok, j] for j in range(sums.shape[1])],
-    )
-    return (new_keys // n_cells).astype(np.intp), (new_keys % n_cells).astype(np.intp), new_sums
-
-
 def _compress(keys: npt.NDArray[np.int64], size: int) -> tuple[npt.NDArray[np.int64], IntArray]:
     """Sorted distinct keys and the index of each key among them."""
     if size <= _DENSE_LIMIT:
@@ -587,12 +627,13 @@ def _unique(keys: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
 
 
 def _group_sums(
-    keys: npt.NDArray[np.int64], size: int, columns: Sequence[FloatArray]
+    keys: npt.NDArray[np.int64], size: int, columns: Sequence[FloatArray] | FloatArray
 ) -> tuple[npt.NDArray[np.int64], FloatArray]:
     uk, inv = _compress(keys, size)
-    out = np.empty((uk.shape[0], len(columns)))
+    # One row per column (not per unit) so that every column is contiguous for np.bincount.
+    out = np.empty((len(columns), uk.shape[0]))
     for j, col in enumerate(columns):
-        out[:, j] = np.bincount(inv, weights=col, minlength=uk.shape[0])
+        out[j] = np.bincount(inv, weights=col, minlength=uk.shape[0])
     return uk, out
 
 
@@ -658,12 +699,10 @@ def _dimension(name: str, values: Any, n: int) -> _Dimension:
         raise StatsError(f"domain {name!r} must be one-dimensional, got shape {arr.shape}")
     if arr.shape[0] != n:
         raise StatsError(f"domain {name!r} has {arr.shape[0]} values but the design has {n} rows")
-    codes = np.full(n, -1, dtype=np.intp)
-    if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() < 4 * n + 1024:
-        seen = np.bincount(arr) > 0  # fast path for small integer codes
-        labels: npt.NDArray[Any] = np.flatnonzero(seen)
-        codes = (np.cumsum(seen) - 1)[arr].astype(np.intp)
+    if arr.dtype.kind in "iu":
+        labels, codes = encode(arr)
         return _Dimension(name, labels, codes)
+    codes = np.full(n, -1, dtype=np.intp)
     if arr.dtype.kind == "f":
         present = ~np.isnan(arr)
     elif arr.dtype.kind == "O":
@@ -671,8 +710,8 @@ def _dimension(name: str, values: Any, n: int) -> _Dimension:
     else:
         present = np.ones(n, dtype=bool)
     try:
-        labels, inv = np.unique(arr[present], return_inverse=True)
+        labels, inv = encode(arr[present])
     except TypeError:
-        labels, inv = np.unique(arr[present].astype(str), return_inverse=True)
-    codes[present] = inv.reshape(-1)
+        labels, inv = encode(arr[present].astype(str))
+    codes[present] = inv
     return _Dimension(name, labels, codes)
