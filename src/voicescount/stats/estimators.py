@@ -479,7 +479,9 @@ def _combination(
 ) -> dict[str, Any]:
     n_cells = units.n_cells
     psu, cell, sums = units.psu, units.psu_cell, units.psu_sums
-    d = np.column_stack([np.bincount(cell, weights=col, minlength=n_cells) for col in sums])
+    d: FloatArray = np.column_stack(
+        [np.bincount(cell, weights=col, minlength=n_cells) for col in sums]
+    ).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = kind.point(d)
         z = kind.influence(sums, cell, d, est)
