@@ -53,3 +53,49 @@ def province_map_spec(data_url: str, title: str) -> dict:
             },
         ],
     }
+
+
+def estimate_chart_spec(rows: list[dict], title: str, axis_title: str, percent: bool) -> dict:
+    """Point estimates with 95% confidence intervals as error bars, one row per group (suppressed omitted)."""
+    scale = 100 if percent else 1
+    values = [
+        {
+            "group": r["label"],
+            "estimate": r["estimate"] * scale,
+            "low": r["ci_low"] * scale,
+            "high": r["ci_high"] * scale,
+            "n": r["n"],
+        }
+        for r in rows
+        if r["estimate"] is not None
+    ]
+    y = {"field": "group", "type": "nominal", "title": None, "sort": None}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": title,
+        "width": "container",
+        "data": {"values": values},
+        "encoding": {"y": y},
+        "layer": [
+            {
+                "mark": {"type": "rule", "color": "#555555"},
+                "encoding": {
+                    "x": {"field": "low", "type": "quantitative", "title": axis_title},
+                    "x2": {"field": "high"},
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 80, "color": "#0072B2"},
+                "encoding": {
+                    "x": {"field": "estimate", "type": "quantitative"},
+                    "tooltip": [
+                        {"field": "group", "title": _("Group")},
+                        {"field": "estimate", "title": _("Estimate"), "format": ".1f"},
+                        {"field": "low", "title": _("95% CI from"), "format": ".1f"},
+                        {"field": "high", "title": _("95% CI to"), "format": ".1f"},
+                        {"field": "n", "title": _("Respondents")},
+                    ],
+                },
+            },
+        ],
+    }

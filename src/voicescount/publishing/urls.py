@@ -20,6 +20,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("goals/<int:number>/", views.goal_detail, name="goal"),
     path("indicators/<indicator:code>/", views.indicator_detail, name="indicator"),
+    path("indicators/<indicator:code>/runs/<int:run_id>/", views.indicator_breakdown, name="breakdown"),
     path("map/", views.province_map, name="map"),
     path("map/provinces-<str:version>.geojson", views.provinces_geojson, name="provinces-geojson"),
     path("about/", views.about, name="about"),

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET
 
 from voicescount.framework import selectors as framework
 from voicescount.geography import selectors as geography
-from voicescount.publishing.charts import province_map_spec
+from voicescount.indicators.models import EstimateRun
+from voicescount.publishing import evidence
+from voicescount.publishing.charts import estimate_chart_spec, province_map_spec
 
 MERGER_DATE = dt.date(2025, 7, 1)
 BOUNDARY_DATES = {"63": MERGER_DATE - dt.timedelta(days=1), "34": MERGER_DATE}
@@ -56,7 +58,80 @@ def indicator_detail(request, code: str):
     if indicator is None:
         raise Http404(_("No indicator has the code %(code)s.") % {"code": code})
     linked = indicator.linked_indicators.visible_to(request.user).select_related("framework", "organisation")
-    return render(request, "publishing/indicator.html", {"indicator": indicator, "linked": linked})
+    items = evidence.evidence_for(indicator)
+    language = _language()
+    blocks = []
+    for item in items:
+        dims = item.breakdowns[0] if item.breakdowns else ()
+        blocks.append({"item": item, "table": _breakdown_context(item.run, dims, item.breakdowns, language)})
+    context = {"indicator": indicator, "linked": linked, "blocks": blocks}
+    return render(request, "publishing/indicator.html", context)
+
+
+def _breakdown_context(run, dims, available, language: str) -> dict:
+    labels = evidence.code_labels(language)
+    definition = run.definition
+    percent = definition.kind == "proportion" and definition.unit == "PT"
+    rows = []
+    for e in evidence.breakdown(run, dims):
+        label = ", ".join(labels.get(d, {}).get(e.dimensions[d], e.dimensions[d]) for d in dims)
+        rows.append(
+            {
+                "label": label,
+                "estimate": e.estimate,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+                "n": e.n,
+                "flag": e.flag,
+                "reason": e.get_flag_display() if e.flag else "",
+                "suppressed": e.suppressed,
+            }
+        )
+    dim_names = [evidence.dimension_name(d, language) for d in dims]
+    title = " × ".join(dim_names)
+    axis = _("Percent (95% confidence interval)") if percent else _("Value (95% confidence interval)")
+    return {
+        "run": run,
+        "dims": ",".join(dims),
+        "title": title,
+        "rows": rows,
+        "percent": percent,
+        "options": [
+            (",".join(c), " × ".join(evidence.dimension_name(d, language) for d in c)) for c in available
+        ],
+        "spec": estimate_chart_spec(rows, title, axis, percent),
+        "chart_id": f"chart-{run.pk}",
+        "spec_id": f"chart-{run.pk}-spec",
+    }
+
+
+@require_GET
+def indicator_breakdown(request, code: str, run_id: int):
+    """The disaggregation table and chart of one run (the htmx target of the picker)."""
+    indicator = framework.indicator_by_code(code)
+    run = (
+        EstimateRun.objects.filter(
+            pk=run_id,
+            definition__indicator=indicator,
+            definition__is_public=True,
+            definition__study__is_public=True,
+        )
+        .select_related("definition")
+        .first()
+    )
+    if indicator is None or run is None:
+        raise Http404(_("No published estimates with this number for indicator %(code)s.") % {"code": code})
+    available = sorted(
+        {tuple(sorted(e.dimensions)) for e in run.estimates.all() if e.dimensions}, key=lambda c: (len(c), c)
+    )
+    dims = evidence.parse_breakdown(request.GET.get("by", ""), available)
+    if dims is None:
+        return _bad_request(request, _("This breakdown is not available; choose one from the list."))
+    context = {"table": _breakdown_context(run, dims, available, _language()), "code": code}
+    template = (
+        "publishing/_breakdown.html" if request.headers.get("HX-Request") else "publishing/breakdown.html"
+    )
+    return render(request, template, context)
 
 
 def _boundary_choice(request) -> tuple[str, dt.date]:

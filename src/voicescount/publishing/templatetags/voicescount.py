@@ -25,3 +25,13 @@ def other_language_url(context, language: str) -> str:
     if request is None:
         return f"/{language}/"
     return translate_url(request.get_full_path(), language)
+
+
+@register.filter
+def scaled(value, percent: bool = True) -> str:
+    """An estimate for display: a percentage with one decimal, or the value with two (localised)."""
+    from django.template.defaultfilters import floatformat
+
+    if value is None:
+        return ""
+    return floatformat(value * 100, 1) if percent else floatformat(value, 2)

@@ -1,4 +1,5 @@
 // Render every Vega-Lite chart on the page from its JSON spec (<script id="ID-spec">), with local assets only.
+// Charts swapped in by htmx (the disaggregation picker) are rendered when they arrive.
 (function () {
   "use strict";
   function render(el) {
@@ -11,5 +12,7 @@
         if (window.console) { console.error(err); }
       });
   }
-  document.querySelectorAll(".vega-chart").forEach(render);
+  function renderWithin(root) { root.querySelectorAll(".vega-chart").forEach(render); }
+  renderWithin(document);
+  document.body.addEventListener("htmx:afterSettle", function (event) { renderWithin(event.target); });
 })();

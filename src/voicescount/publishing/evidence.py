@@ -1,0 +1,89 @@
+"""Community evidence for the public pages: published definitions, their latest estimates and comparisons.
+
+Only public definitions of public studies are shown (``is_public`` on both); suppressed cells are shown as
+suppressed with their reason, never with a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voicescount.framework.models import Code, Indicator
+from voicescount.indicators.comparison import ComparisonRow, compare_run
+from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+
+DIMENSION_NAMES = {
+    "SEX": ("Sex", "Giới tính"),
+    "AGE": ("Age group", "Nhóm tuổi"),
+    "DISABILITY_STATUS": ("Disability status", "Tình trạng khuyết tật"),
+    "URBANISATION": ("Urban or rural", "Thành thị/nông thôn"),
+    "REGION": ("Region", "Vùng"),
+    "ETHNICITY": ("Ethnicity", "Dân tộc"),
+    "POPULATION_GROUP": ("Population group", "Nhóm dân cư"),
+}
+
+
+def dimension_name(code_list: str, language: str) -> str:
+    en, vi = DIMENSION_NAMES.get(code_list, (code_list.title(), code_list.title()))
+    return vi if language == "vi" else en
+
+
+def code_labels(language: str) -> dict[str, dict[str, str]]:
+    """code list → code → label, plus the region areas used as REGION codes."""
+    from voicescount.geography.models import Area
+
+    labels: dict[str, dict[str, str]] = {}
+    for code in Code.objects.select_related("code_list"):
+        name = code.name_vi if language == "vi" and code.name_vi else code.name_en
+        labels.setdefault(code.code_list.code, {})[code.code] = name
+    for area in Area.objects.filter(level=Area.Level.MACRO_REGION):
+        labels.setdefault("REGION", {})[area.code] = area.name if language == "vi" else area.name_en
+    return labels
+
+
+@dataclass
+class Evidence:
+    definition: IndicatorDefinition
+    run: EstimateRun
+    total: Estimate | None
+    breakdowns: list[tuple[str, ...]]
+    comparisons: list[ComparisonRow] = field(default_factory=list)
+
+    @property
+    def percent(self) -> bool:
+        return self.definition.kind == IndicatorDefinition.Kind.PROPORTION and self.definition.unit == "PT"
+
+
+def public_definitions(indicator: Indicator):
+    return (
+        IndicatorDefinition.objects.filter(indicator=indicator, is_public=True, study__is_public=True)
+        .select_related("study", "study__organisation", "indicator")
+        .order_by("study__period_start", "code")
+    )
+
+
+def evidence_for(indicator: Indicator) -> list[Evidence]:
+    out = []
+    for definition in public_definitions(indicator):
+        run = definition.runs.order_by("-started", "-pk").first()
+        if run is None:
+            continue
+        estimates = list(run.estimates.all())
+        combos = sorted(
+            {tuple(sorted(e.dimensions)) for e in estimates if e.dimensions}, key=lambda c: (len(c), c)
+        )
+        total = next((e for e in estimates if e.key == "_T"), None)
+        out.append(Evidence(definition, run, total, combos, compare_run(run)))
+    return out
+
+
+def breakdown(run: EstimateRun, dims: tuple[str, ...]) -> list[Estimate]:
+    """The estimates of ``run`` that cross exactly ``dims`` (sorted by their labels' codes)."""
+    rows = [e for e in run.estimates.all() if tuple(sorted(e.dimensions)) == tuple(sorted(dims))]
+    return sorted(rows, key=lambda e: e.key)
+
+
+def parse_breakdown(text: str, available: list[tuple[str, ...]]) -> tuple[str, ...] | None:
+    """``?by=SEX,AGE`` → ("AGE", "SEX") if that breakdown exists, else None."""
+    wanted = tuple(sorted(p for p in text.split(",") if p))
+    return wanted if wanted in available else None
