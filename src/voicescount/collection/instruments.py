@@ -1,0 +1,63 @@
+"""Adding an XLSForm instrument (one version of a questionnaire) to a study."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from voicescount.accounts.permissions import Action, require
+from voicescount.collection.errors import InstrumentError
+from voicescount.collection.models import AuditEntry, Instrument, Study
+from voicescount.collection.xlsform import detect_special_questions, parse_xlsform, suggest_roles
+
+
+def add_instrument(
+    study: Study, filename: str, content: bytes, *, user=None, check_permission: bool = True
+) -> Instrument:
+    """Parse the XLSForm ``content`` and store it as an instrument of ``study``.
+
+    Stores the question tree (``definition``), the generated XForm, the file unchanged, the proposed
+    question roles and the detected consent, age, guardian-consent and child-assent questions.
+    Uploading the same form id and version again returns the existing instrument when the file is
+    byte-identical, and raises ``InstrumentError`` when it differs (the version must be bumped:
+    records already imported were checked against the old one). Raises ``PermissionDenied`` when
+    ``user`` may not edit the study's organisation.
+    """
+    if check_permission:
+        require(user, Action.EDIT, study.organisation)
+    definition = parse_xlsform(filename, content)
+    form_id, version = definition["form_id"], definition["version"]
+    existing = Instrument.objects.filter(study=study, form_id=form_id, version=version).first()
+    if existing is not None:
+        if bytes(existing.source) == content:
+            return existing
+        raise InstrumentError(
+            f"Form '{form_id}' version '{version or '(none)'}' is already in this study with different "
+            "content: change 'version' on the settings sheet and upload again.",
+            file=filename,
+        )
+    xform = definition.pop("xform")
+    special = detect_special_questions(definition)
+    with transaction.atomic():
+        instrument = Instrument.objects.create(
+            study=study,
+            form_id=form_id[:200],
+            version=version[:100],
+            title=definition["title"][:300],
+            filename=filename[:300],
+            source=content,
+            definition=definition,
+            xform=xform,
+            roles=suggest_roles(definition),
+            consent_question=special["consent"],
+            age_question=special["age"],
+            guardian_consent_question=special["guardian_consent"],
+            child_assent_question=special["child_assent"],
+            uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        AuditEntry.objects.create(
+            actor=instrument.uploaded_by,
+            study=study,
+            action="instrument_added",
+            details={"instrument": instrument.pk, "form_id": form_id, "version": version},
+        )
+    return instrument
