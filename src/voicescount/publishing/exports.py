@@ -1,0 +1,414 @@
+"""Open data: one estimate run as CSV, SDMX-CSV, SDMX-ML and the Open SDG data format, and a zip of them.
+
+Everything here reads :class:`~voicescount.indicators.models.Estimate` rows only — aggregate estimates
+that have already been through disclosure control — so no personal data can reach an export. A
+suppressed cell is published without its number: empty estimate, standard error, interval, design
+effect and counts, with the reason; in SDMX it has no ``OBS_VALUE``, ``OBS_STATUS=Q`` ("missing value;
+suppressed", SDMX CL_OBS_STATUS 2.2) and ``CONF_STATUS=C`` ("confidential", CL_CONF_STATUS).
+Proportions (unit ``PT``) are stored as fractions and published as percentages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from django.utils import translation
+
+from voicescount.framework.models import Code, CodeList
+from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+
+TOTAL = "_T"
+DATAFLOW = "VOICESCOUNT:DF_CGD(1.0)"
+AGENCY = "VOICESCOUNT"
+#: Breakdown dimensions in the order of the SDG DSD; our other code lists follow alphabetically.
+SDG_ORDER = ("SEX", "AGE", "URBANISATION", "INCOME_WEALTH_QUANTILE", "DISABILITY_STATUS")
+LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
+#: A text cell that a spreadsheet would run as a formula starts with one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: a leading ``'`` before ``= + - @`` tab or CR (OWASP CSV
+    injection advice), except for a plain negative number."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _number(value: float | None, scale: float = 1.0) -> str:
+    """A published number: scaled, rounded to 8 decimals, shortest form (``38.8``, not ``38.80000001``)."""
+    if value is None:
+        return ""
+    return f"{round(value * scale, 8):.12g}"
+
+
+def _scale(definition: IndicatorDefinition) -> float:
+    return 100.0 if definition.unit == "PT" else 1.0
+
+
+def _estimates(run: EstimateRun) -> list[Estimate]:
+    """The run's estimates, the total first, then by number of dimensions and key."""
+    return sorted(run.estimates.all(), key=lambda e: (len(e.dimensions), e.key))
+
+
+def _code_lists(estimates: Iterable[Estimate]) -> list[str]:
+    """The code lists the run is broken down by, SDG order first."""
+    used = {name for e in estimates for name in e.dimensions}
+    ordered = [name for name in SDG_ORDER if name in used]
+    return ordered + sorted(used - set(ordered))
+
+
+def _area(run: EstimateRun) -> str:
+    study = run.definition.study
+    areas = list(study.areas.all()[:2])
+    if len(areas) == 1:
+        return areas[0].code
+    return study.organisation.coalition.country_code
+
+
+def _period(run: EstimateRun) -> str:
+    definition = run.definition
+    return definition.reference_period or str(definition.study.period_start.year)
+
+
+def _series(definition: IndicatorDefinition) -> str:
+    return "CGD_" + re.sub(r"[^A-Z0-9]+", "_", definition.code.upper()).strip("_")
+
+
+def _localized(obj: Any, field: str, language: str) -> str:
+    if language == "vi":
+        return getattr(obj, f"{field}_vi", "") or getattr(obj, f"{field}_en", "")
+    return getattr(obj, f"{field}_en", "")
+
+
+def _flag_reason(estimate: Estimate, language: str) -> str:
+    if not estimate.flag:
+        return ""
+    with translation.override(language):
+        return str(Estimate.Flag(estimate.flag).label)
+
+
+def _csv(rows: Iterable[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------- CSV
+
+
+def estimates_csv(run: EstimateRun, language: str = "en") -> bytes:
+    """All estimates of a run as CSV (UTF-8 with BOM so Excel reads Vietnamese text correctly).
+
+    Columns: indicator, definition, study, area, period, one column per code list (codes; ``_T`` for
+    totals), estimate, se, ci_low, ci_high, n, weighted_n, deff, flag, flag_reason. Percentages for
+    unit ``PT``. Suppressed cells: every number empty, the flag and the reason given.
+    """
+    definition = run.definition
+    estimates = _estimates(run)
+    lists = _code_lists(estimates)
+    scale = _scale(definition)
+    head = [
+        definition.indicator.code,
+        definition.code,
+        _localized(definition.study, "title", language),
+        _area(run),
+        _period(run),
+    ]
+    rows = [
+        ["indicator", "definition", "study", "area", "period", *[name.lower() for name in lists]]
+        + ["estimate", "se", "ci_low", "ci_high", "n", "weighted_n", "deff", "flag", "flag_reason"]
+    ]
+    for e in estimates:
+        dims = [e.dimensions.get(name, TOTAL) for name in lists]
+        if e.suppressed:
+            numbers = [""] * 7
+        else:
+            numbers = [
+                _number(e.estimate, scale),
+                _number(e.se, scale),
+                _number(e.ci_low, scale),
+                _number(e.ci_high, scale),
+                str(e.n),
+                _number(e.weighted_n),
+                _number(e.deff),
+            ]
+        row = head + dims + numbers + [e.flag, _flag_reason(e, language)]
+        rows.append([safe_cell(cell) for cell in row])
+    return ("\ufeff" + _csv(rows)).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------- SDMX
+
+
+def _sdmx_observations(run: EstimateRun) -> tuple[list[str], list[dict[str, str]]]:
+    """Flat SDMX rows (dimension and attribute id → value) and the breakdown dimensions used."""
+    definition = run.definition
+    estimates = _estimates(run)
+    lists = _code_lists(estimates)
+    scale = _scale(definition)
+    common = {"SERIES": _series(definition), "REF_AREA": _area(run), "TIME_PERIOD": _period(run)}
+    rows = []
+    for e in estimates:
+        row = {**common, **{name: e.dimensions.get(name, TOTAL) for name in lists}}
+        row.update(UNIT_MEASURE=definition.unit, INDICATOR=definition.indicator.code)
+        if e.suppressed:
+            row.update(OBS_VALUE="", OBS_STATUS="Q", CONF_STATUS="C", COMMENT_OBS=_flag_reason(e, "en"))
+        else:
+            row.update(
+                OBS_VALUE=_number(e.estimate, scale),
+                LOWER_BOUND=_number(e.ci_low, scale),
+                UPPER_BOUND=_number(e.ci_high, scale),
+                OBS_STATUS="U" if e.flag == Estimate.Flag.IMPRECISE else "A",
+                CONF_STATUS="F",
+                COMMENT_OBS=_flag_reason(e, "en"),
+            )
+        rows.append(row)
+    return lists, rows
+
+
+SDMX_ATTRIBUTES = (
+    "UNIT_MEASURE",
+    "LOWER_BOUND",
+    "UPPER_BOUND",
+    "OBS_STATUS",
+    "CONF_STATUS",
+    "COMMENT_OBS",
+    "INDICATOR",
+)
+
+
+def estimates_sdmx_csv(run: EstimateRun, version: str = "1.0") -> bytes:
+    """SDMX-CSV of a run with SDG DSD column names (1.0: ``DATAFLOW`` first; 2.0: ``STRUCTURE``…)."""
+    if version not in ("1.0", "2.0"):
+        raise ValueError(f"version must be '1.0' or '2.0', not {version!r}")
+    lists, observations = _sdmx_observations(run)
+    columns = ["SERIES", "REF_AREA", *lists, "TIME_PERIOD", "OBS_VALUE", *SDMX_ATTRIBUTES]
+    lead = ["DATAFLOW"] if version == "1.0" else ["STRUCTURE", "STRUCTURE_ID", "ACTION"]
+    lead_values = [DATAFLOW] if version == "1.0" else ["dataflow", DATAFLOW, "I"]
+    rows = [lead + columns]
+    rows += [lead_values + [safe_cell(o.get(c, "")) for c in columns] for o in observations]
+    return _csv(rows).encode("utf-8")
+
+
+def sdmx_structure(run: EstimateRun):
+    """The SDMX data structure (DSD) and dataflow of a run's export, built with sdmx1's model."""
+    from sdmx.model import common, v21
+
+    lists, _ = _sdmx_observations(run)
+    agency = common.Agency(id=AGENCY)
+    dsd = v21.DataStructureDefinition(id="CGD", maintainer=agency, version="1.0")
+    for dim in ["SERIES", "REF_AREA", *lists, "TIME_PERIOD"]:
+        dsd.dimensions.getdefault(dim)
+    for attribute in SDMX_ATTRIBUTES:
+        dsd.attributes.getdefault(attribute, related_to=v21.PrimaryMeasureRelationship())
+    dsd.measures.getdefault("OBS_VALUE")
+    flow = v21.DataflowDefinition(id="DF_CGD", maintainer=agency, version="1.0", structure=dsd)
+    return dsd, flow
+
+
+def estimates_sdmx_ml(run: EstimateRun, structure_specific: bool = True) -> bytes:
+    """SDMX-ML 2.1 data message of a run (structure-specific by default, or generic), via ``sdmx.to_xml``."""
+    import sdmx
+    from sdmx import message
+    from sdmx.model import common, v21
+
+    dsd, flow = sdmx_structure(run)
+    _, observations = _sdmx_observations(run)
+    series_dims = [d.id for d in dsd.dimensions.components if d.id != "TIME_PERIOD"]
+    cls = v21.StructureSpecificDataSet if structure_specific else v21.GenericDataSet
+    dataset = cls(structured_by=dsd, described_by=flow)
+    measure = dsd.measures.components[0]
+    series: dict[tuple, tuple[Any, list]] = {}
+    for row in observations:
+        values = tuple(row[d] for d in series_dims)
+        if values not in series:
+            series[values] = (dsd.make_key(common.SeriesKey, dict(zip(series_dims, values, strict=True))), [])
+        attached = {
+            a: common.AttributeValue(value=row[a], value_for=dsd.attributes.get(a))
+            for a in SDMX_ATTRIBUTES
+            if row.get(a)
+        }
+        # A suppressed cell has no value: omitted in structure-specific data, "NaN" (SDMX's missing
+        # value) in generic data, whose writer cannot leave ObsValue out.
+        value = row["OBS_VALUE"] or (None if structure_specific else "NaN")
+        key = common.Key(TIME_PERIOD=row["TIME_PERIOD"])
+        series[values][1].append(
+            v21.Observation(dimension=key, value=value, attached_attribute=attached, value_for=measure)
+        )
+    for series_key, obs in series.values():
+        dataset.add_obs(obs, series_key)
+    header = message.Header(
+        id=f"VOICESCOUNT_RUN_{run.pk}", prepared=run.started, sender=common.Agency(id=AGENCY)
+    )
+    msg = message.DataMessage(header=header, data=[dataset], dataflow=flow)
+    msg.observation_dimension = dsd.dimensions.get("TIME_PERIOD")
+    return sdmx.to_xml(msg, pretty_print=True)
+
+
+# ---------------------------------------------------------------------------------------- Open SDG
+
+
+def _labels(lists: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    names = dict(CodeList.objects.filter(code__in=lists).values_list("code", "name_en"))
+    codes = {
+        (c.code_list.code, c.code): c.name_en
+        for c in Code.objects.filter(code_list__code__in=lists).select_related("code_list")
+    }
+    return names, codes
+
+
+def open_sdg_csv(run: EstimateRun) -> bytes:
+    """The run in the Open SDG data format: Year, Series, Units, GeoCode, disaggregations, Value.
+
+    Disaggregation columns carry the English names of our code lists and their codes' English labels
+    (blank for totals, so the all-blank row is the headline). Suppressed cells are left out.
+    """
+    definition = run.definition
+    estimates = _estimates(run)
+    lists = _code_lists(estimates)
+    names, labels = _labels(lists)
+    scale = _scale(definition)
+    series, area, period = _series(definition), _area(run), _period(run)
+    units = "Percentage (%)" if definition.unit == "PT" else definition.unit
+    rows = [["Year", "Series", "Units", "GeoCode", *[names.get(n, n) for n in lists], "Value"]]
+    for e in estimates:
+        if e.suppressed or e.estimate is None:
+            continue
+        dims = []
+        for name in lists:
+            code = e.dimensions.get(name, TOTAL)
+            dims.append("" if code == TOTAL else labels.get((name, code), code))
+        rows.append([safe_cell(c) for c in [period, series, units, area, *dims, _number(e.estimate, scale)]])
+    return _csv(rows).encode("utf-8")
+
+
+def open_sdg_meta(definition: IndicatorDefinition) -> dict[str, Any]:
+    """Open SDG indicator metadata (the keys of an Open SDG ``meta/x-y-z.md`` front matter)."""
+    study = definition.study
+    organisation = study.organisation
+    return {
+        "indicator_number": definition.indicator.code,
+        "indicator_name": definition.indicator.title_en,
+        "graph_title": definition.title_en,
+        "graph_type": "bar",
+        "reporting_status": "complete",
+        "data_non_statistical": False,
+        "national_indicator_available": definition.title_en,
+        "computation_units": "Percentage (%)" if definition.unit == "PT" else definition.unit,
+        "computation_definitions": definition.notes_en,
+        "data_show_map": False,
+        "source_active_1": True,
+        "source_organisation_1": organisation.name_en or organisation.name,
+        "source_title_1": study.title_en,
+        "source_periodicity_1": "",
+        "source_geographical_coverage_1": study.organisation.coalition.country_code,
+        "methodology": study.sampling_description_en,
+        "data_type": "community",
+        "community_data": True,
+        "official_statistics": False,
+        "copyright": f"CC BY 4.0 ({LICENSE_URL})",
+    }
+
+
+# ---------------------------------------------------------------------------------------- package
+
+README = """# VoicesCount open data
+
+Community (citizen-generated) estimates for SDG indicators. Aggregate figures only: no answers of
+any respondent are included. Licence: CC BY 4.0 (see LICENSE).
+
+Each folder `<indicator>_<definition>` holds the latest run of one indicator definition:
+
+- `estimates.csv` — every estimate with its uncertainty (UTF-8 with BOM for Excel). Columns:
+  indicator, definition, study, area, period; one column per disaggregation (codes of the SDMX
+  SDG code lists, `_T` = total); estimate, se (standard error), ci_low/ci_high (95% interval),
+  n (respondents), weighted_n, deff (design effect), flag, flag_reason.
+- `sdmx.csv` — SDMX-CSV 1.0 with SDG DSD column names (DATAFLOW, SERIES, REF_AREA, SEX, AGE, …,
+  TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, LOWER_BOUND, UPPER_BOUND, OBS_STATUS, CONF_STATUS, COMMENT_OBS).
+- `sdmx.xml` — the same as an SDMX-ML 2.1 structure-specific data message.
+- `indicator_<x-y-z>.csv` and `meta.json` — the Open SDG data format and its metadata.
+
+Percentages: proportions are given in percent (0–100).
+
+Flags:
+- `imprecise` — 25–49 respondents: interpret with caution (SDMX OBS_STATUS=U).
+- `suppressed_small` — too few respondents to publish safely: no number is given.
+- `suppressed_complementary` — hidden so that a small cell cannot be worked out from the totals.
+Suppressed cells have empty numbers; in SDMX, OBS_STATUS=Q and CONF_STATUS=C; they are left out
+of the Open SDG file.
+"""
+
+LICENSE = f"""Creative Commons Attribution 4.0 International (CC BY 4.0)
+{LICENSE_URL}
+Full legal code: {LICENSE_URL}legalcode
+
+You are free to share (copy and redistribute) and adapt (remix, transform and build upon) this data
+for any purpose, even commercially, provided you give appropriate credit (the organisations named in
+each study and VoicesCount), provide a link to the licence, and indicate if changes were made.
+This summary is not a substitute for the licence.
+"""
+
+
+def _folder(definition: IndicatorDefinition) -> str:
+    return f"{definition.indicator.code}_{definition.code}"
+
+
+def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[bytes]) -> list[str]:
+    """Write a zip of the runs' open data (one folder per definition, README.md, LICENSE).
+
+    Returns the names written. Only :class:`Estimate` rows are read: no personal data can be included.
+    """
+    names = []
+    with zipfile.ZipFile(out_path_or_file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+
+        def write(name: str, data: bytes | str) -> None:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # reproducible bytes
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+            names.append(name)
+
+        write("README.md", README)
+        write("LICENSE", LICENSE)
+        for run in runs:
+            definition = run.definition
+            folder = _folder(definition)
+            slug = definition.indicator.code.replace(".", "-")
+            write(f"{folder}/estimates.csv", estimates_csv(run))
+            write(f"{folder}/sdmx.csv", estimates_sdmx_csv(run))
+            write(f"{folder}/sdmx.xml", estimates_sdmx_ml(run))
+            write(f"{folder}/indicator_{slug}.csv", open_sdg_csv(run))
+            meta = json.dumps(open_sdg_meta(definition), ensure_ascii=False, indent=2)
+            write(f"{folder}/meta.json", meta)
+    return names
+
+
+def latest_public_runs() -> list[EstimateRun]:
+    """The latest run of every public definition of a public study: what the site publishes."""
+    runs = []
+    definitions = IndicatorDefinition.objects.filter(is_public=True, study__is_public=True).select_related(
+        "indicator", "study__organisation__coalition"
+    )
+    for definition in definitions:
+        run = definition.runs.order_by("-started", "-pk").first()
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def site_data_package(out_path_or_file: str | Path | IO[bytes]) -> list[str]:
+    """The whole site's open data: :func:`data_package` of :func:`latest_public_runs`."""
+    return data_package(latest_public_runs(), out_path_or_file)
