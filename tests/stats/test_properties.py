@@ -119,6 +119,19 @@ def test_margins_are_the_separate_cross_tabulations(s: dict[str, np.ndarray]) ->
             assert list(part.levels[dim]) == list(separate.levels[dim])
 
 
+@SETTINGS
+@given(samples())
+def test_margins_without_clusters_match_separate_calls(s: dict[str, np.ndarray]) -> None:
+    design = SurveyDesign.create(weights=s["weights"], strata=s["strata"])  # every row its own PSU
+    dims = {"region": s["region"], "sex": s["sex"]}
+    everything = estimators.total(design, s["y"], dims, margins=True)
+    for combo in ((), ("region",), ("sex",), ("region", "sex")):
+        separate = estimators.total(design, s["y"], {k: dims[k] for k in combo} or None)
+        part = everything.margin(*combo)
+        for field in ("estimate", "se", "deff", "df", "n"):
+            np.testing.assert_allclose(getattr(part, field), getattr(separate, field), rtol=1e-9, atol=1e-9)
+
+
 def test_all_intersections_of_three_dimensions() -> None:
     rng = np.random.default_rng(1)
     n = 600

@@ -403,6 +403,7 @@ class _Units:
     ssu_sums: FloatArray | None
     n_psu: int
     n_ssu: int
+    one_row_per_psu: bool = False  # e.g. weights-only designs: nothing to sum when a dimension is dropped
 
     @property
     def n_units(self) -> int:
@@ -418,6 +419,19 @@ class _Units:
         design: SurveyDesign,
         columns: Sequence[FloatArray],
     ) -> _Units:
+        if design.n_psu == design.n_rows and ssu is None:  # every row its own PSU: already unit sums
+            return cls(
+                n_cells,
+                psu,
+                cell.astype(np.intp),
+                np.vstack(columns),
+                None,
+                None,
+                None,
+                design.n_psu,
+                design.n_ssu,
+                True,
+            )
         keys, sums = _group_sums(psu * np.int64(n_cells) + cell, design.n_psu * n_cells, columns)
         ssu_unit = ssu_cell = ssu_sums = None
         if ssu is not None:
@@ -433,6 +447,7 @@ class _Units:
             ssu_sums,
             design.n_psu,
             design.n_ssu,
+            design.n_psu == design.n_rows,
         )
 
     def drop(self, position: int, radix: list[int]) -> _Units:
@@ -445,6 +460,19 @@ class _Units:
             c = cell.astype(np.int64)
             return (c // width) * after + c % after
 
+        if self.one_row_per_psu and self.ssu is None:
+            return _Units(
+                n_cells,
+                self.psu,
+                child(self.psu_cell).astype(np.intp),
+                self.psu_sums,
+                None,
+                None,
+                None,
+                self.n_psu,
+                self.n_ssu,
+                True,
+            )
         keys, sums = _group_sums(
             self.psu * np.int64(n_cells) + child(self.psu_cell), self.n_psu * n_cells, self.psu_sums
         )
