@@ -157,3 +157,22 @@ def test_zip_bomb_is_refused_before_reading():
     assert len(buffer.getvalue()) < 1_000_000
     with pytest.raises(InstrumentError, match="expand"):
         parse_xlsform("bomb.xlsx", buffer.getvalue())
+
+
+def test_xml_entity_expansion_is_refused():
+    source = zipfile.ZipFile(io.BytesIO(build_vi_form()))
+    entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE x [{entities}]>'
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = text.split("?>", 1)[1] if text.startswith("<?xml") else text
+                text = text.replace("<t>consent</t>", "<t>&a9;</t>")  # a billion "lol"s if expanded
+                assert "&a9;" in text
+                data = (bomb + text).encode()
+            archive.writestr(name, data)
+    with pytest.raises(InstrumentError, match="could not be read"):
+        parse_xlsform("bomb.xlsx", buffer.getvalue())
