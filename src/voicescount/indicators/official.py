@@ -279,11 +279,15 @@ def _read_sdmx_ml(data: bytes, name: str, mapping: dict[str, Any]) -> Iterator[_
     import sdmx
 
     # Without the DSD sdmx1 logs a warning for every structure-specific message; that is expected here.
-    logging.getLogger("sdmx").setLevel(logging.ERROR)
+    log = logging.getLogger("sdmx")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
         message = sdmx.read_sdmx(io.BytesIO(data), format="XML")
     except Exception as exc:  # sdmx1 raises several types (XMLParseError, ValueError, NotImplementedError…)
         raise OfficialDataError(name, f"is not an SDMX-ML data message: {exc}") from exc
+    finally:
+        log.setLevel(level)
     datasets = getattr(message, "data", None)
     if datasets is None:
         raise OfficialDataError(name, f"is an SDMX-ML {type(message).__name__}, not a data message")
