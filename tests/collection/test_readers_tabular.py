@@ -267,6 +267,14 @@ def test_highly_compressed_part_is_refused(tmp_path):
         read(write(tmp_path, "zipbomb.xlsx", data), "xlsx")
 
 
+def test_a_huge_shared_strings_table_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(safety, "MAX_SHARED_STRINGS_BYTES", 100)
+    strings = b"<sst>" + b"<si><t>x</t></si>" * 20 + b"</sst>"
+    data = rezip(workbook_bytes([["consent"], ["yes"]]), {}, add={"xl/sharedStrings.xml": strings})
+    with pytest.raises(ImportFileError, match=r"text table is 0 MB \(limit 0 MB\).*'CSV UTF-8'"):
+        read(write(tmp_path, "strings.xlsx", data), "xlsx")
+
+
 def test_xml_with_an_entity_declaration_is_refused(tmp_path):
     data = workbook_bytes([["consent"], ["yes"]])
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")

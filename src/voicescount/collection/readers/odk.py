@@ -57,6 +57,9 @@ CSV_SYSTEM_COLUMNS = {
 }
 """Central's own CSV columns and the OData name each is kept under in ``meta``."""
 
+INSERT_BATCH = 500
+"""Repeat rows written to the SQLite index at a time (memory stays at one batch)."""
+
 GEOPOINT_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
 
 _REPEAT_INDEX = re.compile(r"\[\d+\]$")
@@ -225,7 +228,7 @@ def _index_repeats(
             key = cells[key_at] if key_at is not None else ""
             stored = json.dumps(cells, ensure_ascii=False)
             batch.append((cells[parent_at], key, table.member, row_number, stored))
-            if len(batch) >= 5000:
+            if len(batch) >= INSERT_BATCH:
                 index.executemany("insert into child values (?, ?, ?, ?, ?)", batch)
                 batch.clear()
         index.executemany("insert into child values (?, ?, ?, ?, ?)", batch)

@@ -35,6 +35,9 @@ MAX_SHEET_ROWS = 1_048_576
 
 MAX_SHEET_COLUMNS = 16_384
 
+MAX_SHARED_STRINGS_BYTES = 256 * 1024**2
+"""Largest ``xl/sharedStrings.xml``: openpyxl holds that table in memory even in read-only mode."""
+
 XML_PROLOGUE_BYTES = 64 * 1024
 """How far into an XML part to look for the root element (and any DOCTYPE before it)."""
 
@@ -127,7 +130,15 @@ def check_xml_part(archive: zipfile.ZipFile, member: str, name: str) -> bytes:
 
 
 def check_xlsx(archive: zipfile.ZipFile, name: str) -> None:
-    """Check every XML part of a workbook and every sheet's claimed dimension."""
+    """Check every XML part of a workbook, every sheet's claimed dimension, the shared-strings size."""
+    for info in archive.infolist():
+        if info.filename == "xl/sharedStrings.xml" and info.file_size > MAX_SHARED_STRINGS_BYTES:
+            raise ImportFileError(
+                f"The workbook's text table is {info.file_size // 1024**2} MB (limit "
+                f"{MAX_SHARED_STRINGS_BYTES // 1024**2} MB), too large to read safely; save the sheet as "
+                "'CSV UTF-8' and import the CSV instead.",
+                file=name,
+            )
     for member in archive.namelist():
         if not member.lower().endswith((".xml", ".rels", ".vml")):
             continue
