@@ -9,7 +9,12 @@ import pytest
 
 from tests.collection.forms.vi_form import build_vi_form
 from voicescount.collection.errors import InstrumentError
-from voicescount.collection.xlsform import detect_special_questions, parse_xlsform, suggest_roles
+from voicescount.collection.xlsform import (
+    detect_special_questions,
+    numeric_range,
+    parse_xlsform,
+    suggest_roles,
+)
 
 FORMS = Path(__file__).parent / "forms"
 
@@ -176,3 +181,18 @@ def test_xml_entity_expansion_is_refused():
             archive.writestr(name, data)
     with pytest.raises(InstrumentError, match="could not be read"):
         parse_xlsform("bomb.xlsx", buffer.getvalue())
+
+
+def test_numeric_ranges_are_read_from_simple_constraints():
+    assert numeric_range(". >= 0 and . <= 120") == {
+        "min": 0,
+        "max": 120,
+        "min_inclusive": True,
+        "max_inclusive": True,
+    }
+    assert numeric_range(".>0.5") == {"min": 0.5, "min_inclusive": False}
+    assert numeric_range(". >= 0 or . = -99") is None
+    assert numeric_range("regex(., '^[0-9]+$')") is None
+    q = by_path(parse_xlsform("household.xlsx", build_vi_form()))
+    assert q["age"]["range"] == {"min": 0, "max": 120, "min_inclusive": True, "max_inclusive": True}
+    assert "range" not in q["visit_date"]

@@ -189,6 +189,27 @@ def _required(bind: dict[str, Any]) -> bool | str:
     return text  # an XPath expression
 
 
+_BOUND = re.compile(r"^\s*\.\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def numeric_range(constraint: str) -> dict[str, float | bool] | None:
+    """Bounds stated by a simple constraint such as ``. >= 0 and . <= 120``, for documentation and
+    analysis (``{"min": 0, "max": 120, "min_inclusive": True, "max_inclusive": True}``); ``None``
+    when the constraint is anything else. Validation itself evaluates the full expression."""
+    bounds: dict[str, float | bool] = {}
+    for part in re.split(r"\s+and\s+", constraint.strip()):
+        m = _BOUND.match(part)
+        if m is None:
+            return None
+        op, value = m[1], float(m[2])
+        side = "min" if op.startswith(">") else "max"
+        if side in bounds:
+            return None
+        bounds[side] = int(value) if value.is_integer() else value
+        bounds[f"{side}_inclusive"] = op.endswith("=")
+    return bounds or None
+
+
 def _definition(data: dict[str, Any], xform: str, warnings: list[str]) -> FormDefinition:
     default = data.get("default_language") or "default"
     languages = _Languages(default)
@@ -235,6 +256,10 @@ def _definition(data: dict[str, Any], xform: str, warnings: list[str]) -> FormDe
                 "list_name": "",
                 "choices": [],
             }
+            if kind in ("integer", "decimal") and question["constraint"]:
+                bounds = numeric_range(question["constraint"])
+                if bounds:
+                    question["range"] = bounds
             if element.get("parameters"):
                 question["parameters"] = {str(k): str(v) for k, v in element["parameters"].items()}
             if element.get("choice_filter"):
