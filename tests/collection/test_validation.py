@@ -4,6 +4,8 @@ import datetime as dt
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.collection.forms.vi_form import build_vi_form
 from voicescount.collection.validation import compile_validator, validate
@@ -195,3 +197,21 @@ def test_tutorial_form_from_pyxform():
         ("member[1]/age_in_years", "constraint"),
         ("member[2]/age_in_months", "constraint"),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=30).map(lambda s: f"«{s}»"),  # the guillemets: only an echoed answer could match
+    st.sampled_from(["age", "income", "sex", "visit_date", "so_dien_thoai", "ho_ten", "gps", "province"]),
+)
+def test_no_answer_ever_appears_in_a_message(validator, text, question):
+    _, issues = validator(good(**{question: text}))
+    for issue in issues:
+        assert text not in issue.message
+
+
+@given(st.integers(-1000, 1000))
+def test_integer_answers_round_trip_and_the_range_is_enforced(validator, age):
+    typed, issues = validator(good(age=str(age), guardian_consent="yes", child_assent="yes"))
+    assert typed["age"] == age
+    assert [i.code for i in issues] == ([] if 0 <= age <= 120 else ["constraint"])
