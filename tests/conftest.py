@@ -12,3 +12,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_framework()
         load_geography()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Public API responses are cached; every test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

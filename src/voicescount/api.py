@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from voicescount.collection.api import router as submissions_router
+from voicescount.publishing.api import router as public_router
 
 api = NinjaAPI(
     title="VoicesCount API",
@@ -11,4 +12,5 @@ api = NinjaAPI(
     "(`Authorization: Bearer vc_…`, made with `voicescount manage create_api_token`).",
     urls_namespace="api",
 )
+api.add_router("/v1/", public_router)
 api.add_router("/v1/", submissions_router)

@@ -2,10 +2,13 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from voicescount.api import api
+
 handler404 = "voicescount.publishing.views.not_found"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

@@ -20,7 +20,6 @@ from ninja.security import HttpBearer
 
 from voicescount.accounts.services import user_for_api_token
 from voicescount.collection import services
-from voicescount.collection.checking import checker_for
 from voicescount.collection.models import Instrument
 from voicescount.collection.records import RawRecord
 
@@ -89,9 +88,11 @@ def push_submissions(request: HttpRequest, study: str, form_id: str):
     if len(items) > MAX_BATCH:
         return 422, {"detail": f"At most {MAX_BATCH} submissions per call; split the batch."}
     records = records_from_payload(items)
+    from voicescount.collection import checking  # imported here: it loads the geography's area codes
+
     try:
         report = services.import_records(
-            instrument, records, checker=checker_for(instrument), source="api", user=request.user
+            instrument, records, checker=checking.checker_for(instrument), source="api", user=request.user
         )
     except PermissionDenied as exc:
         return 403, {"detail": str(exc)}

@@ -1,0 +1,264 @@
+"""Public, read-only JSON API: goals, indicators, estimates, comparisons and studies.
+
+Only public records: public studies' public definitions, their latest run; suppressed cells carry their
+flag and no number. Responses are cached for five minutes and lists are paginated (limit/offset).
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.views.decorators.cache import cache_page
+from ninja import Router, Schema
+from ninja.decorators import decorate_view
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from voicescount.collection.models import Study
+from voicescount.framework import selectors as framework
+from voicescount.framework.models import GLOBAL, Indicator
+from voicescount.indicators.comparison import compare_run
+from voicescount.indicators.models import Estimate
+from voicescount.publishing.evidence import public_definitions
+
+router = Router(tags=["public data"])
+CACHE_SECONDS = 300
+
+
+class GoalOut(Schema):
+    number: int
+    short_title_en: str
+    short_title_vi: str
+    title_en: str
+    title_vi: str
+    target_count: int
+    indicator_count: int
+
+
+class IndicatorOut(Schema):
+    code: str
+    framework: str
+    target: str | None
+    title_en: str
+    title_vi: str
+    vi_unofficial: bool
+    unsd_codes: str
+
+
+class EstimateOut(Schema):
+    key: str
+    dimensions: dict[str, str]
+    estimate: float | None
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    deff: float | None
+    n: int
+    weighted_n: float
+    flag: str
+    flag_reason: str
+
+
+class DefinitionOut(Schema):
+    code: str
+    indicator: str
+    study: str
+    title_en: str
+    title_vi: str
+    kind: str
+    unit: str
+    universe: str
+    numerator: str
+    value: str
+    computed: str | None
+    submissions: int | None
+
+
+class ComparisonOut(Schema):
+    definition: str
+    key: str
+    area_code: str
+    period: str
+    community: float
+    official: float
+    official_illustrative: bool
+    official_source: str
+    difference: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_adjusted: float
+    direction: str
+    official_se_basis: str
+    verdict_en: str
+    verdict_vi: str
+
+
+class StudyOut(Schema):
+    slug: str
+    title_en: str
+    title_vi: str
+    organisation: str
+    method: str
+    period_start: str
+    period_end: str
+    target_groups: list[str]
+    planned_sample_size: int | None
+
+
+def _indicator_out(i: Indicator) -> dict:
+    return {
+        "code": i.code,
+        "framework": i.framework.code,
+        "target": i.target.code if i.target_id else None,
+        "title_en": i.title_en,
+        "title_vi": i.title_vi,
+        "vi_unofficial": i.vi_unofficial,
+        "unsd_codes": i.unsd_codes,
+    }
+
+
+def _indicator(code: str) -> Indicator:
+    indicator = framework.indicator_by_code(code)
+    if indicator is None:
+        raise Http404(f"No indicator has the code {code}.")
+    return indicator
+
+
+def _latest_runs(indicator: Indicator, definition: str | None):
+    definitions = public_definitions(indicator)
+    if definition:
+        definitions = definitions.filter(code=definition)
+    for d in definitions:
+        run = d.runs.order_by("-started", "-pk").first()
+        if run is not None:
+            yield d, run
+
+
+@router.get("/goals", response=list[GoalOut])
+@decorate_view(cache_page(CACHE_SECONDS))
+def goals(request):
+    return list(framework.goals_with_counts())
+
+
+@router.get("/indicators", response=list[IndicatorOut])
+@decorate_view(cache_page(CACHE_SECONDS))
+@paginate(LimitOffsetPagination)
+def indicators(request, goal: int | None = None):
+    qs = Indicator.objects.filter(framework__code=GLOBAL).select_related("framework", "target")
+    if goal is not None:
+        qs = qs.filter(target__goal__number=goal)
+    return [_indicator_out(i) for i in qs.order_by("sort_key")]
+
+
+@router.get("/indicators/{code}", response=IndicatorOut)
+@decorate_view(cache_page(CACHE_SECONDS))
+def indicator(request, code: str):
+    return _indicator_out(_indicator(code))
+
+
+@router.get("/indicators/{code}/definitions", response=list[DefinitionOut])
+@decorate_view(cache_page(CACHE_SECONDS))
+def definitions(request, code: str):
+    out = []
+    for d in public_definitions(_indicator(code)):
+        run = d.runs.order_by("-started", "-pk").first()
+        out.append(
+            {
+                "code": d.code,
+                "indicator": code,
+                "study": d.study.slug,
+                "title_en": d.title_en,
+                "title_vi": d.title_vi,
+                "kind": d.kind,
+                "unit": d.unit,
+                "universe": d.universe,
+                "numerator": d.numerator,
+                "value": d.value,
+                "computed": run.started.isoformat() if run else None,
+                "submissions": run.submissions if run else None,
+            }
+        )
+    return out
+
+
+@router.get("/indicators/{code}/estimates", response=list[EstimateOut])
+@decorate_view(cache_page(CACHE_SECONDS))
+@paginate(LimitOffsetPagination)
+def estimates(
+    request, code: str, definition: str | None = None, by: str | None = None, key: str | None = None
+):
+    """Estimates of the latest runs; ``by=SEX,AGE`` keeps one breakdown, ``key=SEX=F`` one cell."""
+    rows: list[Estimate] = []
+    wanted = tuple(sorted(p for p in (by or "").split(",") if p)) if by is not None else None
+    for _, run in _latest_runs(_indicator(code), definition):
+        for e in run.estimates.all():
+            if key is not None and e.key != key:
+                continue
+            if wanted is not None and tuple(sorted(e.dimensions)) != wanted:
+                continue
+            rows.append(e)
+    return [
+        {
+            "key": e.key,
+            "dimensions": e.dimensions,
+            "estimate": e.estimate,
+            "se": e.se,
+            "ci_low": e.ci_low,
+            "ci_high": e.ci_high,
+            "deff": e.deff,
+            "n": e.n if e.flag != Estimate.Flag.SUPPRESSED_COMPLEMENTARY else 0,
+            "weighted_n": e.weighted_n,
+            "flag": e.flag,
+            "flag_reason": str(e.get_flag_display()) if e.flag else "",
+        }
+        for e in rows
+    ]
+
+
+@router.get("/indicators/{code}/comparisons", response=list[ComparisonOut])
+@decorate_view(cache_page(CACHE_SECONDS))
+def comparisons(request, code: str, definition: str | None = None):
+    out = []
+    for d, run in _latest_runs(_indicator(code), definition):
+        for c in compare_run(run):
+            out.append(
+                {
+                    "definition": d.code,
+                    "key": c.key,
+                    "area_code": c.area_code,
+                    "period": c.official.period,
+                    "community": c.cgd.estimate,
+                    "official": c.official_value,
+                    "official_illustrative": c.official.illustrative,
+                    "official_source": c.official.source,
+                    "difference": c.difference,
+                    "se": c.se,
+                    "ci_low": c.ci_low,
+                    "ci_high": c.ci_high,
+                    "p_adjusted": c.p_adjusted,
+                    "direction": c.direction,
+                    "official_se_basis": c.official_se_basis,
+                    "verdict_en": c.text_en,
+                    "verdict_vi": c.text_vi,
+                }
+            )
+    return out
+
+
+@router.get("/studies", response=list[StudyOut])
+@decorate_view(cache_page(CACHE_SECONDS))
+@paginate(LimitOffsetPagination)
+def studies(request):
+    return [
+        {
+            "slug": s.slug,
+            "title_en": s.title_en,
+            "title_vi": s.title_vi,
+            "organisation": s.organisation.name,
+            "method": s.method,
+            "period_start": s.period_start.isoformat(),
+            "period_end": s.period_end.isoformat(),
+            "target_groups": list(s.target_groups),
+            "planned_sample_size": s.planned_sample_size,
+        }
+        for s in Study.objects.filter(is_public=True).select_related("organisation")
+    ]

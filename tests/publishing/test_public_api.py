@@ -1,0 +1,45 @@
+"""The public JSON API: public data only, suppressed cells without numbers, paginated, documented."""
+
+import pytest
+
+from tests.indicators.test_compute import definition, study  # noqa: F401  (fixtures)
+from tests.publishing.test_evidence_pages import published  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_goals_and_indicators(client):
+    goals = client.get("/api/v1/goals").json()
+    assert len(goals) == 17 and goals[0]["number"] == 1 and goals[0]["target_count"] == 7
+    page = client.get("/api/v1/indicators?goal=1&limit=5").json()
+    assert page["count"] == 13 and len(page["items"]) == 5 and page["items"][0]["code"] == "1.1.1"
+    assert client.get("/api/v1/indicators/1.3.1").json()["unsd_codes"] == "C010301"
+    assert client.get("/api/v1/indicators/99.9.9").status_code == 404
+
+
+def test_estimates_and_comparisons(client, published):  # noqa: F811
+    items = client.get("/api/v1/indicators/1.3.1/estimates?limit=1000").json()["items"]
+    total = next(i for i in items if i["key"] == "_T")
+    assert 0 < total["estimate"] < 1 and total["ci_low"] < total["estimate"] < total["ci_high"]
+    assert total["n"] > 0 and total["se"] > 0
+    suppressed = [i for i in items if i["flag"].startswith("suppressed")]
+    assert suppressed and all(i["estimate"] is None and i["se"] is None for i in suppressed)
+    assert all(i["flag_reason"] for i in suppressed)
+    by_sex = client.get("/api/v1/indicators/1.3.1/estimates?by=SEX").json()["items"]
+    assert {i["key"] for i in by_sex} == {"SEX=F", "SEX=M"}
+    (comparison,) = client.get("/api/v1/indicators/1.3.1/comparisons").json()
+    assert comparison["direction"] == "lower" and comparison["official_illustrative"] is True
+    studies = client.get("/api/v1/studies").json()["items"]
+    assert [s["slug"] for s in studies] == ["s"]
+
+
+def test_private_definitions_are_not_served(client, published, definition):  # noqa: F811
+    definition.is_public = False
+    definition.save()
+    assert client.get("/api/v1/indicators/1.3.1/estimates").json()["items"] == []
+
+
+def test_openapi_docs(client):
+    assert client.get("/api/docs").status_code == 200
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/v1/indicators/{code}/estimates" in schema["paths"]
