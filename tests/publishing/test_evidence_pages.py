@@ -65,3 +65,21 @@ def test_unknown_breakdown_is_a_400_and_private_runs_are_404(client, published, 
     assert client.get(f"/en/indicators/1.3.1/runs/{published.pk}/?by=SEX").status_code == 404
     assert "Community evidence" in client.get("/en/indicators/1.3.1/").content.decode()
     assert "points lower" not in client.get("/en/indicators/1.3.1/").content.decode()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "sdmx-csv", "sdmx-ml", "open-sdg"])
+def test_downloads(client, published, fmt):
+    page = client.get("/en/indicators/1.3.1/").content.decode()
+    url = f"/en/indicators/1.3.1/runs/{published.pk}/download/{fmt}/"
+    assert url in page
+    response = client.get(url)
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    assert len(response.content) > 100
+
+
+def test_csv_download_has_flags_and_no_suppressed_numbers(client, published):
+    text = client.get(f"/en/indicators/1.3.1/runs/{published.pk}/download/csv/").content.decode("utf-8-sig")
+    assert "suppressed" in text.lower() and "ci_low" in text
+    total = published.estimates.get(key="_T")
+    assert f"{total.estimate * 100:.4f}"[:5] in text
+    assert client.get("/en/open-data/voicescount-open-data.zip")["Content-Type"] == "application/zip"

@@ -21,6 +21,10 @@ urlpatterns = [
     path("goals/<int:number>/", views.goal_detail, name="goal"),
     path("indicators/<indicator:code>/", views.indicator_detail, name="indicator"),
     path("indicators/<indicator:code>/runs/<int:run_id>/", views.indicator_breakdown, name="breakdown"),
+    path(
+        "indicators/<indicator:code>/runs/<int:run_id>/download/<str:fmt>/", views.download, name="download"
+    ),
+    path("open-data/voicescount-open-data.zip", views.data_package, name="data-package"),
     path("map/", views.province_map, name="map"),
     path("map/provinces-<str:version>.geojson", views.provinces_geojson, name="provinces-geojson"),
     path("about/", views.about, name="about"),

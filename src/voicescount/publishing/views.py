@@ -105,6 +105,66 @@ def _breakdown_context(run, dims, available, language: str) -> dict:
     }
 
 
+DOWNLOADS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "sdmx-csv": ("text/csv; charset=utf-8", "sdmx.csv"),
+    "sdmx-ml": ("application/xml", "sdmx.xml"),
+    "open-sdg": ("text/csv; charset=utf-8", "open-sdg.csv"),
+}
+
+
+def _public_run(code: str, run_id: int):
+    indicator = framework.indicator_by_code(code)
+    run = (
+        EstimateRun.objects.filter(
+            pk=run_id,
+            definition__indicator=indicator,
+            definition__is_public=True,
+            definition__study__is_public=True,
+        )
+        .select_related("definition", "definition__study")
+        .first()
+    )
+    if indicator is None or run is None:
+        raise Http404(_("No published estimates with this number for indicator %(code)s.") % {"code": code})
+    return run
+
+
+@require_GET
+def download(request, code: str, run_id: int, fmt: str):
+    """Open data for one run: CSV (with flags and CI), SDMX-CSV, SDMX-ML or the Open SDG format."""
+    from voicescount.publishing import exports
+
+    if fmt not in DOWNLOADS:
+        raise Http404(_("Downloads are available as csv, sdmx-csv, sdmx-ml and open-sdg."))
+    run = _public_run(code, run_id)
+    makers = {
+        "csv": lambda: exports.estimates_csv(run, language=_language()),
+        "sdmx-csv": lambda: exports.estimates_sdmx_csv(run),
+        "sdmx-ml": lambda: exports.estimates_sdmx_ml(run),
+        "open-sdg": lambda: exports.open_sdg_csv(run),
+    }
+    content_type, extension = DOWNLOADS[fmt]
+    response = HttpResponse(makers[fmt](), content_type=content_type)
+    name = f"voicescount-{code}-{run.definition.code}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+def data_package(request):
+    """Every published indicator in one zip (CSV, SDMX, Open SDG, README and licence)."""
+    import io
+
+    from voicescount.publishing import exports
+
+    buffer = io.BytesIO()
+    exports.site_data_package(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="voicescount-open-data.zip"'
+    return response
+
+
 @require_GET
 def indicator_breakdown(request, code: str, run_id: int):
     """The disaggregation table and chart of one run (the htmx target of the picker)."""
