@@ -50,7 +50,20 @@ def test_vni_mojibake_is_detected(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["café crème", "Zürich", "10°C", "½ kg", "50 µg", "coût ±5%", "naïve", "São Paulo", "© 2024"]
+    "text",
+    [
+        "café crème",
+        "Zürich",
+        "10°C",
+        "½ kg",
+        "50 µg",
+        "coût ±5%",
+        "naïve",
+        "São Paulo",
+        "© 2024",
+        "estimate ± t·se",
+        "Kinh · Hoa",
+    ],
 )
 def test_western_text_is_not_mistaken_for_a_legacy_encoding(text):
     assert normalise(text)[1] == []
@@ -63,3 +76,10 @@ def test_utf8_read_as_cp1252_and_replacement_characters():
     assert "\ufffd" in lost
     assert normalise(lost)[1] == [textnorm.REPLACEMENT]
     assert "re-export" in textnorm.MESSAGES[textnorm.DOUBLE_UTF8]
+
+
+def test_real_vietnamese_names_are_not_taken_for_vni():
+    # "oà", "uâ", "iê" look like VNI tone bytes but are ordinary Vietnamese spelling.
+    for name in ["Hoàng Toàn", "Quách Công Quân", "Niê Gia Toàn", "Hoàng Thu Quyên", "Quàng Minh Toàn"]:
+        assert normalise(name) == (name, [])
+    assert normalise("Hoaøng Toaøn")[1] == [textnorm.VNI]  # the same name typed in VNI

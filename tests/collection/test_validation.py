@@ -215,3 +215,9 @@ def test_integer_answers_round_trip_and_the_range_is_enforced(validator, age):
     typed, issues = validator(good(age=str(age), guardian_consent="yes", child_assent="yes"))
     assert typed["age"] == age
     assert [i.code for i in issues] == ([] if 0 <= age <= 120 else ["constraint"])
+
+
+def test_legacy_encoding_issue_explains_the_fix(validator):
+    [issue] = validator(good(comment="Hµ Néi"))[1]
+    assert issue.code == "legacy_encoding_tcvn3"
+    assert issue.message.startswith("'comment': Text looks like TCVN3") and not issue.message.endswith("..")

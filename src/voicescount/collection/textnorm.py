@@ -60,10 +60,15 @@ _TCVN_TELLTALE = frozenset("¡¢£¤¥¦§¨©ª«¬\xad®¯µ¶·¸¹º»¿")
 # TCVN3 puts lower-case toned letters on bytes that Latin-1 shows as capitals: "TiÕng ViÖt".
 _TCVN_INNER_CAPITAL = re.compile("[a-z][À-ÞĐ][a-z]")
 _VIETNAMESE_LETTERS = re.compile("[ăđơưĂĐƠƯ\u1ea0-\u1ef9]")  # letters Latin-1 cannot show
-_TCVN_IN_WORD = re.compile("[^\\W\\d_][¡-¯µ-»¿]|[¡-¯µ-»¿][^\\W\\d_]|[a-z][À-ÞĐ][a-z]")
-_VNI_STRONG = re.compile("[aeiouyAEIOUY][øõåäØÕÅÄ]")  # not û: French "coût", "août"
+# A single telltale touching a letter is enough, except the middle dot ("n·p", "Kinh · Hoa").
+_TCVN_IN_WORD = re.compile("[^\\W\\d_][¡-¯µ¶¸-»¿]|[¡-¯µ¶¸-»¿][^\\W\\d_]|[a-z][À-ÞĐ][a-z]")
+# VNI puts the tone mark in a byte after the vowel. Read as Latin-1, some of those pairs never occur in
+# Vietnamese Unicode nor (often) in Western text; others ("oà", "uâ", "iê") are ordinary Vietnamese
+# spelling ("Hoàng", "Quân", "Niê") and only count as weak evidence.
+_VNI_STRONG = re.compile("[aeiouyAEIOUY][øõåäØÕÅÄ]|[öÖ][ôùøûõïÔÙØÛÕÏ]")
+_VNI_MEDIUM = re.compile("[aeiouyôöAEIOUYÔÖ][ùïûÙÏÛ]")  # French "où", "naïve", "coût" have one
+_VNI_WEAK = re.compile("[aeiouyôöAEIOUYÔÖ][áàâêãÁÀÂÊÃ]|[ñÑ][aeiouyAEIOUY]")
 _MICRO_UNIT = re.compile(r"(?<![^\W\d_])µ(?=[gmlLsV]\b)")  # "50 µg" is a unit, not TCVN3 "à"
-_VNI_PAIR = re.compile("[aeiouyAEIOUYôöÔÖ][ùøûõïáàåãäâêéèëÙØÛÕÏÁÀÅÃÄÂÊÉÈË]|[ñÑ][aeiouyAEIOUY]")
 _DOUBLE_UTF8 = re.compile("[ÂÃÄÅÆáº»¼½]|â€|Ä‘|Æ°|Æ¡")
 
 
@@ -102,11 +107,14 @@ def looks_tcvn3(text: str) -> bool:
 
 
 def looks_vni(text: str) -> bool:
-    """True when ``text`` has VNI mark sequences (two, or one rare in Western languages) and no real
-    Vietnamese Unicode letters."""
+    """True when ``text`` has VNI mark sequences and no Vietnamese letters that Latin-1 cannot show:
+    one strong pair, two medium ones, or a medium and a weak one."""
     if _VIETNAMESE_LETTERS.search(text):
         return False
-    return len(_VNI_PAIR.findall(text)) >= 2 or _VNI_STRONG.search(text) is not None
+    if _VNI_STRONG.search(text):
+        return True
+    medium = len(_VNI_MEDIUM.findall(text))
+    return medium >= 2 or (medium == 1 and _VNI_WEAK.search(text) is not None)
 
 
 def looks_double_utf8(text: str) -> bool:

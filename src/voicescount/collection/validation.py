@@ -531,7 +531,8 @@ class RecordValidator:
             try:
                 typed[key] = f.convert(raw, found)
             except _Invalid as exc:
-                issues.append(Issue(prefix + key, exc.code, f"'{f.path}': {exc.message}."))
+                message = f"'{f.path}': {exc.message.rstrip('.')}."
+                issues.append(Issue(prefix + key, exc.code, message))
                 bad.add(key)
                 continue
             while found:
