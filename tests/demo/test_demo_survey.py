@@ -153,6 +153,17 @@ def test_sampling_design(records):
     assert len(set(ids)) == N and all(i.startswith(r["commune"]) for i, r in zip(ids, records, strict=True))
 
 
+def test_other_sample_sizes_keep_the_design():
+    small = survey.generate_submissions(n=400, seed=3)
+    assert len(small) == 400
+    psus = collections.defaultdict(set)
+    for r in small:
+        psus[r["stratum"]].add(r["commune"])
+    assert len(psus) == 6 and all(len(c) >= 2 for c in psus.values())
+    with pytest.raises(ValueError, match="at least 200"):
+        survey.generate_submissions(n=50)
+
+
 def test_fake_names_and_phone_numbers_look_vietnamese(records):
     for r in records:
         assert 2 <= len(r["respondent_name"].split()) <= 4
