@@ -184,6 +184,14 @@ def indicator_breakdown(request, code: str, run_id: int):
     available = sorted(
         {tuple(sorted(e.dimensions)) for e in run.estimates.all() if e.dimensions}, key=lambda c: (len(c), c)
     )
+    if "by" not in request.GET:
+        language = _language()
+        options = [
+            (",".join(c), " × ".join(evidence.dimension_name(d, language) for d in c)) for c in available
+        ]
+        return render(
+            request, "publishing/breakdown_index.html", {"run": run, "code": code, "options": options}
+        )
     dims = evidence.parse_breakdown(request.GET.get("by", ""), available)
     if dims is None:
         return _bad_request(request, _("This breakdown is not available; choose one from the list."))
