@@ -52,6 +52,9 @@ _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d+,\d+\s*\Z")
 _TIME = re.compile(r"\s*(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\s*\Z")
 _META_PREFIXES = ("meta/", "_", "__", "formhub/")
 _TEXT_TYPES_AS_DATETIME = frozenset({"start", "end", "datetime"})
+_SPACE = frozenset(" \t\r\n\f\v\u00a0\u2007\u202f\u3000")
+_IGNORED: tuple[str, None] = ("", None)
+_MAX_LOOKUP = 5000
 
 
 class _Invalid(Exception):
@@ -197,6 +200,9 @@ def _choice_converter(question: dict[str, Any], multiple: bool) -> Converter:
     unknown = _Invalid("unknown_choice", f"not one of the choices of list '{question['list_name']}': {shown}")
 
     def one(item: Any, notes: list[tuple[str, str]]) -> str:
+        code = code_set.get(item) if type(item) is str else None
+        if code is not None:
+            return code
         if isinstance(item, float) and item.is_integer():
             item = int(item)
         text = str(item).strip()
@@ -412,9 +418,7 @@ class RecordValidator:
                         referenced |= expr.references
         for section in sections.values():
             section.env_keys = [(f.path, key) for key, f in section.fields.items() if f.path in referenced]
-            section.ruled = [
-                (key, f) for key, f in section.fields.items() if f.relevance or f.required or f.constraint
-            ]
+            section.ruled = [(key, f) for key, f in section.fields.items() if f.required or f.constraint]
             targets: dict[str, Any] = {**section.fields, **section.repeats}
             section.lookup = {alias: (key, targets[key]) for alias, key in section.aliases.items() if key}
             section.lookup.update((key, (key, target)) for key, target in targets.items())
@@ -516,17 +520,25 @@ class RecordValidator:
         for raw_key, raw in values.items():
             target = lookup.get(raw_key)
             if target is None:
-                if raw_key not in self._meta and not raw_key.startswith(_META_PREFIXES):
+                if raw_key in self._meta or raw_key.startswith(_META_PREFIXES):
+                    if len(lookup) < _MAX_LOOKUP:  # remember metadata keys: Kobo sends a dozen per record
+                        lookup[raw_key] = _IGNORED
+                else:
                     where = f"{section.path}/{raw_key}" if section.path else raw_key
                     self._note(where, "unknown_field", "not a question of this form version; left out")
                 continue
             key, f = target
+            if f is None:
+                continue
             if type(f) is _Section:
                 repeats.append((f, key, raw))
                 continue
-            if f.convert is None or raw is None or raw == "" or (type(raw) is not str and _empty(raw)):
+            if type(raw) is str:
+                if not raw or (raw[0] in _SPACE or raw[-1] in _SPACE) and not raw.strip():
+                    continue
+            elif raw is None or _empty(raw):
                 continue
-            if type(raw) is str and (raw[0].isspace() or raw[-1].isspace()) and not raw.strip():
+            if f.convert is None:
                 continue
             try:
                 typed[key] = f.convert(raw, found)
@@ -542,25 +554,28 @@ class RecordValidator:
 
         for path, key in section.env_keys:
             env[path] = _to_xpath(typed.get(key))
-        relevance_memo: dict[int, bool | None] = {}
+        memo: dict[int, bool] = {}
         for key, f in section.ruled:
-            relevant: bool | None = True
-            for expr in f.relevance:
-                if expr is None:
-                    relevant = None
+            # Relevance only matters for a rule that applies: a constraint on an answer, or
+            # required on a missing one; it is evaluated once per expression and record.
+            if key in typed:
+                if f.constraint is None:
                     continue
-                verdict = relevance_memo.get(id(expr))
+            elif not f.required or key in bad or f.convert is None:
+                continue
+            relevant = True
+            for expr in f.relevance:
+                if expr is None:  # not evaluable: the rule applies
+                    continue
+                verdict = memo.get(id(expr))
                 if verdict is None:
-                    verdict = expr.truth(env)
-                    relevance_memo[id(expr)] = verdict
+                    verdict = memo[id(expr)] = expr.truth(env)
                 if not verdict:
                     relevant = False
                     break
-            if relevant is False:
+            if not relevant:
                 continue
             if key not in typed:
-                if key in bad or f.convert is None:
-                    continue
                 required = f.required
                 if isinstance(required, Expression):
                     env["."] = ""
