@@ -210,6 +210,7 @@ def test_no_answer_ever_appears_in_a_message(validator, text, question):
         assert text not in issue.message
 
 
+@settings(deadline=None)  # timing depends on the machine's load, not on the code
 @given(st.integers(-1000, 1000))
 def test_integer_answers_round_trip_and_the_range_is_enforced(validator, age):
     typed, issues = validator(good(age=str(age), guardian_consent="yes", child_assent="yes"))
