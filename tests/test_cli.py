@@ -91,12 +91,16 @@ def test_unwritable_data_dir_is_reported(tmp_path):
 
 
 def test_demo_without_server_sets_everything_up_and_is_repeatable(tmp_path):
-    first = run_cli("demo", "--no-serve", "--data-dir", str(tmp_path))
+    args = ("demo", "--no-serve", "--respondents", "400", "--data-dir", str(tmp_path))
+    first = run_cli(*args, timeout=240)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "coordinator" in first.stdout and "voicescount-demo" in first.stdout
+    assert "25 indicators (25 computed)" in " ".join(first.stdout.split())
     assert (tmp_path / "voicescount.sqlite3").exists()
-    second = run_cli("demo", "--no-serve", "--data-dir", str(tmp_path))
+    second = run_cli(*args, timeout=240)
     assert second.returncode == 0, second.stdout + second.stderr
+    # Nothing is imported twice and nothing unchanged is recomputed.
+    assert "0 submissions accepted" in second.stdout and "(0 computed)" in " ".join(second.stdout.split())
 
 
 def test_manage_passes_through_to_django(tmp_path):

@@ -157,8 +157,11 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the web server at the end.")
     ] = True,
+    respondents: Annotated[
+        int, typer.Option(min=200, max=100_000, help="Size of the synthetic demo survey.")
+    ] = 3000,
 ) -> None:
-    """Set up the demo (database, reference data, demo organisations and users) and serve it."""
+    """Set up the demo (database, reference data, users, a computed demo study) and serve it."""
     if serve:
         check_port_free(host, port)
     setup_django(data_dir)
@@ -173,6 +176,22 @@ def demo(
     load_reference_data()
     with console.status("Creating demo organisations and users…"):
         users = create_demo_accounts()
+
+    from voicescount.collection.errors import CollectionError
+    from voicescount.demo.load import load_demo_study
+    from voicescount.indicators.compute import ComputeError
+
+    progress, report = progress_bar()
+    try:
+        with progress:
+            summary = load_demo_study(progress=report, respondents=respondents)
+    except (CollectionError, ComputeError) as exc:
+        raise fail(f"The demo study could not be loaded: {exc}") from None
+    console.print(
+        f"Demo study: {summary.accepted} submissions accepted, {summary.quarantined} in quarantine "
+        f"(no consent), {summary.duplicates} duplicates; {summary.definitions} indicators "
+        f"({summary.computed} computed); {summary.official} illustrative official figures."
+    )
 
     table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")", show_lines=False)
     table.add_column("user")
@@ -271,6 +290,87 @@ def add_instrument(
         f"({len(instrument.definition.get('questions', []))} questions; "
         f"{sum(r == 'personal' for r in roles.values())} marked personal)."
     )
+
+
+@app.command("compute")
+def compute_command(
+    study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
+    force: Annotated[bool, typer.Option(help="Recompute even when nothing changed.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Compute every indicator definition of a study (only those whose inputs changed, unless --force)."""
+    setup_django(data_dir)
+    from voicescount.collection.models import Study
+    from voicescount.indicators.compute import ComputeError, compute_study
+
+    study_obj = Study.objects.filter(slug=study).first()
+    if study_obj is None:
+        raise fail(
+            f"No study '{study}'. Studies: {', '.join(Study.objects.values_list('slug', flat=True)) or '—'}"
+        )
+    progress, report = progress_bar()
+    try:
+        with progress:
+            runs = compute_study(study_obj, progress=report, force=force)
+    except ComputeError as exc:
+        raise fail(str(exc)) from None
+    done = [code for code, run in runs.items() if run is not None]
+    console.print(
+        f"[green]{len(done)} indicator(s) computed[/], {len(runs) - len(done)} unchanged since the last run."
+    )
+
+
+@app.command("publish")
+def publish_command(
+    out_dir: Annotated[Path, typer.Argument(help="Directory to write the static site into.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the whole public site (both languages, data, downloads, assets) as static files."""
+    setup_django(data_dir)
+    from voicescount.publishing.static_site import PublishError, publish
+
+    progress, report = progress_bar()
+    try:
+        with progress:
+            written = publish(out_dir, progress=report)
+    except PublishError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[green]{written} files written to {out_dir}[/]; serve them from any static host.")
+
+
+@app.command("official")
+def official_command(
+    source_file: Annotated[Path, typer.Argument(help="SDMX-ML, SDMX-CSV, Open SDG CSV or UN SDG API JSON.")],
+    fmt: Annotated[str, typer.Option("--format", help="sdmx-ml, sdmx-csv, open-sdg or unsd-json.")],
+    source: Annotated[str, typer.Option(help="Who published the figures (shown beside them).")],
+    source_url: Annotated[str, typer.Option(help="Where they were published.")] = "",
+    illustrative: Annotated[bool, typer.Option(help="Mark as illustrative, not real statistics.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import official statistics to compare community estimates with."""
+    setup_django(data_dir)
+    import datetime as dt
+
+    from voicescount.indicators.official import OfficialDataError, import_official
+
+    if not source_file.exists():
+        raise fail(f"{source_file}: no such file.")
+    try:
+        summary = import_official(
+            source_file,
+            fmt,
+            source=source,
+            source_url=source_url,
+            retrieved=dt.date.today(),
+            illustrative=illustrative,
+        )
+    except (OfficialDataError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"[green]{summary.created} created, {summary.updated} updated[/], {len(summary.skipped)} skipped."
+    )
+    for reason in summary.skipped[:20]:
+        console.print(f"  skipped {reason}")
 
 
 @app.command("import")

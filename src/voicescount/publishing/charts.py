@@ -62,8 +62,8 @@ def estimate_chart_spec(rows: list[dict], title: str, axis_title: str, percent: 
         {
             "group": r["label"],
             "estimate": r["estimate"] * scale,
-            "low": r["ci_low"] * scale,
-            "high": r["ci_high"] * scale,
+            "low": None if r["ci_low"] is None else r["ci_low"] * scale,
+            "high": None if r["ci_high"] is None else r["ci_high"] * scale,
             "n": r["n"],
         }
         for r in rows
