@@ -420,6 +420,7 @@ def import_command(
                 source,
                 chosen,
                 display_name=source.name,
+                questions=[q["path"] for q in instrument.definition.get("questions", [])],
                 progress=lambda done, _total: progress.update(task, completed=done),
             )
             report = services.import_records(

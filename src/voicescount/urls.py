@@ -12,6 +12,7 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("", include("voicescount.collection.urls")),
     path("", include("voicescount.publishing.urls")),
     prefix_default_language=True,
 )

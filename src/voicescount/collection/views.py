@@ -97,7 +97,8 @@ def _import_upload(request, data, upload):
         try:
             if fmt == "auto":
                 fmt = importing.detect_format(path, upload.name)
-            records = importing.read_records(path, fmt, display_name=upload.name)
+            questions = [q["path"] for q in data["instrument"].definition.get("questions", [])]
+            records = importing.read_records(path, fmt, display_name=upload.name, questions=questions)
             report = services.import_records(
                 data["instrument"],
                 records,

@@ -1,0 +1,82 @@
+"""Study pages and the coordinators' upload page: the real import path from a browser form."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from voicescount.accounts.models import Coalition, Membership, Organisation, Role
+from voicescount.collection.instruments import add_instrument
+from voicescount.collection.models import Study, Submission
+from voicescount.demo import definitions, survey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(django_user_model):
+    coalition = Coalition.objects.create(slug="vn", name="VN", country_code="VN")
+    org = Organisation.objects.create(slug="org", name="Org A", coalition=coalition)
+    other = Organisation.objects.create(slug="other", name="Org B", coalition=coalition)
+    study = Study.objects.create(
+        organisation=org,
+        slug="survey",
+        title_en="Survey",
+        method=Study.Method.HOUSEHOLD_SURVEY,
+        period_start=dt.date(2022, 3, 1),
+        period_end=dt.date(2022, 6, 30),
+        consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
+    )
+    instrument = add_instrument(study, "form.xlsx", survey.build_xlsform(), check_permission=False)
+    instrument.roles = {**instrument.roles, **definitions.QUESTION_ROLES}  # as the coordinator confirms them
+    instrument.save()
+    coordinator = django_user_model.objects.create_user("coord", password="x")
+    Membership.objects.create(user=coordinator, organisation=org, role=Role.COORDINATOR)
+    outsider = django_user_model.objects.create_user("outsider", password="x")
+    Membership.objects.create(user=outsider, organisation=other, role=Role.COORDINATOR)
+    return study, instrument, coordinator, outsider
+
+
+def export(n=40):
+    page = survey.kobo_page(survey.generate_submissions(n=200, seed=5)[:n])
+    return SimpleUploadedFile("export.json", json.dumps(page).encode(), content_type="application/json")
+
+
+def test_coordinator_uploads_a_kobo_export_and_sees_the_report(client, setup):
+    study, instrument, coordinator, _ = setup
+    client.force_login(coordinator)
+    url = "/en/studies/survey/import/"
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"instrument": instrument.pk, "format": "auto", "file": export()})
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.received == 40 and report.accepted + report.quarantined == 40 and report.accepted > 30
+    assert Submission.objects.filter(study=study).count() == report.accepted
+    # Uploading the same export again adds nothing.
+    again = client.post(url, {"instrument": instrument.pk, "format": "auto", "file": export()}).context[
+        "report"
+    ]
+    assert again.accepted == 0 and again.duplicates == 40  # quarantined ones are recognised too
+    page = response.content.decode()
+    assert "Nguyễn" not in page and "Trần" not in page  # no personal data in the report
+
+
+def test_a_corrupt_file_is_refused_whole_with_a_reason(client, setup):
+    study, instrument, coordinator, _ = setup
+    client.force_login(coordinator)
+    bad = SimpleUploadedFile("export.json", b'{"results": [{"a": 1}, ', content_type="application/json")
+    response = client.post(
+        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "kobo-json", "file": bad}
+    )
+    assert response.status_code == 400
+    assert "export.json" in response.context["error"]
+    assert not Submission.objects.filter(study=study).exists()
+
+
+def test_other_organisations_and_anonymous_users_cannot_import(client, setup):
+    _, _, _, outsider = setup
+    assert client.get("/en/studies/survey/import/").status_code == 302  # to the sign-in page
+    client.force_login(outsider)
+    assert client.get("/en/studies/survey/import/").status_code == 404  # a private study is not even listed
+    assert "Survey" not in client.get("/en/studies/").content.decode()
