@@ -261,3 +261,11 @@ def test_significant_difference_is_called_lower(definition):
     (row,) = compare_run(run)
     assert row.direction == "lower" and row.p_adjusted < 0.05
     assert "15.0 points lower" in row.text_en and "thấp hơn 15,0 điểm phần trăm" in row.text_vi
+
+
+def test_a_zero_percent_estimate_still_shows_its_uncertainty(definition):
+    definition.numerator = "covered == 'yes' and age < 0"  # nobody
+    run = compute.compute_definition(definition)
+    total = run.estimates.get(key="_T")
+    assert total.estimate == 0 and total.ci_low == pytest.approx(0, abs=1e-12)
+    assert 0 < total.ci_high < 0.05  # Wilson on the unweighted n, not an undefined logit interval

@@ -42,6 +42,7 @@ from voicescount.stats import estimators
 from voicescount.stats.design import SurveyDesign
 from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells, protect_estimates
 from voicescount.stats.errors import StatsError
+from voicescount.stats.intervals import wilson
 from voicescount.stats.lnob import d_index_by_circumstances, furthest_behind
 from voicescount.stats.washington import wgss_identifiers
 
@@ -354,7 +355,9 @@ def compute_definition(
                     continue
                 key_ = canonical_key(dims)
                 if key_ not in rows:
-                    rows[key_] = {**row, "dimensions": dims, "flag": CellFlag.OK}
+                    rows[key_] = _with_boundary_interval(
+                        definition, {**row, "dimensions": dims, "flag": CellFlag.OK}
+                    )
             for r in rows.values():
                 r["flag"] = max(r["flag"], CellFlag(int(flag_cells(np.array([r["n"]]), rule)[0])))
             _protect(rows, combo, rule)
@@ -379,6 +382,18 @@ def compute_definition(
         run.seconds = time.perf_counter() - started
         run.save(update_fields=["seconds"])
     return run
+
+
+def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:
+    """At 0% or 100% a domain has no variance and the logit interval is undefined (R gives NaN); the
+    Wilson interval on the unweighted n is used instead, so a published 0% still shows its uncertainty."""
+    proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
+    if proportion and np.isfinite(row["estimate"]) and not np.isfinite(row["ci_low"]) and row["n"] > 0:
+        low, high = wilson(
+            row["estimate"], row["se"], row["df"] if np.isfinite(row["df"]) else np.inf, row["n"]
+        )
+        row["ci_low"], row["ci_high"] = float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1))
+    return row
 
 
 def _finite(value: float) -> float | None:
