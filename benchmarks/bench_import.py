@@ -1,0 +1,416 @@
+"""Benchmark the KoboToolbox import against a bare bulk insert of the same JSON rows (SQLite, PostgreSQL).
+
+    .venv/bin/python benchmarks/bench_import.py                          # 100,000 records, both databases
+    .venv/bin/python benchmarks/bench_import.py --records 20000 --database sqlite
+    .venv/bin/python benchmarks/bench_import.py --records 20000 --database sqlite --profile
+
+Each database gets a scratch copy: a SQLite file in a temporary directory, or a fresh PostgreSQL database
+``voicescount_bench_<pid>`` on ``--postgres-url`` (default postgres://postgres@127.0.0.1:5432), dropped at
+the end. It is migrated, given the reference data (framework + geography) and the demo study's instrument
+(the 56-question bilingual XLSForm of ``voicescount/demo/survey.py``, with the demo's question roles and
+consent questions), and N demo submissions are written as one KoboToolbox API v2 export file. Then, in
+one process:
+
+1. **VoicesCount** — ``read_records`` (kobo-json) → ``checker_for`` → ``import_records``: the real path
+   (one transaction, dedup, consent, personal fields encrypted, bulk_create in chunks of 1,000);
+2. **bare insert** — what a naive importer without validation would do: stream the same export with the
+   same parser (ijson, C backend), ``json.dumps`` each row and insert it into a plain table
+   ``(id, payload text)`` in one transaction, ``executemany`` in chunks of 1,000 on SQLite and ``COPY`` on
+   PostgreSQL;
+3. the ratio of the two times, and the peak resident memory of the VoicesCount import (Linux ``VmHWM``,
+   reset just before the import, so the import's own peak is measured, not that of generating the data).
+
+Two reading-only passes (reader alone; reader + checker) show where the time of step 1 goes. Every
+database runs in its own child process (Django is configured once per process). The targets are not
+asserted anywhere: this prints what it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+TARGET_RATE = 10_000  # submissions per second, SQLite
+TARGET_RATIO = 3.0  # VoicesCount time / bare insert time
+TARGET_MEMORY_MB = 300  # peak for a 1 GB export
+CHUNK = 1000
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432"
+
+
+# --- memory ----------------------------------------------------------------------------------------
+
+
+def _status_kb(field: str) -> int:
+    match = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"/proc/self/status has no {field} line: this benchmark needs Linux.")
+    return int(match.group(1))
+
+
+def reset_peak_memory() -> None:
+    """Reset the process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb() -> float:
+    return _status_kb("VmHWM") / 1024
+
+
+def current_memory_mb() -> float:
+    return _status_kb("VmRSS") / 1024
+
+
+# --- scratch database --------------------------------------------------------------------------------
+
+
+def _admin_execute(server_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server_url.rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def scratch_database(kind: str, tmp: Path, server_url: str) -> tuple[str, str | None]:
+    """The ``DATABASE_URL`` of a new empty database, and the PostgreSQL database name to drop (or None)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'bench.sqlite3'}", None
+    name = f"voicescount_bench_{os.getpid()}"
+    try:
+        _admin_execute(server_url, f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+    except Exception as exc:  # psycopg.OperationalError and friends: say which server and why
+        raise SystemExit(f"Cannot create the scratch database {name} on {server_url}: {exc}") from None
+    return f"{server_url.rstrip('/')}/{name}", name
+
+
+def setup(kind: str, tmp: Path, database_url: str):
+    """Start Django on the scratch database, migrate, load reference data and the demo instrument."""
+    os.environ["VOICESCOUNT_DATA_DIR"] = str(tmp / "data")
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "voicescount.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from voicescount.accounts.demo import DEMO_COALITION
+    from voicescount.accounts.models import Coalition, Organisation
+    from voicescount.demo import load
+    from voicescount.framework.loaders import load_all as load_framework
+    from voicescount.geography.loaders import load_all as load_geography
+
+    call_command("migrate", interactive=False, verbosity=0)
+    load_framework()
+    load_geography()
+    with transaction.atomic():
+        coalition = Coalition.objects.create(**DEMO_COALITION)
+        organisation = Organisation.objects.create(
+            slug=load.ORGANISATION, name="Benchmark organisation", coalition=coalition
+        )
+        # the demo loader's own steps: the study with its design, the instrument with roles and consent
+        study = load._study(organisation)
+        return load._instrument(study)
+
+
+def write_export(path: Path, n: int) -> int:
+    """Write ``n`` demo submissions as one KoboToolbox API v2 page; returns the file size in bytes."""
+    from voicescount.demo import survey
+
+    records = survey.generate_submissions(n=n)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(survey.kobo_page(records), handle, ensure_ascii=False)
+    del records
+    gc.collect()
+    return path.stat().st_size
+
+
+# --- the timed steps ---------------------------------------------------------------------------------
+
+
+def time_reader(path: Path) -> tuple[float, int]:
+    from voicescount.collection import importing
+
+    start = time.perf_counter()
+    count = sum(1 for _ in importing.read_records(path, "kobo-json"))
+    return time.perf_counter() - start, count
+
+
+def time_reader_checker(path: Path, instrument) -> float:
+    from voicescount.collection import importing
+    from voicescount.collection.checking import checker_for
+
+    start = time.perf_counter()
+    checker = checker_for(instrument)
+    for record in importing.read_records(path, "kobo-json"):
+        checker(record)
+    return time.perf_counter() - start
+
+
+def voicescount_import(path: Path, instrument):
+    """The real path, as ``voicescount import`` and ``voicescount demo`` run it."""
+    from voicescount.collection import importing, services
+    from voicescount.collection.checking import checker_for
+
+    return services.import_records(
+        instrument,
+        importing.read_records(path, "kobo-json", display_name=path.name),
+        checker=checker_for(instrument),
+        source="kobo-json",
+        filename=path.name,
+        file_sha256=importing.sha256_of(path),
+        check_permission=False,
+    )
+
+
+def bare_insert(path: Path, vendor: str) -> int:
+    """Stream the export and insert each row's JSON text into a plain table, as a naive importer would."""
+    import ijson
+    from django.db import connection, transaction
+
+    id_type = "BIGSERIAL PRIMARY KEY" if vendor == "postgresql" else "INTEGER PRIMARY KEY AUTOINCREMENT"
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_raw")
+        cursor.execute(f"CREATE TABLE bench_raw (id {id_type}, payload TEXT NOT NULL)")
+    rows = 0
+    with transaction.atomic(), connection.cursor() as cursor, open(path, "rb") as handle:
+        items = ijson.items(handle, "results.item", use_float=True)
+        if vendor == "postgresql":
+            with cursor.cursor.copy("COPY bench_raw (payload) FROM STDIN") as copy:
+                for item in items:
+                    copy.write_row((json.dumps(item, ensure_ascii=False),))
+                    rows += 1
+        else:
+            chunk: list[tuple[str]] = []
+            for item in items:
+                chunk.append((json.dumps(item, ensure_ascii=False),))
+                if len(chunk) == CHUNK:
+                    cursor.executemany("INSERT INTO bench_raw (payload) VALUES (%s)", chunk)
+                    rows += len(chunk)
+                    chunk = []
+            if chunk:
+                cursor.executemany("INSERT INTO bench_raw (payload) VALUES (%s)", chunk)
+                rows += len(chunk)
+    return rows
+
+
+def _clear_import(instrument) -> None:
+    """Remove what an import stored, so that the next import of the same file is not all duplicates."""
+    from django.db import transaction
+
+    from voicescount.collection.models import AuditEntry, ImportBatch, QuarantinedRecord, Submission
+
+    with transaction.atomic():
+        QuarantinedRecord.objects.filter(study=instrument.study).delete()
+        Submission.objects.filter(study=instrument.study).delete()
+        ImportBatch.objects.filter(study=instrument.study).delete()
+        AuditEntry.objects.filter(study=instrument.study, action="import").delete()
+
+
+def profile_import(path: Path, instrument, top: int) -> str:
+    _clear_import(instrument)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    voicescount_import(path, instrument)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def run_one(kind: str, n: int, server_url: str, profile: bool, top: int) -> dict[str, Any]:
+    """Everything for one database, in this process; returns the measured figures."""
+    with tempfile.TemporaryDirectory(prefix="voicescount-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        database_url, pg_name = scratch_database(kind, tmp, server_url)
+        try:
+            return _measure(kind, n, tmp, database_url, profile, top)
+        finally:
+            if pg_name:
+                from django.db import connections
+
+                connections.close_all()
+                _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+def _measure(kind: str, n: int, tmp: Path, database_url: str, profile: bool, top: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    instrument = setup(kind, tmp, database_url)
+    from django.db import connection
+
+    from voicescount.collection.models import Submission
+
+    path = tmp / "kobo-export.json"
+    size = write_export(path, n)
+    print(
+        f"[{kind}] setup + {n:,} records written ({size / 1e6:.1f} MB) "
+        f"in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    read_s, count = time_reader(path)
+    check_s = time_reader_checker(path, instrument)
+
+    gc.collect()
+    rss_before = current_memory_mb()
+    reset_peak_memory()
+    start = time.perf_counter()
+    report = voicescount_import(path, instrument)
+    import_s = time.perf_counter() - start
+    peak = peak_memory_mb()
+    stored = Submission.objects.filter(study=instrument.study).count()
+
+    start = time.perf_counter()
+    bare_rows = bare_insert(path, connection.vendor)
+    bare_s = time.perf_counter() - start
+
+    result = {
+        "database": kind,
+        "server": connection.vendor + " " + ".".join(map(str, connection.Database.sqlite_version_info))
+        if kind == "sqlite"
+        else f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}",
+        "records": n,
+        "read_records": count,
+        "file_mb": size / 1e6,
+        "read_s": read_s,
+        "read_check_s": check_s,
+        "import_s": import_s,
+        "bare_s": bare_s,
+        "bare_rows": bare_rows,
+        "accepted": report.accepted,
+        "quarantined": report.quarantined,
+        "duplicates": report.duplicates,
+        "stored": stored,
+        "rss_before_mb": rss_before,
+        "peak_mb": peak,
+    }
+    if profile:
+        result["profile"] = profile_import(path, instrument, top)
+    return result
+
+
+# --- output ------------------------------------------------------------------------------------------
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The figures of each database side by side, with the targets."""
+    rows: list[tuple[str, ...]] = [("", *(r["server"] for r in results))]
+
+    def add(label: str, fmt) -> None:
+        rows.append((label, *(fmt(r) for r in results)))
+
+    add("records (export size)", lambda r: f"{r['records']:,} ({r['file_mb']:.0f} MB)")
+    add("reader only", lambda r: f"{r['read_s']:.1f} s  {r['records'] / r['read_s']:,.0f}/s")
+    add("reader + checker", lambda r: f"{r['read_check_s']:.1f} s  {r['records'] / r['read_check_s']:,.0f}/s")
+    add("VoicesCount import", lambda r: f"{r['import_s']:.1f} s  {r['records'] / r['import_s']:,.0f}/s")
+    add("  accepted/quarantined/dup", lambda r: f"{r['accepted']:,}/{r['quarantined']:,}/{r['duplicates']:,}")
+    add("bare bulk insert", lambda r: f"{r['bare_s']:.1f} s  {r['bare_rows'] / r['bare_s']:,.0f}/s")
+    add(f"ratio (target ≤ {TARGET_RATIO:g}×)", lambda r: f"{r['import_s'] / r['bare_s']:.2f}×")
+    add(
+        "peak RSS during import",
+        lambda r: (
+            f"{r['peak_mb']:.0f} MB (+{r['peak_mb'] - r['rss_before_mb']:.0f} over {r['rss_before_mb']:.0f})"
+        ),
+    )
+    add(
+        "  per MB of export",
+        lambda r: f"{(r['peak_mb'] - r['rss_before_mb']) / r['file_mb']:.2f} MB/MB",
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def verdict(results: list[dict[str, Any]]) -> list[str]:
+    notes = []
+    for r in results:
+        rate = r["records"] / r["import_s"]
+        ok_rate = rate >= TARGET_RATE
+        ok_ratio = r["import_s"] / r["bare_s"] <= TARGET_RATIO
+        notes.append(
+            f"{r['database']}: {rate:,.0f} submissions/s ({'meets' if ok_rate else 'misses'} "
+            f"{TARGET_RATE:,}/s), ratio {r['import_s'] / r['bare_s']:.2f}× "
+            f"({'meets' if ok_ratio else 'misses'} ≤ {TARGET_RATIO:g}×)"
+        )
+        if (
+            r["stored"] != r["accepted"]
+            or r["bare_rows"] != r["records"]
+            or r["read_records"] != r["records"]
+        ):
+            notes.append(f"{r['database']}: COUNTS DISAGREE: {r}")
+    return notes
+
+
+def run_child(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--records",
+            str(args.records),
+            "--database",
+            kind,
+            "--postgres-url",
+            args.postgres_url,
+            "--top",
+            str(args.top),
+            "--json-out",
+            out.name,
+        ]
+        if args.profile:
+            cmd.append("--profile")
+        subprocess.run(cmd, check=True)
+        return json.loads(Path(out.name).read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000, help="demo submissions (at least 200)")
+    parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--postgres-url", default=DEFAULT_POSTGRES, help="server URL, without a database name"
+    )
+    parser.add_argument("--profile", action="store_true", help="also run the import under cProfile")
+    parser.add_argument("--top", type=int, default=25, help="functions shown per profile ordering")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.records < 200:
+        parser.error(
+            "--records must be at least 200 (the demo survey needs two communes per stratum), "
+            f"got {args.records}"
+        )
+
+    if args.json_out:  # child process: one database
+        result = run_one(args.database, args.records, args.postgres_url, args.profile, args.top)
+        Path(args.json_out).write_text(json.dumps(result))
+        return
+    kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    results = [run_child(kind, args) for kind in kinds]
+    for r in results:
+        if "profile" in r:
+            print(f"\n=== cProfile of the VoicesCount import on {r['server']} ===\n{r['profile']}")
+    print()
+    print(table(results))
+    print()
+    print("\n".join(verdict(results)))
+
+
+if __name__ == "__main__":
+    main()
