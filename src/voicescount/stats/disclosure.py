@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg
 from scipy.optimize import linprog
 
 from .errors import StatsError
@@ -236,7 +235,13 @@ def _determined_by_rank(a_s: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Cells whose unit vector lies in the row space of ``a_s`` (zero component in every null vector)."""
     if a_s.shape[0] == 0:
         return np.zeros(a_s.shape[1], dtype=bool)
-    null = linalg.null_space(a_s)
+    # Margins repeat the same equation over the suppressed cells many times: drop duplicates, and only
+    # form the n×n right factor (the left one would be m×m, and m is large for k-D tables).
+    a = np.unique(a_s, axis=0)
+    m, n = a.shape
+    _, sv, vh = np.linalg.svd(a, full_matrices=m < n)
+    rank = int(np.sum(sv > max(m, n) * np.finfo(float).eps * (sv[0] if sv.size else 0.0)))
+    null = vh[rank:].T
     if null.size == 0:
         return np.ones(a_s.shape[1], dtype=bool)
     return np.asarray(np.linalg.norm(null, axis=1) < 1e-9)
