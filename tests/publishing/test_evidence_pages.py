@@ -83,3 +83,11 @@ def test_csv_download_has_flags_and_no_suppressed_numbers(client, published):
     total = published.estimates.get(key="_T")
     assert f"{total.estimate * 100:.4f}"[:5] in text
     assert client.get("/en/open-data/voicescount-open-data.zip")["Content-Type"] == "application/zip"
+
+
+def test_home_shows_community_counts_left_behind_and_studies(client, published):
+    page = client.get("/en/").content.decode()
+    assert "1 with community data" in page
+    assert "Who is left behind" in page and "Latest community studies" in page
+    vi = client.get("/vi/").content.decode()
+    assert published.lnob["furthest_behind"]["description_vi"] in vi

@@ -87,3 +87,45 @@ def parse_breakdown(text: str, available: list[tuple[str, ...]]) -> tuple[str, .
     """``?by=SEX,AGE`` → ("AGE", "SEX") if that breakdown exists, else None."""
     wanted = tuple(sorted(p for p in text.split(",") if p))
     return wanted if wanted in available else None
+
+
+def community_counts() -> dict[int, int]:
+    """Goal number → number of global indicators with published community estimates."""
+    rows = (
+        IndicatorDefinition.objects.filter(is_public=True, study__is_public=True, runs__isnull=False)
+        .values_list("indicator__target__goal__number", "indicator_id")
+        .distinct()
+    )
+    counts: dict[int, int] = {}
+    for goal, _ in rows:
+        if goal is not None:
+            counts[goal] = counts.get(goal, 0) + 1
+    return counts
+
+
+def latest_public_studies(limit: int = 3):
+    from voicescount.collection.models import Study
+
+    return Study.objects.filter(is_public=True).select_related("organisation").order_by("-period_end")[:limit]
+
+
+def widest_gaps(limit: int = 3) -> list[dict]:
+    """The published proportions whose furthest-behind group trails the furthest-ahead one the most."""
+    out = []
+    for definition in IndicatorDefinition.objects.filter(
+        is_public=True, study__is_public=True, kind=IndicatorDefinition.Kind.PROPORTION
+    ).select_related("indicator"):
+        run = definition.runs.order_by("-started", "-pk").first()
+        lnob = run.lnob if run else {}
+        if not lnob.get("furthest_behind"):
+            continue
+        behind, ahead = lnob["furthest_behind"], lnob["furthest_ahead"]
+        out.append(
+            {
+                "definition": definition,
+                "behind": behind,
+                "ahead": ahead,
+                "gap": ahead["mean"] - behind["mean"],
+            }
+        )
+    return sorted(out, key=lambda g: -g["gap"])[:limit]

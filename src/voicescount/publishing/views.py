@@ -37,8 +37,16 @@ def _bad_request(request, message: str) -> HttpResponse:
 
 @require_GET
 def home(request):
-    goals = framework.goals_with_counts()
-    return render(request, "publishing/home.html", {"goals": goals})
+    goals = list(framework.goals_with_counts())
+    community = evidence.community_counts()
+    for goal in goals:
+        goal.community_count = community.get(goal.number, 0)
+    context = {
+        "goals": goals,
+        "studies": evidence.latest_public_studies(),
+        "left_behind": evidence.widest_gaps(limit=3),
+    }
+    return render(request, "publishing/home.html", context)
 
 
 @require_GET
