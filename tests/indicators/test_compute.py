@@ -46,6 +46,7 @@ def synthetic_records(seed=7):
             "wg_selfcare": 1,
             "wg_communication": 2,
             "hh": f"hh{i}",
+            "province": ["01", "02", "08", "74", "79"][i % 5],
         }
         if age < 16:
             values.update(guardian_ok="yes", assent="yes")
@@ -100,6 +101,7 @@ DIMENSIONS = [
     {"code_list": "SEX", "source": "sex", "codes": {"female": "F", "male": "M"}},
     {"code_list": "AGE", "source": "age", "bins": [[15, 24, "Y15T24"], [25, 200, "Y_GE25"]]},
     {"code_list": "DISABILITY_STATUS", "source": "@wg_disability"},
+    {"code_list": "AREA", "source": "@province_2025"},
 ]
 
 
@@ -114,7 +116,7 @@ def definition(study):
         universe="age >= 15 and covered in ['yes', 'no']",
         numerator="covered == 'yes'",
         dimensions=DIMENSIONS,
-        intersections=[["SEX", "AGE", "DISABILITY_STATUS"]],
+        intersections=[["SEX", "AGE", "DISABILITY_STATUS"], ["AREA"]],
     )
 
 
@@ -269,3 +271,15 @@ def test_a_zero_percent_estimate_still_shows_its_uncertainty(definition):
     total = run.estimates.get(key="_T")
     assert total.estimate == 0 and total.ci_low == pytest.approx(0, abs=1e-12)
     assert 0 < total.ci_high < 0.05  # Wilson on the unweighted n, not an undefined logit interval
+
+
+def test_provinces_are_recoded_to_the_34_in_force_from_july_2025(definition):
+    run = compute.compute_definition(definition)
+    keys = {e.key for e in run.estimates.filter(key__startswith="AREA=")}
+    # Hà Giang (02) and Tuyên Quang (08) merged into the new Tuyên Quang; Bình Dương (74) into HCMC (79).
+    assert keys == {"AREA=VN-01", "AREA=VN-2025-08", "AREA=VN-2025-79"}
+    merged = run.estimates.get(key="AREA=VN-2025-08")
+    assert (
+        merged.n == run.estimates.get(key="AREA=VN-01").n * 2
+        or merged.n > run.estimates.get(key="AREA=VN-01").n
+    )

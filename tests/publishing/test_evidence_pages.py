@@ -91,3 +91,9 @@ def test_home_shows_community_counts_left_behind_and_studies(client, published):
     assert "Who is left behind" in page and "Latest community studies" in page
     vi = client.get("/vi/").content.decode()
     assert published.lnob["furthest_behind"]["description_vi"] in vi
+
+
+def test_indicator_page_has_a_province_map(client, published):
+    page = client.get("/en/indicators/1.3.1/").content.decode()
+    assert f'id="map-{published.pk}"' in page and f'id="map-{published.pk}-spec"' in page
+    assert "provinces-34.geojson" in page

@@ -48,7 +48,9 @@ ETHNICITY = {
         "other_em": "EM",
     },
 }
-ALL_ADULT_DIMENSIONS = [SEX, AGE_ADULTS, DISABILITY, URBANISATION, REGION, ETHNICITY]
+# The respondent's province re-coded to the 34 provinces in force from 1 July 2025 (for maps).
+PROVINCE = {"code_list": "AREA", "source": "@province_2025"}
+ALL_ADULT_DIMENSIONS = [SEX, AGE_ADULTS, DISABILITY, URBANISATION, REGION, ETHNICITY, PROVINCE]
 FULL_INTERSECTIONS = [
     ["SEX", "AGE"],
     ["REGION", "URBANISATION"],
@@ -74,6 +76,11 @@ CASH_BENEFITS = (
 )
 
 
+def _default_intersections(dimensions: list[dict[str, Any]] | None) -> list[list[str]]:
+    """The full set; with the default dimensions also the provinces on their own (for the map)."""
+    return FULL_INTERSECTIONS + [["AREA"]] if dimensions is None else FULL_INTERSECTIONS
+
+
 def _proportion(
     code: str,
     indicator: str,
@@ -96,7 +103,7 @@ def _proportion(
         "numerator": numerator,
         "unit": "PT",
         "dimensions": ALL_ADULT_DIMENSIONS if dimensions is None else dimensions,
-        "intersections": FULL_INTERSECTIONS if intersections is None else intersections,
+        "intersections": _default_intersections(dimensions) if intersections is None else intersections,
         "notes_en": notes_en,
         "notes_vi": notes_vi,
     }

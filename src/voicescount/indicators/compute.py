@@ -138,7 +138,18 @@ def _derived(name: str, data: Dataset) -> np.ndarray:
         out = np.empty(data.n, dtype=object)
         out[:] = [None if np.isnan(f) else ("PD" if f == 1 else "NPD") for f in flag]
         return out
-    raise ComputeError(f"Unknown derived variable {name}; known: @wg_disability")
+    if name in ("@province", "@province_2025"):
+        # The province question holds GSO codes of the 63 provinces; @province_2025 maps them to the
+        # 34 provinces in force from 1 July 2025 (a merged province's data count in its successor).
+        import datetime as dt
+
+        from voicescount.geography.selectors import recode_to
+
+        mapping = recode_to(dt.date(2025, 7, 1) if name == "@province_2025" else dt.date(2025, 6, 30))
+        out = np.empty(data.n, dtype=object)
+        out[:] = [mapping.get(str(v)) if v not in (None, "") else None for v in data.column("province")]
+        return out
+    raise ComputeError(f"Unknown derived variable {name}; known: @wg_disability, @province, @province_2025")
 
 
 def dimension_labels(spec: dict, data: Dataset) -> np.ndarray:
@@ -257,7 +268,8 @@ def _lnob(definition, weights: np.ndarray, y: np.ndarray, labels_by_dim: dict[st
     """D-index over all intersections of the definition's dimensions and the furthest-behind tree."""
     if definition.kind != IndicatorDefinition.Kind.PROPORTION or not labels_by_dim:
         return {}
-    names = [d for d in labels_by_dim if d != "REGION"] or list(labels_by_dim)
+    # Circumstances are personal characteristics; places (region, province) are reported separately.
+    names = [d for d in labels_by_dim if d not in ("REGION", "AREA")] or list(labels_by_dim)
     valid = ~np.isnan(y)
     for d in names:
         valid &= labels_by_dim[d] != MISSING

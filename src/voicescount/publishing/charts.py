@@ -99,3 +99,40 @@ def estimate_chart_spec(rows: list[dict], title: str, axis_title: str, percent: 
             },
         ],
     }
+
+
+def estimate_map_spec(data_url: str, values: list[dict], title: str, legend: str) -> dict:
+    """Provinces coloured by the estimate (suppressed or missing provinces grey), archipelagos drawn."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": title,
+        "width": "container",
+        "height": 520,
+        "projection": {"type": "mercator"},
+        "layer": [
+            {
+                "data": {"url": data_url, "format": {"type": "json", "property": "features"}},
+                "transform": [
+                    {
+                        "lookup": "properties.code",
+                        "from": {"data": {"values": values}, "key": "code", "fields": ["value", "n"]},
+                    }
+                ],
+                "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.5},
+                "encoding": {
+                    "color": {
+                        "condition": {"test": "datum.value == null", "value": "#cccccc"},
+                        "field": "value",
+                        "type": "quantitative",
+                        "title": legend,
+                        "scale": {"scheme": "blues"},
+                    },
+                    "tooltip": [
+                        {"field": "properties.name", "title": _("Province")},
+                        {"field": "value", "title": legend, "format": ".1f"},
+                        {"field": "n", "title": _("Respondents")},
+                    ],
+                },
+            }
+        ],
+    }

@@ -18,6 +18,7 @@ DIMENSION_NAMES = {
     "DISABILITY_STATUS": ("Disability status", "Tình trạng khuyết tật"),
     "URBANISATION": ("Urban or rural", "Thành thị/nông thôn"),
     "REGION": ("Region", "Vùng"),
+    "AREA": ("Province", "Tỉnh/thành phố"),
     "ETHNICITY": ("Ethnicity", "Dân tộc"),
     "POPULATION_GROUP": ("Population group", "Nhóm dân cư"),
 }
@@ -36,8 +37,11 @@ def code_labels(language: str) -> dict[str, dict[str, str]]:
     for code in Code.objects.select_related("code_list"):
         name = code.name_vi if language == "vi" and code.name_vi else code.name_en
         labels.setdefault(code.code_list.code, {})[code.code] = name
-    for area in Area.objects.filter(level=Area.Level.MACRO_REGION):
-        labels.setdefault("REGION", {})[area.code] = area.name if language == "vi" else area.name_en
+    for area in Area.objects.filter(
+        level__in=[Area.Level.MACRO_REGION, Area.Level.PROVINCE], country_code="VN"
+    ):
+        name = area.name if language == "vi" else area.name_en
+        labels.setdefault("REGION" if area.level == Area.Level.MACRO_REGION else "AREA", {})[area.code] = name
     return labels
 
 

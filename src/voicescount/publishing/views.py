@@ -17,7 +17,7 @@ from voicescount.framework import selectors as framework
 from voicescount.geography import selectors as geography
 from voicescount.indicators.models import EstimateRun
 from voicescount.publishing import evidence
-from voicescount.publishing.charts import estimate_chart_spec, province_map_spec
+from voicescount.publishing.charts import estimate_chart_spec, estimate_map_spec, province_map_spec
 
 MERGER_DATE = dt.date(2025, 7, 1)
 BOUNDARY_DATES = {"63": MERGER_DATE - dt.timedelta(days=1), "34": MERGER_DATE}
@@ -71,9 +71,38 @@ def indicator_detail(request, code: str):
     blocks = []
     for item in items:
         dims = item.breakdowns[0] if item.breakdowns else ()
-        blocks.append({"item": item, "table": _breakdown_context(item.run, dims, item.breakdowns, language)})
+        blocks.append(
+            {
+                "item": item,
+                "table": _breakdown_context(item.run, dims, item.breakdowns, language),
+                "map": _province_map(item, language),
+            }
+        )
     context = {"indicator": indicator, "linked": linked, "blocks": blocks}
     return render(request, "publishing/indicator.html", context)
+
+
+def _province_map(item, language: str) -> dict | None:
+    """A choropleth by province (the 34 from July 2025) when the definition has that breakdown."""
+    if ("AREA",) not in item.breakdowns:
+        return None
+    rows = evidence.breakdown(item.run, ("AREA",))
+    scale = 100 if item.percent else 1
+    values = [
+        {"code": e.dimensions["AREA"], "value": e.estimate * scale, "n": e.n}
+        for e in rows
+        if e.estimate is not None and not e.suppressed
+    ]
+    version = geography.boundary_version_for(dt.date(2025, 7, 1))
+    url = reverse("publishing:provinces-geojson", kwargs={"version": version})
+    legend = _("Percent") if item.percent else _("Value")
+    return {
+        "spec": estimate_map_spec(url, values, _("By province (boundaries from 1 July 2025)"), legend),
+        "chart_id": f"map-{item.run.pk}",
+        "spec_id": f"map-{item.run.pk}-spec",
+        "shown": len(values),
+        "total": len(rows),
+    }
 
 
 def _breakdown_context(run, dims, available, language: str) -> dict:
