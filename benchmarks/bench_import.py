@@ -9,7 +9,7 @@ Each database gets a scratch copy: a SQLite file in a temporary directory, or a 
 the end. It is migrated, given the reference data (framework + geography) and the demo study's instrument
 (the 56-question bilingual XLSForm of ``voicescount/demo/survey.py``, with the demo's question roles and
 consent questions), and N demo submissions are written as one KoboToolbox API v2 export file. Then, in
-one process:
+one run:
 
 1. **VoicesCount** — ``read_records`` (kobo-json) → ``checker_for`` → ``import_records``: the real path
    (one transaction, dedup, consent, personal fields encrypted, bulk_create in chunks of 1,000);
@@ -17,8 +17,9 @@ one process:
    same parser (ijson, C backend), ``json.dumps`` each row and insert it into a plain table
    ``(id, payload text)`` in one transaction, ``executemany`` in chunks of 1,000 on SQLite and ``COPY`` on
    PostgreSQL;
-3. the ratio of the two times, and the peak resident memory of the VoicesCount import (Linux ``VmHWM``,
-   reset just before the import, so the import's own peak is measured, not that of generating the data).
+3. the ratio of the two times, and the peak resident memory (Linux ``VmHWM``) of the VoicesCount import.
+   The import runs in a fresh process, as ``voicescount import`` would, so the peak is that of Django
+   plus the import, not of the reference-data loaders or of generating the export.
 
 Two reading-only passes (reader alone; reader + checker) show where the time of step 1 goes. Every
 database runs in its own child process (Django is configured once per process). The targets are not
@@ -60,11 +61,6 @@ def _status_kb(field: str) -> int:
     if match is None:
         raise RuntimeError(f"/proc/self/status has no {field} line: this benchmark needs Linux.")
     return int(match.group(1))
-
-
-def reset_peak_memory() -> None:
-    """Reset the process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0)."""
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def peak_memory_mb() -> float:
@@ -234,13 +230,13 @@ def profile_import(path: Path, instrument, top: int) -> str:
     return out.getvalue()
 
 
-def run_one(kind: str, n: int, server_url: str, profile: bool, top: int) -> dict[str, Any]:
-    """Everything for one database, in this process; returns the measured figures."""
+def run_one(kind: str, export: Path, server_url: str, profile: bool, top: int) -> dict[str, Any]:
+    """Everything for one database, in this process (the import itself in a fresh child process)."""
     with tempfile.TemporaryDirectory(prefix="voicescount-bench-") as tmp_name:
         tmp = Path(tmp_name)
         database_url, pg_name = scratch_database(kind, tmp, server_url)
         try:
-            return _measure(kind, n, tmp, database_url, profile, top)
+            return _measure(kind, export, tmp, database_url, profile, top)
         finally:
             if pg_name:
                 from django.db import connections
@@ -249,59 +245,78 @@ def run_one(kind: str, n: int, server_url: str, profile: bool, top: int) -> dict
                 _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-def _measure(kind: str, n: int, tmp: Path, database_url: str, profile: bool, top: int) -> dict[str, Any]:
+def import_in_fresh_process(export: Path) -> dict[str, Any]:
+    """The timed VoicesCount import in a new process, as ``voicescount import`` would run it.
+
+    A fresh process makes the peak RSS (VmHWM) that of the import and of Django alone, not of the
+    reference-data loaders or of generating the export.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [sys.executable, __file__, "--import-only", str(export), "--json-out", out.name]
+        subprocess.run(cmd, check=True, env=os.environ.copy())
+        return json.loads(Path(out.name).read_text())
+
+
+def import_only(export: Path) -> dict[str, Any]:
+    """Child process body: start Django on the prepared database and import ``export`` once."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "voicescount.settings"
+    import django
+
+    django.setup()
+    from voicescount.collection.models import Instrument, Submission
+    from voicescount.demo import survey
+
+    instrument = Instrument.objects.select_related("study").get(
+        form_id=survey.FORM_ID, version=survey.FORM_VERSION
+    )
+    rss_before = current_memory_mb()
+    start = time.perf_counter()
+    report = voicescount_import(export, instrument)
+    import_s = time.perf_counter() - start
+    return {
+        "import_s": import_s,
+        "rss_before_mb": rss_before,
+        "peak_mb": peak_memory_mb(),
+        "accepted": report.accepted,
+        "quarantined": report.quarantined,
+        "duplicates": report.duplicates,
+        "stored": Submission.objects.filter(study=instrument.study).count(),
+    }
+
+
+def _measure(
+    kind: str, export: Path, tmp: Path, database_url: str, profile: bool, top: int
+) -> dict[str, Any]:
     started = time.perf_counter()
     instrument = setup(kind, tmp, database_url)
     from django.db import connection
 
-    from voicescount.collection.models import Submission
-
-    path = tmp / "kobo-export.json"
-    size = write_export(path, n)
-    print(
-        f"[{kind}] setup + {n:,} records written ({size / 1e6:.1f} MB) "
-        f"in {time.perf_counter() - started:.0f} s",
-        file=sys.stderr,
-        flush=True,
-    )
-    read_s, count = time_reader(path)
-    check_s = time_reader_checker(path, instrument)
-
-    gc.collect()
-    rss_before = current_memory_mb()
-    reset_peak_memory()
-    start = time.perf_counter()
-    report = voicescount_import(path, instrument)
-    import_s = time.perf_counter() - start
-    peak = peak_memory_mb()
-    stored = Submission.objects.filter(study=instrument.study).count()
+    print(f"[{kind}] database ready in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    read_s, count = time_reader(export)
+    check_s = time_reader_checker(export, instrument)
+    connection.close()  # the import runs in another process
+    imported = import_in_fresh_process(export)
 
     start = time.perf_counter()
-    bare_rows = bare_insert(path, connection.vendor)
+    bare_rows = bare_insert(export, connection.vendor)
     bare_s = time.perf_counter() - start
 
     result = {
         "database": kind,
-        "server": connection.vendor + " " + ".".join(map(str, connection.Database.sqlite_version_info))
+        "server": f"SQLite {connection.Database.sqlite_version}"
         if kind == "sqlite"
         else f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}",
-        "records": n,
+        "records": count,
         "read_records": count,
-        "file_mb": size / 1e6,
+        "file_mb": export.stat().st_size / 1e6,
         "read_s": read_s,
         "read_check_s": check_s,
-        "import_s": import_s,
         "bare_s": bare_s,
         "bare_rows": bare_rows,
-        "accepted": report.accepted,
-        "quarantined": report.quarantined,
-        "duplicates": report.duplicates,
-        "stored": stored,
-        "rss_before_mb": rss_before,
-        "peak_mb": peak,
+        **imported,
     }
     if profile:
-        result["profile"] = profile_import(path, instrument, top)
+        result["profile"] = profile_import(export, instrument, top)
     return result
 
 
@@ -323,7 +338,7 @@ def table(results: list[dict[str, Any]]) -> str:
     add("bare bulk insert", lambda r: f"{r['bare_s']:.1f} s  {r['bare_rows'] / r['bare_s']:,.0f}/s")
     add(f"ratio (target ≤ {TARGET_RATIO:g}×)", lambda r: f"{r['import_s'] / r['bare_s']:.2f}×")
     add(
-        "peak RSS during import",
+        "peak RSS of the import process",
         lambda r: (
             f"{r['peak_mb']:.0f} MB (+{r['peak_mb'] - r['rss_before_mb']:.0f} over {r['rss_before_mb']:.0f})"
         ),
@@ -358,22 +373,10 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
-def run_child(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_child(kind: str, export: Path, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = [
-            sys.executable,
-            __file__,
-            "--records",
-            str(args.records),
-            "--database",
-            kind,
-            "--postgres-url",
-            args.postgres_url,
-            "--top",
-            str(args.top),
-            "--json-out",
-            out.name,
-        ]
+        cmd = [sys.executable, __file__, "--database", kind, "--postgres-url", args.postgres_url]
+        cmd += ["--top", str(args.top), "--export", str(export), "--json-out", out.name]
         if args.profile:
             cmd.append("--profile")
         subprocess.run(cmd, check=True)
@@ -389,6 +392,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--profile", action="store_true", help="also run the import under cProfile")
     parser.add_argument("--top", type=int, default=25, help="functions shown per profile ordering")
+    parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--import-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.records < 200:
@@ -397,12 +402,25 @@ def main(argv: list[str] | None = None) -> None:
             f"got {args.records}"
         )
 
-    if args.json_out:  # child process: one database
-        result = run_one(args.database, args.records, args.postgres_url, args.profile, args.top)
+    if args.import_only:  # grandchild: the timed import, in a fresh process
+        Path(args.json_out).write_text(json.dumps(import_only(args.import_only)))
+        return
+    if args.json_out:  # child: one database
+        result = run_one(args.database, args.export, args.postgres_url, args.profile, args.top)
         Path(args.json_out).write_text(json.dumps(result))
         return
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
-    results = [run_child(kind, args) for kind in kinds]
+    with tempfile.TemporaryDirectory(prefix="voicescount-bench-export-") as tmp:
+        export = Path(tmp) / "kobo-export.json"
+        started = time.perf_counter()
+        size = write_export(export, args.records)
+        print(
+            f"{args.records:,} demo submissions written as one Kobo export ({size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        results = [run_child(kind, export, args) for kind in kinds]
     for r in results:
         if "profile" in r:
             print(f"\n=== cProfile of the VoicesCount import on {r['server']} ===\n{r['profile']}")
