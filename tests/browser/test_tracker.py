@@ -1,0 +1,219 @@
+"""The public SDG tracker in a real browser: navigation, language switch, the htmx disaggregation picker,
+suppressed cells, the CSV download, accessibility (axe-core), a 360 px phone screen, and screenshots."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from tests.browser.conftest import missing_browser_requirement
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the module is skipped below with the reason
+    expect = None
+
+_MISSING = missing_browser_requirement()
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")]
+
+INDICATOR = "1.3.1"
+SUPPRESSED_REASON = "Suppressed: too few respondents"
+PAGES = {
+    "home": "/en/",
+    "goal": "/en/goals/1/",
+    "indicator": f"/en/indicators/{INDICATOR}/",
+    "map": "/en/map/",
+}
+# Serious accessibility problems found by axe-core whose fix lies outside the tests (site.css, charts.js;
+# see the proposals in the reason). A page showing only these is an expected failure; any other serious or
+# critical violation fails, and the test passes by itself once they are fixed.
+KNOWN_VIOLATIONS = {
+    "home": {"color-contrast"},
+    "indicator": {"nested-interactive", "summary-name", "svg-img-alt"},
+    "map": {"nested-interactive", "summary-name"},
+}
+KNOWN_FIXES = (
+    "white text on the light goal colours (2, 6, 7, 9, 11, 12, 15) needs dark text in site.css; "
+    "charts.js should embed with actions: false and aria-hidden on the SVG (the container has role=img)"
+)
+
+
+def path_of(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def wait_for_charts(page) -> None:
+    """Vega draws the charts after the page has loaded; wait until every chart container holds its SVG."""
+    page.wait_for_load_state("networkidle")
+    for chart in page.locator(".vega-chart").all():
+        expect(chart.locator("svg").first).to_be_attached()
+
+
+def three_way_breakdown(select) -> tuple[str, str]:
+    """The first option of a disaggregation picker that crosses three dimensions: (value, label)."""
+    options = select.locator("option").evaluate_all("els => els.map(e => [e.value, e.textContent])")
+    for value, label in options:
+        if len(value.split(",")) == 3:
+            return value, label
+    raise AssertionError(f"the picker offers no three-dimension breakdown: {[v for v, _ in options]}")
+
+
+def pick_three_way_breakdown(page):
+    """Choose a three-dimension breakdown in the first picker; returns the swapped block and the label."""
+    select = page.locator("form.picker select[name='by']").first
+    value, label = three_way_breakdown(select)
+    target = select.evaluate("el => el.form.getAttribute('hx-target')")
+    with page.expect_response(
+        lambda r: "/runs/" in r.url and f"by={value.replace(',', '%2C')}" in r.url
+    ) as info:
+        select.select_option(value)
+    response = info.value
+    assert response.ok, f"{response.url} answered {response.status}"
+    assert response.request.headers.get("hx-request") == "true", "the picker should fetch through htmx"
+    block = page.locator(target)
+    expect(block.locator("caption")).to_contain_text(label)
+    return block, label
+
+
+def test_home_page_lists_the_17_goals(page, artifacts, js_errors):
+    page.goto("/vi/")
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    tiles = page.locator("ul.goal-grid li.goal-tile")
+    expect(tiles).to_have_count(17)
+    assert [int(n) for n in tiles.locator(".goal-number").all_inner_texts()] == list(range(1, 18))
+    page.screenshot(path=artifacts / "home-vi.png", full_page=True)
+    assert js_errors == []
+
+
+def test_language_link_switches_vietnamese_to_english(page, artifacts):
+    page.goto("/vi/goals/1/")
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    vietnamese_title = page.locator("h1").inner_text()
+    page.locator("nav.lang a[hreflang='en']").click()
+    page.wait_for_load_state()
+    assert path_of(page.url) == "/en/goals/1/", "the language link should keep the reader on the same page"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("nav.lang [aria-current='true']")).to_have_text("EN")
+    expect(page.locator("h1")).to_contain_text("No poverty", ignore_case=True)
+    assert page.locator("h1").inner_text() != vietnamese_title
+    expect(page.locator("main h2").first).to_have_text("Targets and indicators")
+    page.screenshot(path=artifacts / "goal-1-en.png", full_page=True)
+
+
+def test_goal_page_leads_to_the_indicator_and_its_estimate(page, artifacts, js_errors):
+    page.goto("/en/goals/1/")
+    page.locator(f"a[href='/en/indicators/{INDICATOR}/']").click()
+    page.wait_for_load_state()
+    assert path_of(page.url) == f"/en/indicators/{INDICATOR}/"
+    expect(page.locator("h1")).to_contain_text(INDICATOR)
+    headline = page.locator("section.evidence .headline").first
+    expect(headline.locator(".value")).to_have_text(re.compile(r"^\d+(\.\d+)?%$"))
+    expect(headline.locator(".ci")).to_have_text(
+        re.compile(r"95% confidence interval \d+(\.\d+)? – \d+(\.\d+)?")
+    )
+    expect(headline.locator(".n")).to_have_text(re.compile(r"^\d+ respondents$"))
+    expect(page.locator("section.evidence table.data").first).to_be_visible()
+    wait_for_charts(page)
+    page.screenshot(path=artifacts / f"indicator-{INDICATOR}.png", full_page=True)
+    assert js_errors == []
+
+
+def test_picker_swaps_the_table_without_a_page_load(page, artifacts, js_errors):
+    page.goto(f"/en/indicators/{INDICATOR}/")
+    wait_for_charts(page)
+    page.evaluate("window.__sameDocument = true")
+    loads = []
+    page.on("load", lambda _: loads.append(page.url))
+    block, label = pick_three_way_breakdown(page)
+    assert loads == [], f"choosing a breakdown reloaded the page: {loads}"
+    assert page.evaluate("window.__sameDocument") is True
+    assert path_of(page.url) == f"/en/indicators/{INDICATOR}/"
+    groups = block.locator("tbody th[scope='row']").all_inner_texts()
+    assert len(groups) >= 8, f"a {label} table should have many groups, got {groups}"
+    assert all(group.count(", ") == 2 for group in groups), f"groups should name three categories: {groups}"
+    expect(block.locator(".vega-chart svg").first).to_be_attached()
+    page.screenshot(path=artifacts / f"indicator-{INDICATOR}-three-way.png", full_page=True)
+    assert js_errors == []
+
+
+def test_suppressed_cell_shows_its_reason(page):
+    page.goto(f"/en/indicators/{INDICATOR}/")
+    block, _ = pick_three_way_breakdown(page)
+    suppressed = block.locator("tbody tr.suppressed")
+    assert suppressed.count() >= 1, "400 respondents crossed three ways should leave some cells too small"
+    row = suppressed.first
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0].strip() == "suppressed", f"the estimate and interval should be replaced: {cells}"
+    assert cells[-1].startswith(SUPPRESSED_REASON), f"the note should give the reason: {cells}"
+    assert not re.search(r"\d+\.\d", cells[0]), "a suppressed row must not show an estimate"
+
+
+def test_csv_download_has_the_header_and_flags(page):
+    page.goto(f"/en/indicators/{INDICATOR}/")
+    link = page.locator("p.downloads a", has_text=re.compile(r"^CSV$")).first
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert re.fullmatch(rf"voicescount-{re.escape(INDICATOR)}-[\w-]+\.csv", download.suggested_filename)
+    text = open(download.path(), encoding="utf-8-sig").read()
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    for column in ("indicator", "estimate", "ci_low", "ci_high", "n", "flag", "flag_reason"):
+        assert column in header, f"CSV header lacks {column!r}: {header}"
+    assert body, "the CSV has no data rows"
+    assert all(len(row) == len(header) for row in body), "every CSV row should have one value per column"
+    assert {row[header.index("indicator")] for row in body} == {INDICATOR}
+    flags = {row[header.index("flag")] for row in body}
+    assert "suppressed_small" in flags, f"the CSV should carry the suppression flag, got {flags}"
+    for row in body:
+        flag, reason = row[header.index("flag")], row[header.index("flag_reason")]
+        if flag.startswith("suppressed"):
+            assert row[header.index("estimate")] == "", f"a suppressed row publishes an estimate: {row}"
+            assert reason.startswith("Suppressed"), f"a suppressed row gives no reason: {row}"
+        if flag == "suppressed_small":
+            assert reason.startswith(SUPPRESSED_REASON), row
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_serious_accessibility_violations(page, axe_script, artifacts, name):
+    page.goto(PAGES[name])
+    wait_for_charts(page)
+    if name in ("goal", "map"):
+        page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+    page.add_script_tag(content=axe_script)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = {
+        v["id"]: [" ".join(map(str, node["target"])) for node in v["nodes"]]
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    }
+    known = KNOWN_VIOLATIONS.get(name, set())
+    unexpected = {rule: targets for rule, targets in serious.items() if rule not in known}
+    assert unexpected == {}, f"serious accessibility violations on {PAGES[name]}: {unexpected}"
+    if serious:
+        pytest.xfail(f"known violations on {PAGES[name]}: {sorted(serious)}; fix: {KNOWN_FIXES}")
+
+
+def test_home_page_fits_a_360px_phone_screen(chromium, demo_site, artifacts):
+    context = chromium.new_context(base_url=demo_site, viewport={"width": 360, "height": 740}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto("/en/")
+        widths = page.evaluate(
+            "() => ({scroll: document.documentElement.scrollWidth,"
+            " client: document.documentElement.clientWidth})"
+        )
+        assert widths["client"] == 360
+        assert widths["scroll"] <= widths["client"], f"the home page scrolls sideways at 360 px: {widths}"
+        wider = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+                .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
+        )
+        assert wider == [], f"elements stick out of a 360 px screen: {wider[:10]}"
+        page.screenshot(path=artifacts / "home-360px.png", full_page=True)
+    finally:
+        context.close()
