@@ -151,9 +151,13 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory):
         _stop(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(demo_site):
-    """Debian's chromium, headless, driven by Playwright (no browser download)."""
+    """Debian's chromium, headless, driven by Playwright (no browser download).
+
+    Module-scoped on purpose: while Playwright's sync API is started, an asyncio loop counts as running in
+    this thread, and Django then refuses database access (SynchronousOnlyOperation) in the tests that follow.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

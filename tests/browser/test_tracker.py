@@ -35,10 +35,19 @@ KNOWN_VIOLATIONS = {
     "indicator": {"nested-interactive", "summary-name", "svg-img-alt"},
     "map": {"nested-interactive", "summary-name"},
 }
-KNOWN_FIXES = (
-    "white text on the light goal colours (2, 6, 7, 9, 11, 12, 15) needs dark text in site.css; "
-    "charts.js should embed with actions: false and aria-hidden on the SVG (the container has role=img)"
+CHART_FIX = (
+    "charts.js: vegaEmbed with actions: false (the export menu sits inside the role=img container) and "
+    "aria-hidden=true on the drawn SVG (the container's aria-label and the table carry the data)"
 )
+KNOWN_FIXES = {
+    "home": "site.css: dark text without shadow on the light goal colours (goals 2, 6, 7, 9, 11, 12, 15)",
+    "indicator": CHART_FIX,
+    "map": CHART_FIX,
+}
+# Pages that scroll sideways on a 360 px screen for a reason outside the tests (site.css, templates).
+KNOWN_NARROW_SCREEN_PROBLEMS = {
+    "indicator": "select { max-width: 100% } and the data tables in a wrapper with overflow-x: auto",
+}
 
 
 def path_of(url: str) -> str:
@@ -194,26 +203,43 @@ def test_no_serious_accessibility_violations(page, axe_script, artifacts, name):
     unexpected = {rule: targets for rule, targets in serious.items() if rule not in known}
     assert unexpected == {}, f"serious accessibility violations on {PAGES[name]}: {unexpected}"
     if serious:
-        pytest.xfail(f"known violations on {PAGES[name]}: {sorted(serious)}; fix: {KNOWN_FIXES}")
+        pytest.xfail(f"known violations on {PAGES[name]}: {sorted(serious)}; fix: {KNOWN_FIXES[name]}")
 
 
-def test_home_page_fits_a_360px_phone_screen(chromium, demo_site, artifacts):
+def overflowing_elements(page) -> list[str]:
+    """Outermost elements whose right edge lies beyond the viewport (what makes a page scroll sideways)."""
+    return page.evaluate(
+        """() => {
+            const edge = document.documentElement.clientWidth + 0.5;
+            const sticksOut = e => e.getBoundingClientRect().right > edge;
+            return [...document.querySelectorAll('body *')]
+                .filter(e => sticksOut(e) && !(e.parentElement && sticksOut(e.parentElement)))
+                .map(e => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className
+                    ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));
+        }"""
+    )
+
+
+@pytest.mark.parametrize("name", ["home", "indicator"])
+def test_page_fits_a_360px_phone_screen(chromium, demo_site, artifacts, name):
     context = chromium.new_context(base_url=demo_site, viewport={"width": 360, "height": 740}, is_mobile=True)
     try:
         page = context.new_page()
-        page.goto("/en/")
+        page.goto(PAGES[name])
+        wait_for_charts(page)
+        page.screenshot(path=artifacts / f"{name}-360px.png", full_page=True)
         widths = page.evaluate(
             "() => ({scroll: document.documentElement.scrollWidth,"
             " client: document.documentElement.clientWidth})"
         )
         assert widths["client"] == 360
-        assert widths["scroll"] <= widths["client"], f"the home page scrolls sideways at 360 px: {widths}"
-        wider = page.evaluate(
-            """() => [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
-                .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
-        )
-        assert wider == [], f"elements stick out of a 360 px screen: {wider[:10]}"
-        page.screenshot(path=artifacts / "home-360px.png", full_page=True)
+        wider = overflowing_elements(page)
+        if name in KNOWN_NARROW_SCREEN_PROBLEMS and wider:
+            pytest.xfail(
+                f"{PAGES[name]} is {widths['scroll']} px wide at 360 px because of {wider}; "
+                f"fix: {KNOWN_NARROW_SCREEN_PROBLEMS[name]}"
+            )
+        assert widths["scroll"] <= widths["client"], f"{PAGES[name]} scrolls sideways at 360 px: {widths}"
+        assert wider == [], f"elements stick out of a 360 px screen on {PAGES[name]}: {wider}"
     finally:
         context.close()
