@@ -97,7 +97,7 @@ def test_home_page_lists_the_17_goals(page, artifacts, js_errors):
     assert js_errors == []
 
 
-def test_language_link_switches_vietnamese_to_english(page, artifacts):
+def test_language_link_switches_vietnamese_to_english(page):
     page.goto("/vi/goals/1/")
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     vietnamese_title = page.locator("h1").inner_text()
@@ -109,10 +109,9 @@ def test_language_link_switches_vietnamese_to_english(page, artifacts):
     expect(page.locator("h1")).to_contain_text("No poverty", ignore_case=True)
     assert page.locator("h1").inner_text() != vietnamese_title
     expect(page.locator("main h2").first).to_have_text("Targets and indicators")
-    page.screenshot(path=artifacts / "goal-1-en.png", full_page=True)
 
 
-def test_goal_page_leads_to_the_indicator_and_its_estimate(page, artifacts, js_errors):
+def test_goal_page_leads_to_the_indicator_and_its_estimate(page, js_errors):
     page.goto("/en/goals/1/")
     page.locator(f"a[href='/en/indicators/{INDICATOR}/']").click()
     page.wait_for_load_state()
@@ -126,7 +125,6 @@ def test_goal_page_leads_to_the_indicator_and_its_estimate(page, artifacts, js_e
     expect(headline.locator(".n")).to_have_text(re.compile(r"^\d+ respondents$"))
     expect(page.locator("section.evidence table.data").first).to_be_visible()
     wait_for_charts(page)
-    page.screenshot(path=artifacts / f"indicator-{INDICATOR}.png", full_page=True)
     assert js_errors == []
 
 
@@ -190,8 +188,7 @@ def test_csv_download_has_the_header_and_flags(page):
 def test_no_serious_accessibility_violations(page, axe_script, artifacts, name):
     page.goto(PAGES[name])
     wait_for_charts(page)
-    if name in ("goal", "map"):
-        page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+    page.screenshot(path=artifacts / f"{name}-en.png", full_page=True)
     page.add_script_tag(content=axe_script)
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = {
