@@ -92,3 +92,12 @@ def test_random_text_never_raises_anything_but_expression_error(text):
         expression.evaluate(columns, n=3)
     except ExpressionError:
         pass
+
+
+def test_selected_reads_typed_lists_as_well_as_raw_text():
+    column = np.empty(4, dtype=object)
+    column[:] = [["poor_support", "covid_support"], "poor_support other", [], None]
+    result = parse("selected(benefit, 'poor_support')").evaluate({"benefit": column})
+    assert result[:2].tolist() == [1.0, 1.0] and np.isnan(result[2]) and np.isnan(result[3])
+    counts = parse("count_selected(benefit)").evaluate({"benefit": column})
+    assert counts[:2].tolist() == [2.0, 2.0]

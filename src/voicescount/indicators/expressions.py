@@ -152,7 +152,16 @@ def _as_array(values: Any, n: int) -> np.ndarray:
     return numeric if numeric is not None else array
 
 
+def _choices(value: Any) -> set[str]:
+    """Codes chosen in a select_multiple answer: a list (typed values) or space-separated text (raw)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return {str(v) for v in value}
+    return set() if _is_missing_scalar(value) else set(str(value).split())
+
+
 def _is_missing_scalar(v: Any) -> bool:
+    if isinstance(v, list | tuple):
+        return not v
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
 
 
@@ -324,7 +333,7 @@ class _Evaluator:
                 raise ExpressionError(f"{name}() needs a question", self.text, node.col_offset)
             column = self._array(args[0])
             missing = _missing(column)
-            chosen = [set(str(v).split()) if not _is_missing_scalar(v) else set() for v in column]
+            chosen = [_choices(v) for v in column]
             if name == "count_selected":
                 return np.where(missing, np.nan, np.array([len(c) for c in chosen], dtype=float))
             if len(args) != 2 or not isinstance(args[1], str | int | float):
