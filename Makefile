@@ -24,6 +24,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	-sh scripts/install_browser.sh || echo "Browser tests will be skipped: Debian's chromium could not be installed."
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed src/voicescount/publishing/static/vendor/versions.json

@@ -70,6 +70,20 @@ class Goal(models.Model):
     def __str__(self) -> str:
         return f"{self.number}. {self.short_title_en}"
 
+    @property
+    def text_colour(self) -> str:
+        """White or near-black, whichever contrasts more with the goal's colour (WCAG relative luminance)."""
+
+        def luminance(hex_colour: str) -> float:
+            channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+            linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+            return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+        background = luminance(self.colour)
+        on_white = 1.05 / (background + 0.05)
+        on_dark = (background + 0.05) / (luminance("#1a1a1a") + 0.05)
+        return "#1a1a1a" if on_dark > on_white else "#ffffff"
+
 
 class Target(models.Model):
     goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="targets")
