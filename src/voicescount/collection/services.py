@@ -15,6 +15,7 @@ Nothing here logs or reports a personal value: reasons name the field, never its
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -129,6 +130,7 @@ def pseudonym(study: Study, key: str) -> str:
     return "r-" + digest[:20]
 
 
+@functools.lru_cache(maxsize=8192)
 def _leaf(name: str) -> str:
     return name.replace("-", "/").rsplit("/", 1)[-1]
 
@@ -141,12 +143,13 @@ def split_personal(values: Any, personal: frozenset[str]) -> tuple[Any, dict[str
         if isinstance(node, dict):
             out = {}
             for k, v in node.items():
-                here = f"{path}/{k}" if path else str(k)
-                if _leaf(str(k)) in personal and v not in (None, ""):
-                    removed[here] = v
+                if _leaf(str(k)) in personal and v is not None and v != "":
+                    removed[f"{path}/{k}" if path else str(k)] = v
                     out[k] = PERSONAL_MARKER
+                elif isinstance(v, dict | list):
+                    out[k] = walk(v, f"{path}/{k}" if path else str(k))
                 else:
-                    out[k] = walk(v, here)
+                    out[k] = v  # a plain answer: nothing below it to look at
             return out
         if isinstance(node, list):
             return [walk(v, f"{path}[{i}]") for i, v in enumerate(node)]
@@ -431,7 +434,7 @@ def _submission(
     raw, removed_raw = split_personal(record.raw if record.raw is not None else record.values, personal)
     respondent_key = None
     if respondent_field:
-        respondent_key = {_leaf(k): v for k, v in record.values.items()}.get(respondent_field)
+        respondent_key = next((v for k, v in record.values.items() if _leaf(k) == respondent_field), None)
     respondent_key = str(respondent_key or record.instance_id or key)
     return Submission(
         study=study,
