@@ -97,3 +97,8 @@ def test_indicator_page_has_a_province_map(client, published):
     page = client.get("/en/indicators/1.3.1/").content.decode()
     assert f'id="map-{published.pk}"' in page and f'id="map-{published.pk}-spec"' in page
     assert "provinces-34.geojson" in page
+
+
+def test_goal_page_marks_indicators_with_community_and_official_data(client, published):
+    page = client.get("/en/goals/1/").content.decode()
+    assert "community and official data" in page  # 1.3.1 has both in the fixture

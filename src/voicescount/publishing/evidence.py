@@ -133,3 +133,23 @@ def widest_gaps(limit: int = 3) -> list[dict]:
             }
         )
     return sorted(out, key=lambda g: -g["gap"])[:limit]
+
+
+def indicator_status(goal: int) -> dict[int, str]:
+    """Indicator id → "both", "community" or "official" for the goal's indicators that have data."""
+    from voicescount.indicators.models import OfficialObservation
+
+    community = set(
+        IndicatorDefinition.objects.filter(
+            is_public=True, study__is_public=True, runs__isnull=False, indicator__target__goal__number=goal
+        ).values_list("indicator_id", flat=True)
+    )
+    official = set(
+        OfficialObservation.objects.filter(indicator__target__goal__number=goal).values_list(
+            "indicator_id", flat=True
+        )
+    )
+    return {
+        i: "both" if i in community and i in official else ("community" if i in community else "official")
+        for i in community | official
+    }

@@ -57,7 +57,8 @@ def goal_detail(request, number: int):
             _("There is no Sustainable Development Goal %(number)s; the goals are numbered 1 to 17.")
             % {"number": number}
         )
-    return render(request, "publishing/goal.html", {"goal": goal})
+    status = evidence.indicator_status(goal.number)
+    return render(request, "publishing/goal.html", {"goal": goal, "status": status})
 
 
 @require_GET

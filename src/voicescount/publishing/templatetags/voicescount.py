@@ -35,3 +35,9 @@ def scaled(value, percent: bool = True) -> str:
     if value is None:
         return ""
     return floatformat(value * 100, 1) if percent else floatformat(value, 2)
+
+
+@register.filter
+def lookup(mapping, key):
+    """``{{ status|lookup:indicator.pk }}``: a dict value in a template (empty when absent)."""
+    return mapping.get(key, "") if mapping else ""
