@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from voicescount.accounts.models import Coalition, Membership, Organisation, Role
+from voicescount.accounts.models import Membership, Role
 from voicescount.collection import services
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.errors import ImportFileError
@@ -21,19 +21,6 @@ from voicescount.collection.models import (
 from voicescount.collection.records import RawRecord
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org():
-    coalition = Coalition.objects.create(slug="vn", name="VN coalition", country_code="VN")
-    return Organisation.objects.create(slug="org", name="Org", coalition=coalition)
-
-
-@pytest.fixture
-def coordinator(org, django_user_model):
-    user = django_user_model.objects.create_user("coord", password="x")
-    Membership.objects.create(user=user, organisation=org, role=Role.COORDINATOR)
-    return user
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from tests.collection.forms.vi_form import build_vi_form
-from voicescount.accounts.models import Coalition, Membership, Organisation, Role
 from voicescount.collection import services
 from voicescount.collection.checking import checker_for, known_area_codes
 from voicescount.collection.errors import InstrumentError
@@ -18,19 +17,6 @@ from voicescount.collection.records import RawRecord
 pytestmark = pytest.mark.django_db
 
 AREA_ROW = [["text", "tinh", "Province code", "Mã tỉnh"]]
-
-
-@pytest.fixture
-def org():
-    coalition = Coalition.objects.create(slug="vn", name="VN coalition", country_code="VN")
-    return Organisation.objects.create(slug="org", name="Org", coalition=coalition)
-
-
-@pytest.fixture
-def coordinator(org, django_user_model):
-    user = django_user_model.objects.create_user("coord", password="x")
-    Membership.objects.create(user=user, organisation=org, role=Role.COORDINATOR)
-    return user
 
 
 @pytest.fixture

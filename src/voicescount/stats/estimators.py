@@ -20,6 +20,7 @@ random sample *without* replacement of the same size from the domain population.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -241,15 +242,17 @@ def ratio(
 # --- statistics: point estimate, influence and SRS variance from group sums -----------------------
 
 
-class _Kind:
-    def point(self, d: FloatArray) -> FloatArray:
-        raise NotImplementedError
+class _Kind(ABC):
+    """One statistic: its point estimate, influence values and SRS variance from the group sums."""
 
-    def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray:
-        raise NotImplementedError
+    @abstractmethod
+    def point(self, d: FloatArray) -> FloatArray: ...
 
-    def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray:
-        raise NotImplementedError
+    @abstractmethod
+    def influence(self, u: FloatArray, cell: IntArray, d: FloatArray, est: FloatArray) -> FloatArray: ...
+
+    @abstractmethod
+    def srs_variance(self, d: FloatArray, est: FloatArray) -> FloatArray: ...
 
     def report(self, est: FloatArray) -> FloatArray:
         return est
