@@ -222,3 +222,38 @@ def test_legacy_encoding_issue_explains_the_fix(validator):
     [issue] = validator(good(comment="Hµ Néi"))[1]
     assert issue.code == "legacy_encoding_tcvn3"
     assert issue.message.startswith("'comment': Text looks like TCVN3") and not issue.message.endswith("..")
+
+
+VARIANTS = {
+    "age": ["34", "12", "130", "abc", "", " ", "34.0"],
+    "sex": ["1", "2", "Nữ", "x"],
+    "services_used": ["health water", "health", "health cinema", ""],
+    "income": ["7.5", "-1", "7,5"],
+    "consent": ["yes", "no"],
+    "guardian_consent": ["yes", "no", None],
+    "child_assent": ["yes", None],
+    "visit_date": ["2025-06-01", "2019-12-31", "2025-07-01"],
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in VARIANTS.items()}), max_size=6))
+def test_a_validator_used_for_many_records_answers_as_a_fresh_one(form, records):
+    # The compiled validator remembers converted answers and rule verdicts across records; each
+    # record must still get exactly what a validator seeing it first would give.
+    reused = compile_validator(form, area_codes=AREAS, today=TODAY)
+    for changes in records:
+        record = good(**changes)
+        again = reused.check(record)
+        fresh = compile_validator(form, area_codes=AREAS, today=TODAY).check(record)
+        assert (again.typed_values, again.issues, again.notes) == (
+            fresh.typed_values,
+            fresh.issues,
+            fresh.notes,
+        )
+
+
+def test_remembered_lists_are_not_shared_between_records(validator):
+    first = validator(good(services_used="health water"))[0]["services_used"]
+    first.append("changed by the caller")
+    assert validator(good(services_used="health water"))[0]["services_used"] == ["health", "water"]

@@ -38,7 +38,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from voicescount.collection import textnorm
 from voicescount.collection.services import Issue
@@ -55,6 +55,9 @@ _TEXT_TYPES_AS_DATETIME = frozenset({"start", "end", "datetime"})
 _SPACE = frozenset(" \t\r\n\f\v\u00a0\u2007\u202f\u3000")
 _IGNORED: tuple[str, None] = ("", None)
 _MAX_LOOKUP = 5000
+MEMO_LIMIT = 4096
+"""Answers (or rule inputs) remembered per question or rule; values repeat across records (codes, ages),
+so most answers are converted and most rules evaluated once per import, not once per record."""
 
 
 class _Invalid(Exception):
@@ -310,6 +313,44 @@ def _with_area_check(convert: Converter, area_codes: frozenset[str]) -> Converte
 # --- compiled form ----------------------------------------------------------------------------------
 
 
+Truth = Callable[[dict[str, Any]], bool]
+
+
+def _cached_truth(expr: Expression, limit: int = MEMO_LIMIT) -> Truth:
+    """``expr.truth`` remembering its verdict for each combination of the answers it reads.
+
+    An expression's value depends only on the answers it references (``expr.references``, ``.``
+    included) and on today's date, which is fixed for a validator. Errors are not remembered.
+    """
+    truth = expr.truth
+    refs = tuple(sorted(expr.references))
+    cache: dict[Any, bool] = {}
+    if len(refs) == 1:
+        (ref,) = refs
+
+        def one(env: dict[str, Any]) -> bool:
+            value = env.get(ref, "")
+            verdict = cache.get(value)
+            if verdict is None:
+                verdict = truth(env)
+                if len(cache) < limit:
+                    cache[value] = verdict
+            return verdict
+
+        return one
+
+    def many(env: dict[str, Any]) -> bool:
+        values = tuple([env.get(r, "") for r in refs])
+        verdict = cache.get(values)
+        if verdict is None:
+            verdict = truth(env)
+            if len(cache) < limit:
+                cache[values] = verdict
+        return verdict
+
+    return many
+
+
 @dataclass
 class _Field:
     path: str  # full path, the key for messages and XPath
@@ -319,6 +360,37 @@ class _Field:
     constraint: Expression | None
     constraint_message: str
     relevance: list[Expression | None]  # own and enclosing groups'; None: not evaluable
+    remember: bool = False  # text answers and their typed values may be remembered (see _Section.memo)
+    remembered: int = 0
+    relevant: Truth | None = None  # all evaluable relevance expressions, cached; None: always relevant
+    required_truth: Truth | None = None
+    constraint_truth: Truth | None = None
+    constraint_on_answer: bool = False  # the constraint reads only the answer itself
+    position: int = 0  # order of the rules, so that issues come in form order
+    env_path: str | None = None  # set when an expression reads this answer
+
+    def __post_init__(self) -> None:
+        tests = [_cached_truth(e) for e in self.relevance if e is not None]
+        if len(tests) == 1:
+            self.relevant = tests[0]
+        elif tests:
+            self.relevant = lambda env: all(test(env) for test in tests)
+        if isinstance(self.required, Expression):
+            self.required_truth = _cached_truth(self.required)
+        if self.constraint is not None:
+            self.constraint_truth = _cached_truth(self.constraint)
+            self.constraint_on_answer = self.constraint.references <= {"."}
+
+
+class _Remembered(NamedTuple):
+    key: str  # the field's key in the section
+    value: Any  # typed value (a tuple stands for a list: copied for each record)
+    check: bool  # the constraint must still be evaluated for this record
+    env_path: str | None  # where XPath reads the answer, if it does
+    xpath: Any  # the answer as XPath sees it
+
+
+_SKIP = _Remembered("", None, False, None, None)  # an empty answer: nothing to check
 
 
 @dataclass
@@ -329,6 +401,11 @@ class _Section:
     repeats: dict[str, _Section] = field(default_factory=dict)  # by key
     env_keys: list[tuple[str, str]] = field(default_factory=list)  # (full path, key) read by XPath
     ruled: list[tuple[str, _Field]] = field(default_factory=list)  # fields with relevance/required/constraint
+    constrained: list[tuple[str, _Field]] = field(default_factory=list)  # ruled fields with a constraint
+    required: frozenset[str] = frozenset()  # keys of ruled fields that may be required
+    env_defaults: dict[str, str] = field(default_factory=dict)  # every path read by XPath → ""
+    memo: dict[tuple[str, str], _Remembered] = field(default_factory=dict)
+    """(key as sent, text answer) → what checking it gave, for answers that convert without notes."""
     lookup: dict[str, tuple[str, Any]] = field(
         default_factory=dict
     )  # any accepted key → (key, field/section)
@@ -418,7 +495,16 @@ class RecordValidator:
                         referenced |= expr.references
         for section in sections.values():
             section.env_keys = [(f.path, key) for key, f in section.fields.items() if f.path in referenced]
+            section.env_defaults = {path: "" for path, _ in section.env_keys}
+            for path, key in section.env_keys:
+                section.fields[key].env_path = path
             section.ruled = [(key, f) for key, f in section.fields.items() if f.required or f.constraint]
+            for position, (_, f) in enumerate(section.ruled):
+                f.position = position
+            section.constrained = [(key, f) for key, f in section.ruled if f.constraint is not None]
+            section.required = frozenset(
+                key for key, f in section.ruled if f.required and f.convert is not None
+            )
             targets: dict[str, Any] = {**section.fields, **section.repeats}
             section.lookup = {alias: (key, targets[key]) for alias, key in section.aliases.items() if key}
             section.lookup.update((key, (key, target)) for key, target in targets.items())
@@ -467,6 +553,13 @@ class RecordValidator:
         constraint = self._expression(q["constraint"], q, "constraint") if q.get("constraint") else None
         messages = q.get("constraint_message") or {}
         key = section.relative(q["path"])
+        # Remember converted answers, except free text of personal questions (names, phone numbers:
+        # they do not repeat, and need not sit in memory) and nested lists (traces, shapes).
+        remember = (
+            convert is not None
+            and self.roles.get(q["name"]) != "personal"
+            and q["type"] not in ("geotrace", "geoshape")
+        )
         section.fields[key] = _Field(
             path=q["path"],
             key=key,
@@ -475,6 +568,7 @@ class RecordValidator:
             constraint=constraint,
             constraint_message=next(iter(messages.values()), ""),
             relevance=self._relevance_chain(q),
+            remember=remember,
         )
         self._alias(section, q, key)
 
@@ -516,8 +610,25 @@ class RecordValidator:
         bad: set[str] = set()
         found: list[tuple[str, str]] = []
         repeats: list[tuple[_Section, str, Any]] = []
+        to_check: list[str] = []  # answered fields whose constraint must be evaluated
         lookup = section.lookup
-        for raw_key, raw in values.items():
+        memo = section.memo
+        env.update(section.env_defaults)
+        for item in values.items():
+            try:
+                seen = memo.get(item)  # type: ignore[arg-type]
+            except TypeError:  # a list or an object: a repeat, or an answer that cannot be remembered
+                seen = None
+            if seen is not None:
+                if seen is not _SKIP:
+                    value = seen.value
+                    typed[seen.key] = list(value) if type(value) is tuple else value
+                    if seen.check:
+                        to_check.append(seen.key)
+                    if seen.env_path is not None:
+                        env[seen.env_path] = seen.xpath
+                continue
+            raw_key, raw = item
             target = lookup.get(raw_key)
             if target is None:
                 if raw_key in self._meta or raw_key.startswith(_META_PREFIXES):
@@ -535,71 +646,80 @@ class RecordValidator:
                 continue
             if type(raw) is str:
                 if not raw or (raw[0] in _SPACE or raw[-1] in _SPACE) and not raw.strip():
+                    if len(memo) < MEMO_LIMIT:
+                        memo[item] = _SKIP  # type: ignore[index]
                     continue
             elif raw is None or _empty(raw):
                 continue
             if f.convert is None:
                 continue
             try:
-                typed[key] = f.convert(raw, found)
+                value = f.convert(raw, found)
             except _Invalid as exc:
                 message = f"'{f.path}': {exc.message.rstrip('.')}."
                 issues.append(Issue(prefix + key, exc.code, message))
                 bad.add(key)
                 continue
-            while found:
-                code, message = found.pop()
-                self._note(f.path, code, message)
-                notes.append(Issue(prefix + key, code, message))
+            typed[key] = value
+            xpath = _to_xpath(value) if f.env_path is not None or f.constraint is not None else None
+            if f.env_path is not None:
+                env[f.env_path] = xpath
+            if found:
+                while found:
+                    code, message = found.pop()
+                    self._note(f.path, code, message)
+                    notes.append(Issue(prefix + key, code, message))
+                if f.constraint is not None:
+                    to_check.append(key)
+                continue
+            check = f.constraint is not None
+            if check and f.constraint_on_answer:
+                try:  # a verdict that only depends on the answer is remembered with it
+                    check = not f.constraint_truth({".": xpath, "@today": self.today})  # type: ignore[misc]
+                except NotEvaluable:
+                    check = True
+            if check:
+                to_check.append(key)
+            if f.remember and type(raw) is str and f.remembered < MEMO_LIMIT:
+                f.remembered += 1
+                kept = tuple(value) if type(value) is list else value  # never share a mutable list
+                memo[item] = _Remembered(key, kept, check, f.env_path, xpath)  # type: ignore[index]
 
-        for path, key in section.env_keys:
-            env[path] = _to_xpath(typed.get(key))
-        memo: dict[int, bool] = {}
-        for key, f in section.ruled:
-            # Relevance only matters for a rule that applies: a constraint on an answer, or
-            # required on a missing one; it is evaluated once per expression and record.
-            if key in typed:
-                if f.constraint is None:
-                    continue
-            elif not f.required or key in bad or f.convert is None:
+        # The rules: a constraint on each answer, required on each missing answer, both only when
+        # the question is relevant (relevance that cannot be evaluated counts as relevant).
+        ruled: list[tuple[int, Issue]] = []
+        fields = section.fields
+        for key in dict.fromkeys(to_check) if len(to_check) > 1 else to_check:
+            f = fields[key]
+            if f.relevant is not None and not f.relevant(env):
                 continue
-            relevant = True
-            for expr in f.relevance:
-                if expr is None:  # not evaluable: the rule applies
-                    continue
-                verdict = memo.get(id(expr))
-                if verdict is None:
-                    verdict = memo[id(expr)] = expr.truth(env)
-                if not verdict:
-                    relevant = False
-                    break
-            if not relevant:
+            env["."] = _to_xpath(typed[key])
+            try:
+                ok = f.constraint_truth(env)  # type: ignore[misc]
+            except NotEvaluable as exc:
+                self._note(f.path, "constraint_not_evaluated", f"constraint not checked: {exc}")
                 continue
-            if key not in typed:
-                required = f.required
-                if isinstance(required, Expression):
-                    env["."] = ""
-                    required = required.truth(env)
-                if required:
-                    message = f"'{f.path}' is required but not answered."
-                    issues.append(Issue(prefix + key, "required", message))
+            if not ok:
+                because = f" ({f.constraint_message})" if f.constraint_message else ""
+                source = f.constraint.source  # type: ignore[union-attr]
+                message = f"'{f.path}' breaks the form's constraint '{source}'{because}."
+                ruled.append((f.position, Issue(prefix + key, "constraint", message)))
+        missing = section.required.difference(typed)
+        for key in missing:
+            if key in bad:
                 continue
-            if f.constraint is not None:
-                env["."] = _to_xpath(typed[key])
-                try:
-                    ok = f.constraint.truth(env)
-                except NotEvaluable as exc:
-                    self._note(f.path, "constraint_not_evaluated", f"constraint not checked: {exc}")
+            f = fields[key]
+            if f.relevant is not None and not f.relevant(env):
+                continue
+            if f.required_truth is not None:
+                env["."] = ""
+                if not f.required_truth(env):
                     continue
-                if not ok:
-                    because = f" ({f.constraint_message})" if f.constraint_message else ""
-                    issues.append(
-                        Issue(
-                            prefix + key,
-                            "constraint",
-                            f"'{f.path}' breaks the form's constraint '{f.constraint.source}'{because}.",
-                        )
-                    )
+            message = f"'{f.path}' is required but not answered."
+            ruled.append((f.position, Issue(prefix + key, "required", message)))
+        if ruled:
+            ruled.sort(key=lambda item: item[0])
+            issues.extend(issue for _, issue in ruled)
 
         for sub, key, raw in repeats:
             instances = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else None
