@@ -88,6 +88,8 @@ class Dataset:
     values: list[dict[str, Any]]
     fingerprint: str
     _columns: dict[str, np.ndarray] = field(default_factory=dict)
+    _dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _designs: dict[tuple[str, str, str], SurveyDesign] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -105,6 +107,16 @@ class Dataset:
 
     def columns(self, names: Iterable[str]) -> dict[str, np.ndarray]:
         return {name: self.column(name) for name in names}
+
+    def dimension(self, spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A dimension's label per row, its distinct labels and each row's integer code into them
+        (computed once per dataset: definitions of a study share most dimensions)."""
+        key = json.dumps(spec, sort_keys=True)
+        if key not in self._dimensions:
+            labels = dimension_labels(spec, self)
+            distinct, codes = np.unique(labels.astype(str), return_inverse=True)
+            self._dimensions[key] = (labels, distinct.astype(object), codes.astype(np.intp).reshape(-1))
+        return self._dimensions[key]
 
 
 def load_dataset(study: Study) -> Dataset:
@@ -170,7 +182,15 @@ def dimension_labels(spec: dict, data: Dataset) -> np.ndarray:
 
 
 def design_for(study: Study, data: Dataset) -> SurveyDesign:
-    """The study's sampling design over the dataset's rows (weights, strata, PSUs where recorded)."""
+    """The study's sampling design over the dataset's rows (weights, strata, PSUs where recorded); made
+    once per dataset and design variables."""
+    key = (study.weight_variable, study.strata_variable, study.psu_variable)
+    if key not in data._designs:
+        data._designs[key] = _make_design(study, data)
+    return data._designs[key]
+
+
+def _make_design(study: Study, data: Dataset) -> SurveyDesign:
     kwargs: dict[str, Any] = {"n": data.n}
     if study.weight_variable:
         weights = _numeric(data.column(study.weight_variable))
@@ -235,8 +255,17 @@ def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains):
     return estimators.mean(design, y, domains, margins=domains is not None)
 
 
-def _protect(rows: dict[str, dict], combo: tuple[str, ...], rule: CellSizeRule) -> None:
-    """Complementary suppression on the finest table of ``combo`` over its published margins."""
+PatternCache = dict[tuple, np.ndarray]
+
+
+def _protect(
+    rows: dict[str, dict], combo: tuple[str, ...], rule: CellSizeRule, cache: PatternCache | None = None
+) -> None:
+    """Complementary suppression on the finest table of ``combo`` over its published margins.
+
+    The pattern depends only on the table of unweighted n, the published margins and the rule, so
+    definitions of a study that share a universe and dimensions share it: ``cache`` keeps the flags by
+    that key for the duration of one ``compute_study``."""
     if not combo:
         return
     cells = [r for r in rows.values() if set(r["dimensions"]) == set(combo)]
@@ -259,9 +288,14 @@ def _protect(rows: dict[str, dict], combo: tuple[str, ...], rule: CellSizeRule) 
             margin = np.atleast_1d(n.sum(axis=drop))
             if not ((margin > 0) & (margin < rule.suppress_below)).any():
                 margins.append(axes)
-    protected = protect_estimates(est, n, rule=rule, margins=margins)
+    cache_key = (n.shape, n.tobytes(), tuple(margins), rule.suppress_below, rule.caution_below)
+    flags = None if cache is None else cache.get(cache_key)
+    if flags is None:
+        flags = protect_estimates(est, n, rule=rule, margins=margins).flags
+        if cache is not None:
+            cache[cache_key] = flags
     for at, r in index.items():
-        r["flag"] = max(r["flag"], CellFlag(int(protected.flags[at])))
+        r["flag"] = max(r["flag"], CellFlag(int(flags[at])))
 
 
 def _lnob(definition, weights: np.ndarray, y: np.ndarray, labels_by_dim: dict[str, np.ndarray]) -> dict:
@@ -336,6 +370,7 @@ def compute_definition(
     rule: CellSizeRule | None = None,
     force: bool = False,
     user=None,
+    pattern_cache: PatternCache | None = None,
 ) -> EstimateRun | None:
     """Compute and store one definition; ``None`` when the latest run already used the same inputs."""
     started = time.perf_counter()
@@ -354,15 +389,18 @@ def compute_definition(
             f"Definition '{definition.code}': no respondent is in the universe with an answer."
         )
     specs = {d["code_list"]: d for d in definition.dimensions}
-    labels = {name: dimension_labels(spec, data) for name, spec in specs.items()}
+    dimensions = {name: data.dimension(spec) for name, spec in specs.items()}
+    labels = {name: dim[0] for name, dim in dimensions.items()}
 
     rows: dict[str, dict] = {}
     try:
         for combo in _intersections(definition):
-            domains = {d: labels[d] for d in combo} if combo else None
+            # The estimator gets integer codes (cheap to group by); labels are put back on the rows.
+            domains = {d: dimensions[d][2] for d in combo} if combo else None
             result = _estimate(definition.kind, design, y, domains)
+            new: list[str] = []
             for row in result.rows():
-                dims = {d: row[d] for d in combo if row[d] is not None}
+                dims = {d: str(dimensions[d][1][row[d]]) for d in combo if row[d] is not None}
                 if MISSING in dims.values() or row["n"] == 0:
                     continue
                 key_ = canonical_key(dims)
@@ -370,9 +408,11 @@ def compute_definition(
                     rows[key_] = _with_boundary_interval(
                         definition, {**row, "dimensions": dims, "flag": CellFlag.OK}
                     )
-            for r in rows.values():
-                r["flag"] = max(r["flag"], CellFlag(int(flag_cells(np.array([r["n"]]), rule)[0])))
-            _protect(rows, combo, rule)
+                    new.append(key_)
+            flags = flag_cells(np.array([rows[k]["n"] for k in new], dtype=float), rule)
+            for key_, flag in zip(new, flags, strict=True):
+                rows[key_]["flag"] = CellFlag(int(flag))
+            _protect(rows, combo, rule, pattern_cache)
     except StatsError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
     lnob = _lnob(definition, design.weights, y, labels)
@@ -441,8 +481,11 @@ def compute_study(
     definitions = list(study.indicator_definitions.select_related("study").order_by("code"))
     data = load_dataset(study)
     results: dict[str, EstimateRun | None] = {}
+    patterns: PatternCache = {}
     for i, definition in enumerate(definitions, 1):
-        results[definition.code] = compute_definition(definition, data=data, force=force, user=user)
+        results[definition.code] = compute_definition(
+            definition, data=data, force=force, user=user, pattern_cache=patterns
+        )
         report(f"Indicators of {study.slug}", i, len(definitions))
     return results
 
