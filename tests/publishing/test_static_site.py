@@ -1,13 +1,16 @@
 """The static export: every public page in both languages, and every internal link resolves to a file."""
 
 import re
+from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from tests.indicators.test_compute import definition, study  # noqa: F401  (fixtures)
 from tests.publishing.test_evidence_pages import published  # noqa: F401  (fixture)
-from voicescount.publishing.static_site import publish, target_path
+from voicescount.indicators.models import EstimateRun
+from voicescount.publishing import exports, render_cache
+from voicescount.publishing.static_site import language_neutral_key, page_urls, publish, target_path
 
 pytestmark = pytest.mark.django_db
 LIVE_ONLY = ("/admin/", "/api/docs", "/i18n/")
@@ -59,3 +62,68 @@ def test_target_paths():
     assert target_path(out, "/en/indicators/1.3.1/runs/3/download/sdmx-csv/") == (
         out / "en/indicators/1.3.1/runs/3/download/data.sdmx.csv"
     )
+
+
+def test_language_neutral_addresses():
+    assert language_neutral_key("/vi/indicators/1.3.1/runs/3/download/sdmx-ml/") == (
+        "/indicators/1.3.1/runs/3/download/sdmx-ml/"
+    )
+    assert language_neutral_key("/en/open-data/voicescount-open-data.zip") == (
+        "/open-data/voicescount-open-data.zip"
+    )
+    # The plain CSV carries the study title and flag reasons in the page's language.
+    assert language_neutral_key("/vi/indicators/1.3.1/runs/3/download/csv/") is None
+    assert language_neutral_key("/vi/indicators/1.3.1/") is None
+
+
+def test_language_neutral_downloads_are_the_same_bytes_in_every_language(client, published):  # noqa: F811
+    """The export renders these once and writes them under both languages: check that the live site
+    really answers both languages with the same bytes."""
+    urls = [u for u in page_urls() if language_neutral_key(u) is not None]
+    assert len(urls) == 2 * (3 + 1)  # three formats of the one run, the data package; both languages
+    for url in urls:
+        if not url.startswith("/vi/"):
+            continue
+        vi = client.get(url).content
+        en = client.get("/en/" + url.removeprefix("/vi/")).content
+        assert vi == en, url
+
+
+def test_render_cache_shares_reads_only_inside_a_publish(published):  # noqa: F811
+    run = EstimateRun.objects.get(pk=published.pk)
+    first = render_cache.run_estimates(run)
+    assert render_cache.run_estimates(run) is not first  # live site: every call reads the database
+    with render_cache.active():
+        shared = render_cache.run_estimates(run)
+        with render_cache.active():  # nested blocks share the outer cache
+            assert render_cache.run_estimates(run) is shared
+        assert exports.estimates_sdmx_ml(run) is exports.estimates_sdmx_ml(run)
+        assert exports.estimates_csv(run) is exports.estimates_csv(run, language="en")
+        assert exports.estimates_csv(run, "vi") is not exports.estimates_csv(run, "en")
+    assert not render_cache.is_active()
+    assert render_cache.run_estimates(run) is not shared
+
+
+def test_publish_output_does_not_depend_on_the_render_cache(tmp_path, published, monkeypatch):  # noqa: F811
+    """The cache is an optimisation only: a site written with every read going to the database is the same."""
+    survey = published.definition.study
+    survey.title_vi = "Nghiên cứu"  # the CSV downloads differ by language
+    survey.save()
+    publish(tmp_path / "cached")
+    csv = next((tmp_path / "cached/vi").rglob("data.csv")).read_text(encoding="utf-8-sig")
+    assert "Nghiên cứu" in csv
+
+    @contextmanager
+    def inactive():
+        yield
+
+    monkeypatch.setattr(render_cache, "active", inactive)
+    publish(tmp_path / "plain")
+
+    def files(root):
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    cached, plain = files(tmp_path / "cached"), files(tmp_path / "plain")
+    assert len(cached) > 500
+    assert cached.keys() == plain.keys()
+    assert [k for k in cached if cached[k] != plain[k]] == []

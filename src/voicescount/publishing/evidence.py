@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from voicescount.framework.models import Code, Indicator
 from voicescount.indicators.comparison import ComparisonRow, compare_run
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing.render_cache import memo, run_estimates
 
 DIMENSION_NAMES = {
     "SEX": ("Sex", "Giới tính"),
@@ -31,6 +32,10 @@ def dimension_name(code_list: str, language: str) -> str:
 
 def code_labels(language: str) -> dict[str, dict[str, str]]:
     """code list → code → label, plus the region areas used as REGION codes."""
+    return memo(("code_labels", language), lambda: _code_labels(language))
+
+
+def _code_labels(language: str) -> dict[str, dict[str, str]]:
     from voicescount.geography.models import Area
 
     labels: dict[str, dict[str, str]] = {}
@@ -39,7 +44,7 @@ def code_labels(language: str) -> dict[str, dict[str, str]]:
         labels.setdefault(code.code_list.code, {})[code.code] = name
     for area in Area.objects.filter(
         level__in=[Area.Level.MACRO_REGION, Area.Level.PROVINCE], country_code="VN"
-    ):
+    ).only("code", "level", "name", "name_en"):
         name = area.name if language == "vi" else area.name_en
         labels.setdefault("REGION" if area.level == Area.Level.MACRO_REGION else "AREA", {})[area.code] = name
     return labels
@@ -72,7 +77,7 @@ def evidence_for(indicator: Indicator) -> list[Evidence]:
         run = definition.runs.order_by("-started", "-pk").first()
         if run is None:
             continue
-        estimates = list(run.estimates.all())
+        estimates = run_estimates(run)
         combos = sorted(
             {tuple(sorted(e.dimensions)) for e in estimates if e.dimensions}, key=lambda c: (len(c), c)
         )
@@ -83,7 +88,7 @@ def evidence_for(indicator: Indicator) -> list[Evidence]:
 
 def breakdown(run: EstimateRun, dims: tuple[str, ...]) -> list[Estimate]:
     """The estimates of ``run`` that cross exactly ``dims`` (sorted by their labels' codes)."""
-    rows = [e for e in run.estimates.all() if tuple(sorted(e.dimensions)) == tuple(sorted(dims))]
+    rows = [e for e in run_estimates(run) if tuple(sorted(e.dimensions)) == tuple(sorted(dims))]
     return sorted(rows, key=lambda e: e.key)
 
 

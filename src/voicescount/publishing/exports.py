@@ -23,6 +23,7 @@ from django.utils import translation
 
 from voicescount.framework.models import Code, CodeList
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing.render_cache import memo, per_run, run_estimates
 
 TOTAL = "_T"
 DATAFLOW = "VOICESCOUNT:DF_CGD(1.0)"
@@ -60,7 +61,10 @@ def _scale(definition: IndicatorDefinition) -> float:
 
 def _estimates(run: EstimateRun) -> list[Estimate]:
     """The run's estimates, the total first, then by number of dimensions and key."""
-    return sorted(run.estimates.all(), key=lambda e: (len(e.dimensions), e.key))
+    return memo(
+        ("export_estimates", run.pk),
+        lambda: sorted(run_estimates(run), key=lambda e: (len(e.dimensions), e.key)),
+    )
 
 
 def _code_lists(estimates: Iterable[Estimate]) -> list[str]:
@@ -71,6 +75,10 @@ def _code_lists(estimates: Iterable[Estimate]) -> list[str]:
 
 
 def _area(run: EstimateRun) -> str:
+    return memo(("export_area", run.pk), lambda: _study_area(run))
+
+
+def _study_area(run: EstimateRun) -> str:
     study = run.definition.study
     areas = list(study.areas.all()[:2])
     if len(areas) == 1:
@@ -110,6 +118,7 @@ def _csv(rows: Iterable[list[str]]) -> str:
 # ---------------------------------------------------------------------------------------- CSV
 
 
+@per_run
 def estimates_csv(run: EstimateRun, language: str = "en") -> bytes:
     """All estimates of a run as CSV (UTF-8 with BOM so Excel reads Vietnamese text correctly).
 
@@ -154,6 +163,7 @@ def estimates_csv(run: EstimateRun, language: str = "en") -> bytes:
 # ---------------------------------------------------------------------------------------- SDMX
 
 
+@per_run
 def _sdmx_observations(run: EstimateRun) -> tuple[list[str], list[dict[str, str]]]:
     """Flat SDMX rows (dimension and attribute id → value) and the breakdown dimensions used."""
     definition = run.definition
@@ -191,6 +201,7 @@ SDMX_ATTRIBUTES = (
 )
 
 
+@per_run
 def estimates_sdmx_csv(run: EstimateRun, version: str = "1.0") -> bytes:
     """SDMX-CSV of a run with SDG DSD column names (1.0: ``DATAFLOW`` first; 2.0: ``STRUCTURE``…)."""
     if version not in ("1.0", "2.0"):
@@ -220,6 +231,7 @@ def sdmx_structure(run: EstimateRun):
     return dsd, flow
 
 
+@per_run
 def estimates_sdmx_ml(run: EstimateRun, structure_specific: bool = True) -> bytes:
     """SDMX-ML 2.1 data message of a run (structure-specific by default, or generic), via ``sdmx.to_xml``."""
     import sdmx
@@ -271,6 +283,7 @@ def _labels(lists: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str
     return names, codes
 
 
+@per_run
 def open_sdg_csv(run: EstimateRun) -> bytes:
     """The run in the Open SDG data format: Year, Series, Units, GeoCode, disaggregations, Value.
 

@@ -9,6 +9,7 @@ rendered: the client is anonymous.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from django.test import Client
 
 from voicescount.framework.models import GLOBAL, Goal, Indicator
 from voicescount.indicators.models import EstimateRun
+from voicescount.publishing import render_cache
 
 Progress = Callable[[str, int, int], None]
 
@@ -51,7 +53,8 @@ def page_urls() -> Iterator[str]:
             yield f"/{lang}/indicators/{indicator.code}/"
         for run in runs:
             code = run.definition.indicator.code
-            combos = sorted({tuple(sorted(e.dimensions)) for e in run.estimates.all() if e.dimensions})
+            estimates = render_cache.run_estimates(run)
+            combos = sorted({tuple(sorted(e.dimensions)) for e in estimates if e.dimensions})
             yield f"/{lang}/indicators/{code}/runs/{run.pk}/"
             for combo in combos:
                 yield f"/{lang}/indicators/{code}/runs/{run.pk}/?by={','.join(combo)}"
@@ -91,9 +94,22 @@ def target_path(out: Path, url: str) -> Path:
     return out.joinpath(*parts, "index.html")
 
 
+#: Responses that are the same in every language (SDMX and Open SDG files, the data package): the export
+#: renders them once and writes the bytes under each language's address.
+_LANGUAGE_NEUTRAL = re.compile(
+    r"^/[a-z]{2}(?P<rest>/indicators/[^/]+/runs/\d+/download/(?:sdmx-csv|sdmx-ml|open-sdg)/"
+    r"|/open-data/voicescount-open-data\.zip)$"
+)
+
+
+def language_neutral_key(url: str) -> str | None:
+    """The address without its language prefix when the response does not depend on the language."""
+    match = _LANGUAGE_NEUTRAL.match(url)
+    return match.group("rest") if match else None
+
+
 def _rewrite(html: str) -> str:
     """Make links of the live site work on a static host (query strings and download endpoints)."""
-    import re
 
     def by(match: re.Match) -> str:
         return f'{match.group(1)}by-{match.group(2).replace(",", "_")}/"'
@@ -120,22 +136,8 @@ def publish(out_dir: str | Path, *, progress: Progress | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PublishError(f"Cannot create {out}: {exc.strerror}") from None
-    client = Client(HTTP_HOST="localhost")
-    urls = list(page_urls())
-    written = 0
-    for i, url in enumerate(urls, 1):
-        response = client.get(url)
-        if response.status_code != 200:
-            raise PublishError(f"{url} answered {response.status_code}; the site was not fully written.")
-        target = target_path(out, url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        content = b"".join(response) if response.streaming else response.content
-        if target.suffix == ".html":
-            content = _rewrite(content.decode("utf-8")).encode("utf-8")
-        target.write_bytes(content)
-        written += 1
-        if i % 25 == 0 or i == len(urls):
-            report("Pages", i, len(urls))
+    with render_cache.active():
+        written = _write_pages(out, report)
     written += _copy_static(out / settings.STATIC_URL.strip("/"))
     default = settings.LANGUAGE_CODE
     (out / "index.html").write_text(
@@ -145,6 +147,35 @@ def publish(out_dir: str | Path, *, progress: Progress | None = None) -> int:
         encoding="utf-8",
     )
     return written + 1
+
+
+def _write_pages(out: Path, report: Progress) -> int:
+    """Render every URL of :func:`page_urls` (inside one :func:`render_cache.active` block)."""
+    client = Client(HTTP_HOST="localhost")
+    urls = list(page_urls())
+    neutral: dict[str, bytes] = {}
+    made_dirs: set[Path] = set()
+    for i, url in enumerate(urls, 1):
+        key = language_neutral_key(url)
+        if key is not None and key in neutral:
+            content = neutral[key]
+        else:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise PublishError(f"{url} answered {response.status_code}; the site was not fully written.")
+            content = b"".join(response) if response.streaming else response.content
+            if key is not None:
+                neutral[key] = content
+        target = target_path(out, url)
+        if target.parent not in made_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made_dirs.add(target.parent)
+        if target.suffix == ".html":
+            content = _rewrite(content.decode("utf-8")).encode("utf-8")
+        target.write_bytes(content)
+        if i % 25 == 0 or i == len(urls):
+            report("Pages", i, len(urls))
+    return len(urls)
 
 
 def _copy_static(target: Path) -> int:

@@ -220,7 +220,8 @@ def indicator_breakdown(request, code: str, run_id: int):
     if indicator is None or run is None:
         raise Http404(_("No published estimates with this number for indicator %(code)s.") % {"code": code})
     available = sorted(
-        {tuple(sorted(e.dimensions)) for e in run.estimates.all() if e.dimensions}, key=lambda c: (len(c), c)
+        {tuple(sorted(e.dimensions)) for e in evidence.run_estimates(run) if e.dimensions},
+        key=lambda c: (len(c), c),
     )
     if "by" not in request.GET:
         language = _language()
