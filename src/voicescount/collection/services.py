@@ -40,8 +40,8 @@ from voicescount.collection.models import (
     Submission,
 )
 from voicescount.collection.records import RawRecord
+from voicescount.collection.storing import PERSONAL_MARKER, RecordKeys, SubmissionWriter, leaf  # noqa: F401 -- PERSONAL_MARKER is part of this module's API
 
-PERSONAL_MARKER = "[personal data: stored encrypted]"
 CHUNK = 1000
 CONSENT_YES = frozenset(
     {"yes", "y", "1", "true", "agree", "agreed", "co", "có", "đồng ý", "dong_y", "consent"}
@@ -80,6 +80,9 @@ class ImportReport:
     quarantined: int = 0
     reasons: list[dict[str, Any]] = field(default_factory=list)
     """Per quarantined record: locator, and issues (field, code, message); capped at ``MAX_REASONS``."""
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """Non-blocking findings of the checker over the whole batch, each once with a count (labels
+    mapped to codes, unknown columns, rules not checked): field, code, message[, count]."""
 
     MAX_REASONS = 1000
 
@@ -92,6 +95,7 @@ class ImportReport:
             "quarantined": self.quarantined,
             "reasons": self.reasons,
             "reasons_truncated": self.quarantined > len(self.reasons),
+            "notes": self.notes,
         }
 
 
@@ -132,30 +136,15 @@ def pseudonym(study: Study, key: str) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _leaf(name: str) -> str:
-    return name.replace("-", "/").rsplit("/", 1)[-1]
+    return leaf(name)
 
 
 def split_personal(values: Any, personal: frozenset[str]) -> tuple[Any, dict[str, Any]]:
-    """``values`` with personal fields replaced by a marker, and the removed values by path."""
-    removed: dict[str, Any] = {}
+    """``values`` with personal fields replaced by a marker, and the removed values by path.
 
-    def walk(node: Any, path: str) -> Any:
-        if isinstance(node, dict):
-            out = {}
-            for k, v in node.items():
-                if _leaf(str(k)) in personal and v is not None and v != "":
-                    removed[f"{path}/{k}" if path else str(k)] = v
-                    out[k] = PERSONAL_MARKER
-                elif isinstance(v, dict | list):
-                    out[k] = walk(v, f"{path}/{k}" if path else str(k))
-                else:
-                    out[k] = v  # a plain answer: nothing below it to look at
-            return out
-        if isinstance(node, list):
-            return [walk(v, f"{path}[{i}]") for i, v in enumerate(node)]
-        return node
-
-    return walk(values, ""), removed
+    Parts without personal data may be shared with ``values``: use the result for storing.
+    """
+    return RecordKeys(personal).split(values)
 
 
 def personal_fields(instrument: Instrument) -> frozenset[str]:
@@ -172,14 +161,26 @@ def _yes(value: Any) -> bool:
 
 
 def consent_issues(
-    record_values: dict[str, Any], instrument: Instrument, study_level_consent: bool
+    record_values: dict[str, Any],
+    instrument: Instrument,
+    study_level_consent: bool,
+    *,
+    keys: RecordKeys | None = None,
 ) -> list[Issue]:
-    """Why the record may not enter analysis for lack of consent (empty list: consent is recorded)."""
+    """Why the record may not enter analysis for lack of consent (empty list: consent is recorded).
+
+    Questions are found by their name at the end of the answer's path; ``keys`` (an import's
+    ``RecordKeys``) saves working the names out again for each record.
+    """
     issues: list[Issue] = []
-    values = {_leaf(k): v for k, v in record_values.items()}
+    keys = keys or RecordKeys(frozenset())
+
+    def answer(name: str) -> Any:
+        return keys.value_of(record_values, name)
+
     q = instrument.consent_question
     if q:
-        if not _yes(values.get(q)):
+        if not _yes(answer(q)):
             issues.append(
                 Issue(
                     q,
@@ -198,7 +199,7 @@ def consent_issues(
         )
     if instrument.study.consent_procedure == Study.Consent.GUARDIAN_AND_ASSENT and instrument.age_question:
         try:
-            age = float(values.get(instrument.age_question))  # type: ignore[arg-type]
+            age = float(answer(instrument.age_question))
         except (TypeError, ValueError):
             age = None
         if age is not None and age < MINOR_AGE:
@@ -214,7 +215,7 @@ def consent_issues(
                             f"The instrument does not say which question records {what}.",
                         )
                     )
-                elif not _yes(values.get(question)):
+                elif not _yes(answer(question)):
                     issues.append(
                         Issue(question, "consent_missing", f"Respondent under {MINOR_AGE} without {what}.")
                     )
@@ -307,14 +308,19 @@ def import_records(
 ) -> ImportReport:
     """Import ``records`` for ``instrument`` as one batch; see the module docstring.
 
+    Records are taken a chunk (``CHUNK``) at a time: the keys of a chunk are looked up in the
+    database (which, inside the transaction, also holds what earlier chunks of this batch stored),
+    so memory does not grow with the size of the batch. When ``checker`` has ``notes`` (an
+    ``InstrumentChecker``), they are kept in the report.
+
     Raises ``ImportFileError`` (nothing imported) when the source cannot be read to the end, and
     ``PermissionDenied`` when ``user`` may not import for the study's organisation.
     """
     study = instrument.study
     if check_permission:
         require(user, Action.IMPORT, study.organisation)
-    personal = personal_fields(instrument)
-    respondent_field = next((n for n, r in (instrument.roles or {}).items() if r == "respondent_id"), None)
+    keys = RecordKeys(personal_fields(instrument))
+    respondent_field = _respondent_field(instrument)
     study_consent = _study_level_consent(study)
     report = ImportReport()
 
@@ -328,24 +334,29 @@ def import_records(
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         report.batch_id = batch.pk
-        seen: set[str] = set()
+        writer = SubmissionWriter()
+        ids = (study.pk, instrument.pk, batch.pk)
         for chunk in _chunks(records, CHUNK):
-            keys = [dedup_key(r) for r in chunk]
+            hashes = [dedup_key(r) for r in chunk]
             held = set(
-                Submission.objects.filter(study=study, content_hash__in=keys).values_list(
+                Submission.objects.filter(study=study, content_hash__in=hashes).values_list(
                     "content_hash", flat=True
                 )
             )
-            waiting = {
-                q.content_hash: q
-                for q in QuarantinedRecord.objects.filter(
-                    study=study, content_hash__in=keys, status=QuarantinedRecord.Status.OPEN
-                )
-            }
-            new_submissions: list[Submission] = []
+            waiting: dict[str, QuarantinedRecord] = {}
+            for q in QuarantinedRecord.objects.filter(study=study, content_hash__in=hashes).only(
+                "pk", "content_hash", "status", "batch_id"
+            ):
+                if q.status == QuarantinedRecord.Status.OPEN and q.batch_id != batch.pk:
+                    waiting[q.content_hash] = q  # held by an earlier batch: a fixed copy resolves it
+                else:
+                    held.add(q.content_hash)  # held back by this batch, or dealt with already
+            seen: set[str] = set()
+            rows: list[tuple[Any, ...]] = []
             new_quarantine: list[QuarantinedRecord] = []
-            resolved: list[tuple[QuarantinedRecord, Submission]] = []
-            for record, key in zip(chunk, keys, strict=True):
+            resolved: list[QuarantinedRecord] = []
+            created = writer.now()
+            for record, key in zip(chunk, hashes, strict=True):
                 report.received += 1
                 if form_check is not None:
                     form_check(record)
@@ -354,8 +365,10 @@ def import_records(
                     continue
                 seen.add(key)
                 checked = checker(record)
-                issues = list(checked.issues) + consent_issues(record.values, instrument, study_consent)
-                if issues:
+                issues = checked.issues
+                consent = consent_issues(record.values, instrument, study_consent, keys=keys)
+                if issues or consent:
+                    issues = [*issues, *consent]
                     if key in waiting:  # the same record, still not fixed: already held in quarantine
                         report.duplicates += 1
                         continue
@@ -377,22 +390,18 @@ def import_records(
                             {"locator": record.locator, "issues": [i.as_dict() for i in issues]}
                         )
                     continue
-                submission = _submission(
-                    study, instrument, batch, record, key, checked, personal, respondent_field
-                )
-                new_submissions.append(submission)
+                fields = _submission_fields(study, record, key, checked, keys, respondent_field)
+                rows.append(writer.row(ids, record.instance_id, key, *fields, created))
                 if key in waiting:
-                    resolved.append((waiting[key], submission))
+                    resolved.append(waiting[key])
                 report.accepted += 1
-            Submission.objects.bulk_create(new_submissions)
+            writer.write(rows)
             QuarantinedRecord.objects.bulk_create(new_quarantine)
-            for quarantined, submission in resolved:
-                quarantined.status = QuarantinedRecord.Status.ACCEPTED
-                quarantined.submission = submission
-                quarantined.payload = encrypt_json({})  # the accepted submission now holds the data
-                quarantined.save(update_fields=["status", "submission", "payload", "updated"])
+            if resolved:
+                _resolve(study, resolved)
             if progress is not None:
                 progress(len(chunk))
+        report.notes = list(getattr(checker, "notes", None) or [])
         batch.received = report.received
         batch.accepted = report.accepted
         batch.duplicates = report.duplicates
@@ -403,9 +412,28 @@ def import_records(
             actor=batch.created_by,
             study=study,
             action="import",
-            details={k: v for k, v in report.as_dict().items() if k != "reasons"} | {"source": source},
+            details={k: v for k, v in report.as_dict().items() if k not in ("reasons", "notes")}
+            | {"source": source},
         )
     return report
+
+
+def _resolve(study: Study, resolved: list[QuarantinedRecord]) -> None:
+    """Mark quarantined records of earlier batches as accepted by the submissions just stored."""
+    stored = dict(
+        Submission.objects.filter(
+            study=study, content_hash__in=[q.content_hash for q in resolved]
+        ).values_list("content_hash", "pk")
+    )
+    for quarantined in resolved:
+        quarantined.status = QuarantinedRecord.Status.ACCEPTED
+        quarantined.submission_id = stored[quarantined.content_hash]
+        quarantined.payload = encrypt_json({})  # the accepted submission now holds the data
+        quarantined.save(update_fields=["status", "submission", "payload", "updated"])
+
+
+def _respondent_field(instrument: Instrument) -> str | None:
+    return next((n for n, r in (instrument.roles or {}).items() if r == "respondent_id"), None)
 
 
 def _payload(record: RawRecord) -> dict[str, Any]:
@@ -420,6 +448,26 @@ def _payload(record: RawRecord) -> dict[str, Any]:
     }
 
 
+def _submission_fields(
+    study: Study,
+    record: RawRecord,
+    key: str,
+    checked: Checked,
+    keys: RecordKeys,
+    respondent_field: str | None,
+) -> tuple[str, Any, Any, Any, Any, bytes | None]:
+    """respondent, submitted_at, raw, values, meta, personal of an accepted record's submission."""
+    typed, removed_typed = keys.split(checked.typed_values)
+    raw, removed_raw = keys.split(record.raw if record.raw is not None else record.values)
+    respondent_key = keys.value_of(record.values, respondent_field, first=True) if respondent_field else None
+    respondent_key = str(respondent_key or record.instance_id or key)
+    personal = (
+        encrypt_json({"values": removed_typed, "raw": removed_raw}) if removed_raw or removed_typed else None
+    )
+    meta = keys.split(record.meta)[0]
+    return pseudonym(study, respondent_key), record.submitted_at, raw, typed, meta, personal
+
+
 def _submission(
     study: Study,
     instrument: Instrument,
@@ -430,26 +478,22 @@ def _submission(
     personal: frozenset[str],
     respondent_field: str | None,
 ) -> Submission:
-    typed, removed_typed = split_personal(checked.typed_values, personal)
-    raw, removed_raw = split_personal(record.raw if record.raw is not None else record.values, personal)
-    respondent_key = None
-    if respondent_field:
-        respondent_key = next((v for k, v in record.values.items() if _leaf(k) == respondent_field), None)
-    respondent_key = str(respondent_key or record.instance_id or key)
+    """The submission of an accepted record, as a model instance (one record; imports write rows)."""
+    respondent, submitted_at, raw, typed, meta, encrypted = _submission_fields(
+        study, record, key, checked, RecordKeys(personal), respondent_field
+    )
     return Submission(
         study=study,
         instrument=instrument,
         batch=batch,
         instance_id=record.instance_id,
         content_hash=key,
-        respondent=pseudonym(study, respondent_key),
-        submitted_at=record.submitted_at,
+        respondent=respondent,
+        submitted_at=submitted_at,
         raw=raw,
         values=typed,
-        meta=split_personal(record.meta, personal)[0],
-        personal=encrypt_json({"values": removed_typed, "raw": removed_raw})
-        if removed_raw or removed_typed
-        else None,
+        meta=meta,
+        personal=encrypted,
     )
 
 
@@ -494,7 +538,7 @@ def revalidate(record: QuarantinedRecord, values: dict[str, Any], *, checker: Ch
             record.content_hash,
             checked,
             personal_fields(instrument),
-            next((n for n, r in (instrument.roles or {}).items() if r == "respondent_id"), None),
+            _respondent_field(instrument),
         )
         submission.save()
         record.status = QuarantinedRecord.Status.ACCEPTED

@@ -621,12 +621,12 @@ class RecordValidator:
                 seen = None
             if seen is not None:
                 if seen is not _SKIP:
-                    value = seen.value
-                    typed[seen.key] = list(value) if type(value) is tuple else value
-                    if seen.check:
-                        to_check.append(seen.key)
-                    if seen.env_path is not None:
-                        env[seen.env_path] = seen.xpath
+                    key, value, check, env_path, xpath = seen
+                    typed[key] = list(value) if type(value) is tuple else value
+                    if check:
+                        to_check.append(key)
+                    if env_path is not None:
+                        env[env_path] = xpath
                 continue
             raw_key, raw = item
             target = lookup.get(raw_key)

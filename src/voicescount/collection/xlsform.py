@@ -24,11 +24,6 @@ import zipfile
 from pathlib import PurePath
 from typing import Any
 
-from pyxform.builder import create_survey_element_from_dict
-from pyxform.errors import PyXFormError
-from pyxform.xls2json import workbook_to_json
-from pyxform.xls2json_backends import get_xlsform
-
 from voicescount.collection.errors import InstrumentError
 
 FormDefinition = dict[str, Any]
@@ -115,6 +110,13 @@ def parse_xlsform(filename: str, content: bytes) -> FormDefinition:
             file=filename,
         )
     _check_container(filename, content, suffix)
+    # pyxform is imported here, not with the module: importing records (which needs the rest of
+    # this module) should not pay a third of a second for it.
+    from pyxform.builder import create_survey_element_from_dict
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json import workbook_to_json
+    from pyxform.xls2json_backends import get_xlsform
+
     warnings: list[str] = []
     try:
         workbook = get_xlsform(xlsform=content, file_type=SUPPORTED[suffix])

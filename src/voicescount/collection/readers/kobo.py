@@ -10,6 +10,7 @@ the ``meta/`` group) go to ``meta``; repeats become lists of dicts with keys rel
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -110,17 +111,52 @@ def _require_key(page: Path, list_key: str, page_name: str) -> None:
     )
 
 
+_KNOWN_KEYS: set[str] = set()  # keys met so far (``is_meta_key`` is a pure function of the key)
+_META_KEYS: set[str] = set()  # those of them that are metadata
+_KEYS_REMEMBERED = 20_000
+_NESTED = frozenset({dict, list})
+
+
+def _learn_keys(item: dict[str, Any]) -> bool:
+    """Sort the keys of ``item`` not met before into metadata and answers; False when too many."""
+    for key in item:
+        if key not in _KNOWN_KEYS:
+            if len(_KNOWN_KEYS) >= _KEYS_REMEMBERED or not isinstance(key, str):
+                return False
+            _KNOWN_KEYS.add(key)
+            if is_meta_key(key):
+                _META_KEYS.add(key)
+    return True
+
+
 def kobo_record(item: Any, locator: str, *, name: str) -> RawRecord:
     """One Kobo submission object as a ``RawRecord``."""
     if not isinstance(item, dict):
         raise ImportFileError("A submission is not a JSON object.", file=name, row=locator)
-    values: dict[str, Any] = {}
-    meta: dict[str, Any] = {}
-    for key, value in item.items():
-        if is_meta_key(key):
-            meta[key] = value
+    values: dict[str, Any]
+    meta: dict[str, Any]
+    # Exports hold the same few dozen keys in every record: sort them once, copy the record in C.
+    fast = type(item) is dict and (_KNOWN_KEYS.issuperset(item) or _learn_keys(item))
+    if fast:
+        meta = {k: item[k] for k in item if k in _META_KEYS}
+        values = dict(item)
+        for key in meta:
+            del values[key]
+        nested = list(compress(values, map(_NESTED.__contains__, map(type, values.values()))))
+        if any(type(values[k]) is dict and values[k] for k in nested):
+            fast = False  # a group as an object: flattened in place below
         else:
-            _answer(key, value, values)
+            for key in nested:
+                if is_repeat(values[key]):
+                    values[key] = [make_relative(instance, key) for instance in values[key]]
+    if not fast:
+        values = {}
+        meta = {}
+        for key, value in item.items():
+            if is_meta_key(key):
+                meta[key] = value
+            else:
+                _answer(key, value, values)
     return RawRecord(
         source="kobo-json",
         locator=locator,
