@@ -80,3 +80,20 @@ def test_other_organisations_and_anonymous_users_cannot_import(client, setup):
     client.force_login(outsider)
     assert client.get("/en/studies/survey/import/").status_code == 404  # a private study is not even listed
     assert "Survey" not in client.get("/en/studies/").content.decode()
+
+
+def test_the_report_keeps_and_shows_the_checkers_notes(client, setup):
+    study, instrument, coordinator, _ = setup
+    client.force_login(coordinator)
+    records = survey.generate_submissions(n=200, seed=5)[:3]
+    for record in records:
+        record["tablet_battery"] = "80%"  # a column the form does not have
+    upload = SimpleUploadedFile("export.json", json.dumps(survey.kobo_page(records)).encode())
+    response = client.post(
+        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "auto", "file": upload}
+    )
+    notes = response.context["report"].notes
+    assert {"field": "tablet_battery", "code": "unknown_field", "count": 3}.items() <= notes[0].items()
+    assert "not a question of this form version" in response.content.decode()
+    batch = study.batches.get()
+    assert batch.report["notes"] == notes  # stored with the batch

@@ -4,7 +4,8 @@
 (a token made with ``voicescount manage create_api_token``). The body is one submission (a JSON object
 of answers keyed by question name or path, as KoboToolbox and ODK name them) or
 ``{"submissions": [ … ]}``. Each call is one import batch: all of it is recorded or none of it.
-The response is the batch report — counts and per-record reasons, never a personal value.
+The response is the batch report — counts, per-record reasons and the checker's non-blocking notes
+(labels mapped to codes, unknown columns, rules not checked), never a personal value.
 """
 
 from __future__ import annotations
