@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import math
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -165,39 +166,86 @@ def _is_missing_scalar(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
 
 
+# Answers repeat: a column of a million answers holds a handful of distinct values. Every per-answer
+# operation on a text (object) column runs once per distinct value and is spread back with the codes.
+# The factorisation is kept per array object (weakly: an entry goes when its array goes), so the many
+# expressions of a study that read the same column factorise it once.
+_FACTORS: dict[int, tuple[weakref.ref, np.ndarray, list[Any]]] = {}
+
+
+def _factor(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Each row's code and the distinct values (first-seen order) of an object array."""
+    key = id(a)
+    hit = _FACTORS.get(key)
+    if hit is not None and hit[0]() is a:
+        return hit[1], hit[2]
+    index: dict[Any, int] = {}
+    levels: list[Any] = []
+    codes = np.empty(a.size, dtype=np.intp)
+    for i, v in enumerate(a):
+        # the type is part of the key: 1, 1.0 and True are equal in a dict but not as text
+        k = v if v.__class__ is str else (v.__class__, tuple(v) if isinstance(v, list) else v)
+        try:
+            code = index[k]
+        except KeyError:
+            code = index[k] = len(levels)
+            levels.append(v)
+        except TypeError:  # unhashable (a nested structure): its own level
+            code = len(levels)
+            levels.append(v)
+        codes[i] = code
+    _FACTORS[key] = (weakref.ref(a, lambda _ref, key=key: _FACTORS.pop(key, None)), codes, levels)
+    return codes, levels
+
+
+def _constant(value: str, n: int) -> np.ndarray:
+    """A text constant as a column, with its (single-level) factorisation known."""
+    a = np.full(n, value, dtype=object)
+    key = id(a)
+    _FACTORS[key] = (weakref.ref(a, lambda _ref: _FACTORS.pop(key, None)), np.zeros(n, np.intp), [value])
+    return a
+
+
+def _per_value(a: np.ndarray, fn: Any, dtype: Any = float) -> np.ndarray:
+    """``fn`` of every element of object array ``a``, computed once per distinct value."""
+    codes, levels = _factor(a)
+    return np.array([fn(v) for v in levels], dtype=dtype)[codes]
+
+
 def _try_numeric(array: np.ndarray) -> np.ndarray | None:
     """Object column as floats when every present value is a number (or numeric text)."""
-    out = np.empty(array.shape, dtype=float)
-    for i, v in enumerate(array):
+    codes, levels = _factor(array)
+    out = np.empty(len(levels), dtype=float)
+    for i, v in enumerate(levels):
         if _is_missing_scalar(v):
             out[i] = np.nan
-        elif isinstance(v, bool):
-            out[i] = float(v)
-        elif isinstance(v, int | float):
+        elif isinstance(v, bool | int | float):
             out[i] = float(v)
         else:
             try:
                 out[i] = float(str(v).strip())
             except ValueError:
                 return None
-    return out
+    return out[codes]
 
 
 def _missing(a: np.ndarray) -> np.ndarray:
     if a.dtype == object:
-        return np.fromiter((_is_missing_scalar(v) for v in a), dtype=bool, count=a.size)
+        return _per_value(a, _is_missing_scalar, bool)
     return np.isnan(a)
+
+
+def _truth_scalar(v: Any) -> float:
+    if _is_missing_scalar(v):
+        return np.nan
+    return 1.0 if str(v).strip().lower() in {"1", "true", "yes"} else 0.0
 
 
 def _truth(a: np.ndarray) -> np.ndarray:
     """Boolean value as floats 1/0 with NaN for unknown."""
     if a.dtype != object:
         return np.where(np.isnan(a), np.nan, (a != 0).astype(float))
-    out = np.full(a.shape, np.nan)
-    for i, v in enumerate(a):
-        if not _is_missing_scalar(v):
-            out[i] = 1.0 if str(v).strip().lower() in {"1", "true", "yes"} else 0.0
-    return out
+    return _per_value(a, _truth_scalar)
 
 
 class _Evaluator:
@@ -214,7 +262,7 @@ class _Evaluator:
         if isinstance(value, np.ndarray):
             return value
         if isinstance(value, str):
-            return np.full(self.n, value, dtype=object)
+            return _constant(value, self.n)
         return np.full(self.n, float(value))
 
     def visit_Constant(self, node: ast.Constant) -> Any:
@@ -302,7 +350,7 @@ class _Evaluator:
             missing = _missing(a)
             if a.dtype == object:
                 wanted = {str(v) for v in right}
-                hit = np.fromiter((str(v).strip() in wanted for v in a), dtype=bool, count=a.size)
+                hit = _per_value(a, lambda v: str(v).strip() in wanted, bool)
             else:
                 wanted_numbers = [float(v) for v in right if not isinstance(v, str) or _numberlike(v)]
                 hit = np.isin(a, wanted_numbers)
@@ -312,8 +360,8 @@ class _Evaluator:
         missing = _missing(a) | _missing(b)
         if a.dtype == object or b.dtype == object:
             if isinstance(op, ast.Eq | ast.NotEq):
-                sa = np.array([str(v).strip() if not _is_missing_scalar(v) else "" for v in a], dtype=object)
-                sb = np.array([_text(v) for v in b], dtype=object)
+                sa = _per_value(a, lambda v: "" if _is_missing_scalar(v) else str(v).strip(), object)
+                sb = _per_value(b, _text, object) if b.dtype == object else np.array([_text(v) for v in b])
                 equal = (sa == sb) | _numeric_equal(a, b)
                 value = equal if isinstance(op, ast.Eq) else ~equal
                 return np.where(missing, np.nan, value.astype(float))
@@ -332,16 +380,17 @@ class _Evaluator:
             if not args:
                 raise ExpressionError(f"{name}() needs a question", self.text, node.col_offset)
             column = self._array(args[0])
+            if column.dtype != object:
+                column = column.astype(object)
             missing = _missing(column)
-            chosen = [_choices(v) for v in column]
             if name == "count_selected":
-                return np.where(missing, np.nan, np.array([len(c) for c in chosen], dtype=float))
+                return np.where(missing, np.nan, _per_value(column, lambda v: len(_choices(v))))
             if len(args) != 2 or not isinstance(args[1], str | int | float):
                 raise ExpressionError(
                     "selected() takes a question and a choice code", self.text, node.col_offset
                 )
             code = _text(args[1])
-            return np.where(missing, np.nan, np.array([code in c for c in chosen], dtype=float))
+            return np.where(missing, np.nan, _per_value(column, lambda v: code in _choices(v)))
         if name == "is_missing":
             if len(args) != 1:
                 raise ExpressionError("is_missing() takes one question", self.text, node.col_offset)
@@ -383,13 +432,14 @@ def _numeric_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.nan_to_num(na, nan=np.inf) == np.nan_to_num(nb, nan=-np.inf)
 
 
+def _loose_float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def _try_numeric_loose(a: np.ndarray) -> np.ndarray:
     if a.dtype != object:
         return a.astype(float)
-    out = np.full(a.shape, np.nan)
-    for i, v in enumerate(a):
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            pass
-    return out
+    return _per_value(a, _loose_float)
