@@ -363,3 +363,17 @@ def test_official_figures_agree_for_some_indicators_and_differ_for_others(column
     totals = [o for o in official.OFFICIAL if o["key"] == "_T" and o["area_code"] == "VN"]
     differences = [abs(_weighted(columns, by[o["definition"]])[1] * 100 - o["value"]) for o in totals]
     assert any(diff < 2 for diff in differences) and any(diff > 5 for diff in differences)
+
+
+@pytest.mark.parametrize("n", [100_000, survey.MAX_N])
+def test_large_samples_keep_codes_within_the_forms_constraints(n):
+    # The benchmark imports 100,000 records: their commune codes and questionnaire codes must still
+    # pass the form's constraints (three-digit commune and interview numbers), and stay unique.
+    design = survey._design(np.random.default_rng(2022), n)
+    communes = set(design["commune"])
+    assert len(communes) == design["n_psu"][0]
+    assert all(re.fullmatch(r"[0-9]{2}-[0-9]{3}", c) for c in communes)
+    ids = {f"{c}-{int(i):03d}" for c, i in zip(design["commune"], design["interview"], strict=True)}
+    assert len(ids) == n and all(re.fullmatch(r"[0-9]{2}-[0-9]{3}-[0-9]{3}", i) for i in ids)
+    with pytest.raises(ValueError, match="at most"):
+        survey.generate_submissions(n=survey.MAX_N + 1)

@@ -724,6 +724,8 @@ MEKONG_COAST_PROVINCES = frozenset({"84", "94"})
 AGE_GROUPS = [(11, 15), (16, 30), (31, 59), (60, 95)]
 AGE_SAMPLE_SHARE = np.array([0.12, 0.35, 0.39, 0.14])
 AGE_POPULATION_SHARE = np.array([0.09, 0.27, 0.44, 0.20])
+MAX_COMMUNES_FACTOR = 20  # communes per stratum at most 20 times those sampled for n = 3,000
+MAX_N = 1_000_000  # beyond this, communes would need four-digit interview numbers
 FIELDWORK_START = dt.date(2022, 3, 7)
 FIELDWORK_DAYS = 100  # the last commune is visited by mid-June; uploads follow within two days
 KOBO_ID_BASE = 182_400_000
@@ -812,11 +814,19 @@ def _multiple(chosen: dict[str, np.ndarray], empty: str) -> np.ndarray:
 
 
 def _design(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """Strata, communes (PSUs) and their provinces; exactly ``n`` interviews, about 20 per commune."""
-    psu_counts = [max(2, round(k * n / 3000)) for *_, k in STRATA]
+    """Strata, communes (PSUs) and their provinces; exactly ``n`` interviews.
+
+    About 20 interviews per commune up to ``n = 60,000``; beyond that the number of communes stays
+    at 20 times the sample for ``n = 3,000`` (3,000 communes, as many as a province has at most
+    three-digit codes for) and communes get more interviews each. Commune codes are the province
+    code, a dash and three digits, the form's constraint (``01-004``).
+    """
+    psu_counts = [max(2, min(MAX_COMMUNES_FACTOR * k, round(k * n / 3000))) for *_, k in STRATA]
     total_psus = sum(psu_counts)
     minimum = min(10, n // total_psus)
     sizes = minimum + rng.multinomial(n - minimum * total_psus, rng.dirichlet(np.full(total_psus, 30.0)))
+    if sizes.max() > 999:
+        raise ValueError(f"n = {n:,} gives communes of more than 999 interviews; use at most {MAX_N:,}")
     psu_stratum = np.repeat(np.arange(len(STRATA)), psu_counts)
     psu_province = np.empty(total_psus, dtype=object)
     psu_code = np.empty(total_psus, dtype=object)
@@ -827,7 +837,12 @@ def _design(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         codes = list(weights)
         p = np.array([weights[c] for c in codes], dtype=float)
         province = codes[int(rng.choice(len(codes), p=p / p.sum()))]
-        used[province] = used.get(province, 0) + 1 + int(rng.integers(0, 3))  # not every commune is listed
+        step = 1 + int(rng.integers(0, 3))  # not every commune is listed
+        if used.get(province, 0) + step > 999:  # three digits: list the remaining ones without gaps
+            step = 1
+        used[province] = used.get(province, 0) + step
+        if used[province] > 999:
+            raise ValueError(f"more than 999 communes sampled in province {province}")
         psu_province[j] = province
         psu_code[j] = f"{province}-{used[province]:03d}"
     psu = np.repeat(np.arange(total_psus), sizes)
@@ -1176,6 +1191,8 @@ def generate_submissions(n: int = 3000, seed: int = 2022) -> list[dict[str, Any]
     """
     if not isinstance(n, int) or n < 200:
         raise ValueError(f"n must be an integer of at least 200 (two communes per stratum), got {n!r}")
+    if n > MAX_N:
+        raise ValueError(f"n must be at most {MAX_N:,} (three-digit interview numbers), got {n:,}")
     rng = np.random.default_rng(seed)
     design = _design(rng, n)
     people = _people(rng, design)
