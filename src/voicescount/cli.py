@@ -66,6 +66,9 @@ def check_port_free(host: str, port: int) -> None:
         raise fail(f"Port {port} is not a valid TCP port (1–65535).")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As gunicorn does: connections of a server that just stopped (TIME_WAIT) do not block the port;
+        # on Linux a port that something still listens on is refused all the same.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

@@ -43,3 +43,36 @@ def test_openapi_docs(client):
     assert client.get("/api/docs").status_code == 200
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/indicators/{code}/estimates" in schema["paths"]
+
+
+def test_estimates_read_in_one_query_and_follow_the_latest_run(
+    client,
+    published,  # noqa: F811
+    definition,  # noqa: F811
+    django_assert_max_num_queries,
+):
+    from voicescount.indicators import compute
+    from voicescount.publishing.api import run_rows
+
+    run_rows.clear()
+    url = "/api/v1/indicators/1.3.1/estimates?by=SEX&limit=100"
+    with django_assert_max_num_queries(2):  # the latest public runs; the run's estimates (then kept)
+        first = client.get(url).json()["items"]
+    with django_assert_max_num_queries(1):
+        assert client.get(url + "&offset=0").json()["items"] == first
+    assert {i["key"] for i in first} == {"SEX=F", "SEX=M"}
+    newer = compute.compute_definition(definition, force=True)
+    newer.estimates.filter(key="SEX=F").update(estimate=0.5)
+    items = client.get(url + "&offset=00").json()["items"]
+    assert next(i["estimate"] for i in items if i["key"] == "SEX=F") == 0.5
+
+
+def test_estimates_flag_reasons_and_unknown_codes(client, published):  # noqa: F811
+    from voicescount.indicators.models import Estimate
+
+    items = client.get("/api/v1/indicators/1.3.1/estimates?limit=1000").json()["items"]
+    reasons = {i["flag"]: i["flag_reason"] for i in items}
+    assert len(reasons) > 2
+    assert reasons == {flag: str(Estimate.Flag(flag).label) if flag else "" for flag in reasons}
+    assert client.get("/api/v1/indicators/9.9.9/estimates").status_code == 404
+    assert client.get("/api/v1/indicators/2.1.1/estimates").json()["items"] == []

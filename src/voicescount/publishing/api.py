@@ -6,6 +6,11 @@ flag and no number. Responses are cached for five minutes and lists are paginate
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.views.decorators.cache import cache_page
 from ninja import Router, Schema
@@ -16,7 +21,7 @@ from voicescount.collection.models import Study
 from voicescount.framework import selectors as framework
 from voicescount.framework.models import GLOBAL, Indicator
 from voicescount.indicators.comparison import compare_run
-from voicescount.indicators.models import Estimate
+from voicescount.indicators.models import Estimate, EstimateRun
 from voicescount.publishing.evidence import public_definitions
 
 router = Router(tags=["public data"])
@@ -123,14 +128,78 @@ def _indicator(code: str) -> Indicator:
     return indicator
 
 
-def _latest_runs(indicator: Indicator, definition: str | None):
-    definitions = public_definitions(indicator)
+def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateRun]]:
+    """The public definitions of the indicator with their latest run, in one query (404: no such code)."""
+    latest = EstimateRun.objects.filter(definition=OuterRef("definition")).order_by("-started", "-pk")
+    runs = (
+        EstimateRun.objects.defer("lnob")
+        .filter(
+            pk=Subquery(latest.values("pk")[:1]),
+            definition__indicator__framework__code=GLOBAL,
+            definition__indicator__code=code,
+            definition__is_public=True,
+            definition__study__is_public=True,
+        )
+        .select_related("definition", "definition__study", "definition__study__organisation")
+        .order_by("definition__study__period_start", "definition__code")
+    )
     if definition:
-        definitions = definitions.filter(code=definition)
-    for d in definitions:
-        run = d.runs.order_by("-started", "-pk").first()
-        if run is not None:
-            yield d, run
+        runs = runs.filter(definition__code=definition)
+    found = list(runs)
+    if not found:
+        _indicator(code)  # an unknown code is a 404, a known one without public data an empty list
+    return [(run.definition, run) for run in found]
+
+
+class _RunRows:
+    """The estimates of recent runs, ready to serialise, kept in the worker process.
+
+    A run's estimates are written once, in the transaction that creates the run, and never change, so
+    they can be kept as long as the run is the one served; the key includes the run's start time, so a
+    (test) database that reuses a primary key is never served another run's rows. Which runs are public
+    and latest is read from the database on every request.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._rows: OrderedDict[tuple, list[tuple[tuple[str, ...], dict[str, Any]]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run: EstimateRun) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+        key = (run.pk, run.started)
+        with self._lock:
+            if key in self._rows:
+                self._rows.move_to_end(key)
+                return self._rows[key]
+        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e)) for e in run.estimates.order_by("pk")]
+        with self._lock:
+            self._rows[key] = rows
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return rows
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+def _estimate_out(e: Estimate) -> dict[str, Any]:
+    """An estimate for the API (``flag_reason`` is filled in the request's language when served)."""
+    return {
+        "key": e.key,
+        "dimensions": e.dimensions,
+        "estimate": e.estimate,
+        "se": e.se,
+        "ci_low": e.ci_low,
+        "ci_high": e.ci_high,
+        "deff": e.deff,
+        "n": e.n if e.flag != Estimate.Flag.SUPPRESSED_COMPLEMENTARY else 0,
+        "weighted_n": e.weighted_n,
+        "flag": e.flag,
+    }
+
+
+run_rows = _RunRows()
 
 
 @router.get("/goals", response=list[GoalOut])
@@ -187,38 +256,27 @@ def estimates(
     request, code: str, definition: str | None = None, by: str | None = None, key: str | None = None
 ):
     """Estimates of the latest runs; ``by=SEX,AGE`` keeps one breakdown, ``key=SEX=F`` one cell."""
-    rows: list[Estimate] = []
     wanted = tuple(sorted(p for p in (by or "").split(",") if p)) if by is not None else None
-    for _, run in _latest_runs(_indicator(code), definition):
-        for e in run.estimates.all():
-            if key is not None and e.key != key:
+    reasons: dict[str, str] = {"": ""}
+    out = []
+    for _, run in _latest_runs(code, definition):
+        for dims, row in run_rows.get(run):
+            if key is not None and row["key"] != key:
                 continue
-            if wanted is not None and tuple(sorted(e.dimensions)) != wanted:
+            if wanted is not None and dims != wanted:
                 continue
-            rows.append(e)
-    return [
-        {
-            "key": e.key,
-            "dimensions": e.dimensions,
-            "estimate": e.estimate,
-            "se": e.se,
-            "ci_low": e.ci_low,
-            "ci_high": e.ci_high,
-            "deff": e.deff,
-            "n": e.n if e.flag != Estimate.Flag.SUPPRESSED_COMPLEMENTARY else 0,
-            "weighted_n": e.weighted_n,
-            "flag": e.flag,
-            "flag_reason": str(e.get_flag_display()) if e.flag else "",
-        }
-        for e in rows
-    ]
+            flag = row["flag"]
+            if flag not in reasons:
+                reasons[flag] = str(Estimate.Flag(flag).label)
+            out.append({**row, "flag_reason": reasons[flag]})
+    return out
 
 
 @router.get("/indicators/{code}/comparisons", response=list[ComparisonOut])
 @decorate_view(cache_page(CACHE_SECONDS))
 def comparisons(request, code: str, definition: str | None = None):
     out = []
-    for d, run in _latest_runs(_indicator(code), definition):
+    for d, run in _latest_runs(code, definition):
         for c in compare_run(run):
             out.append(
                 {
