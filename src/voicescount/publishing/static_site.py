@@ -178,6 +178,39 @@ def _write_pages(out: Path, report: Progress) -> int:
     return len(urls)
 
 
+#: Chart libraries, loaded after the page is usable (the table beside every chart has the same data).
+CHART_LIBRARIES = ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")
+_ASSET = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*rel="stylesheet"[^>]*\shref|img[^>]*\ssrc)="([^"]+)"')
+_CHART_DATA = re.compile(r'<script[^>]*type="application/json"[^>]*>.*?</script>', re.DOTALL)
+
+
+def page_weight(out: Path, html_file: Path) -> dict[str, int]:
+    """Bytes a published page needs before its charts: the HTML (without the charts' inline JSON data)
+    and the local stylesheets, scripts and images it references, except the chart libraries.
+
+    Returns ``{"html": …, "chart_data": …, "assets": …, "total": …}``; ``total`` is html + assets.
+    Raises :class:`PublishError` when a referenced local asset is missing.
+    """
+    html = html_file.read_bytes()
+    text = html.decode("utf-8")
+    chart_data = sum(len(m.group(0).encode("utf-8")) for m in _CHART_DATA.finditer(text))
+    assets = 0
+    for src in sorted(set(_ASSET.findall(_CHART_DATA.sub("", text)))):
+        if src.startswith("data:"):
+            continue  # inline: already counted in the HTML
+        if src.startswith(("http://", "https://", "//")):
+            raise PublishError(f"{html_file} loads {src} from another site; the export is self-contained.")
+        path = src.split("?")[0].split("#")[0]
+        if path.rsplit("/", 1)[-1] in CHART_LIBRARIES:
+            continue
+        asset = out / path.lstrip("/") if path.startswith("/") else html_file.parent / path
+        if not asset.is_file():
+            raise PublishError(f"{html_file} references {src}, which was not written.")
+        assets += asset.stat().st_size
+    body = len(html) - chart_data
+    return {"html": body, "chart_data": chart_data, "assets": assets, "total": body + assets}
+
+
 def _copy_static(target: Path) -> int:
     count = 0
     for finder in finders.get_finders():
