@@ -29,9 +29,12 @@ def cipher() -> MultiFernet:
     return _cipher(tuple(settings.VOICESCOUNT_ENCRYPTION_KEYS))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one, not one per value
+
+
 def encrypt_json(value: Any) -> bytes:
     """Encrypt a JSON-serialisable value."""
-    return cipher().encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return cipher().encrypt(_ENCODER.encode(value).encode("utf-8"))
 
 
 def decrypt_json(token: bytes | memoryview) -> Any:

@@ -130,7 +130,7 @@ def dedup_key(record: RawRecord) -> str:
 
 def pseudonym(study: Study, key: str) -> str:
     """A stable pseudonymous respondent id: HMAC of the respondent key with the study's secret."""
-    digest = hmac.new(study.pseudonym_key.encode(), key.encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.digest(study.pseudonym_key.encode(), key.encode("utf-8"), "sha256").hex()
     return "r-" + digest[:20]
 
 

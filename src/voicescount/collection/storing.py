@@ -63,10 +63,12 @@ class RecordKeys:
         self.known: set[Any] = set()
         self.personal_keys: list[Any] = []  # keys whose leaf is a personal field, in order met
         self.by_leaf: dict[str, list[Any]] = {}  # leaf → keys with that leaf
+        self._last: Any = None  # the node learned last: a record's answers are asked about repeatedly
 
     def learn(self, node: dict[Any, Any]) -> None:
         """Classify the keys of ``node`` not met before."""
-        if self.known.issuperset(node):
+        if node is self._last or self.known.issuperset(node):
+            self._last = node
             return
         for key in node:
             if key in self.known:
@@ -108,11 +110,9 @@ class RecordKeys:
         self.learn(node)
         hits = [k for k in self.personal_keys if k in node]
         # values to look into: objects and lists holding objects or lists (repeats, nested groups)
-        deep = [
-            k
-            for k in compress(node, map(_NESTED.__contains__, map(type, node.values())))
-            if _holds_more(node[k])
-        ]
+        deep = list(compress(node, map(_NESTED.__contains__, map(type, node.values()))))
+        if deep:
+            deep = [k for k in deep if _holds_more(node[k])]
         if not hits and not deep:
             return node
         out = dict(node)
