@@ -58,6 +58,8 @@ _MAX_LOOKUP = 5000
 MEMO_LIMIT = 4096
 """Answers (or rule inputs) remembered per question or rule; values repeat across records (codes, ages),
 so most answers are converted and most rules evaluated once per import, not once per record."""
+SECTION_MEMO_LIMIT = 32_768
+"""Answers remembered per section (form or repeat) in all: a few MB whatever the number of records."""
 
 
 class _Invalid(Exception):
@@ -646,7 +648,7 @@ class RecordValidator:
                 continue
             if type(raw) is str:
                 if not raw or (raw[0] in _SPACE or raw[-1] in _SPACE) and not raw.strip():
-                    if len(memo) < MEMO_LIMIT:
+                    if len(memo) < SECTION_MEMO_LIMIT:
                         memo[item] = _SKIP  # type: ignore[index]
                     continue
             elif raw is None or _empty(raw):
@@ -680,7 +682,12 @@ class RecordValidator:
                     check = True
             if check:
                 to_check.append(key)
-            if f.remember and type(raw) is str and f.remembered < MEMO_LIMIT:
+            if (
+                f.remember
+                and type(raw) is str
+                and f.remembered < MEMO_LIMIT
+                and len(memo) < SECTION_MEMO_LIMIT
+            ):
                 f.remembered += 1
                 kept = tuple(value) if type(value) is list else value  # never share a mutable list
                 memo[item] = _Remembered(key, kept, check, f.env_path, xpath)  # type: ignore[index]
