@@ -307,29 +307,43 @@ def _protect(
         r["flag"] = max(r["flag"], CellFlag(int(flags[at])))
 
 
-def _lnob(definition, weights: np.ndarray, y: np.ndarray, labels_by_dim: dict[str, np.ndarray]) -> dict:
-    """D-index over all intersections of the definition's dimensions and the furthest-behind tree."""
-    if definition.kind != IndicatorDefinition.Kind.PROPORTION or not labels_by_dim:
+def _lnob(definition, weights: np.ndarray, y: np.ndarray, dimensions: dict[str, tuple]) -> dict:
+    """D-index over all intersections of the definition's dimensions and the furthest-behind tree.
+
+    The circumstances go to the statistics core as integer codes (``Dataset.dimension``); labels and
+    the leaves' conditions are translated back to the code lists' codes."""
+    if definition.kind != IndicatorDefinition.Kind.PROPORTION or not dimensions:
         return {}
     # Circumstances are personal characteristics; places (region, province) are reported separately.
-    names = [d for d in labels_by_dim if d not in ("REGION", "AREA")] or list(labels_by_dim)
+    names = [d for d in dimensions if d not in ("REGION", "AREA")] or list(dimensions)
     valid = ~np.isnan(y)
     for d in names:
-        valid &= labels_by_dim[d] != MISSING
+        _, distinct, codes = dimensions[d]
+        missing = np.flatnonzero(distinct == MISSING)
+        if missing.size:
+            valid &= codes != missing[0]
     if valid.sum() < 100:
         return {"note": "Too few respondents with every circumstance recorded for LNOB analysis."}
     weights = weights[valid]
-    circumstances = {d: labels_by_dim[d][valid].astype(str) for d in names}
+    circumstances = {d: dimensions[d][2][valid] for d in names}
     names_en, names_vi = _code_names(names)
+    labels = {
+        lang: {
+            d: {i: words.get(d, {}).get(code, code) for i, code in enumerate(dimensions[d][1])} for d in names
+        }
+        for lang, words in (("en", names_en), ("vi", names_vi))
+    }
     try:
         dindex = d_index_by_circumstances(y[valid], circumstances, weights)
-        tree = furthest_behind(y[valid], circumstances, weights, labels={"en": names_en, "vi": names_vi})
+        tree = furthest_behind(y[valid], circumstances, weights, labels=labels)
     except StatsError as exc:
         return {"note": f"LNOB analysis not possible: {exc}"}
 
     def leaf(group):
         return {
-            "conditions": {k: sorted(map(str, v)) for k, v in group.conditions.items()},
+            "conditions": {
+                k: sorted(str(dimensions[k][1][code]) for code in v) for k, v in group.conditions.items()
+            },
             "mean": group.mean,
             "n": group.n,
             "weight_share": group.weight_share,
@@ -423,7 +437,6 @@ def compute_definition(
         )
     specs = {d["code_list"]: d for d in definition.dimensions}
     dimensions = {name: data.dimension(spec) for name, spec in specs.items()}
-    labels = {name: dim[0] for name, dim in dimensions.items()}
     key = fingerprint(definition, rule, design, y, dimensions, data)
     latest = definition.runs.order_by("-started", "-pk").first()
     if latest is not None and latest.input_fingerprint == key and not force:
@@ -452,7 +465,7 @@ def compute_definition(
             _protect(rows, combo, rule, pattern_cache)
     except StatsError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
-    lnob = _lnob(definition, design.weights, y, labels)
+    lnob = _lnob(definition, design.weights, y, dimensions)
 
     with transaction.atomic():
         run = EstimateRun.objects.create(

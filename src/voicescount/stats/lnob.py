@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -75,19 +76,30 @@ def d_index(rates: ArrayLike, shares: ArrayLike) -> float:
     return float(w @ np.abs(p - p_bar) / (2 * p_bar))
 
 
-def _codes(name: str, value: ArrayLike, n: int) -> NDArray[np.object_]:
-    arr = np.asarray(value, dtype=object).ravel()
+def _codes(name: str, value: ArrayLike, n: int) -> NDArray[Any]:
+    """The codes of one circumstance, as given (integer or text arrays stay so: factorising them is
+    fast), checked for missing values."""
+    arr = np.asarray(value).ravel()
+    if arr.dtype.kind not in "iuUSbfO":
+        arr = arr.astype(object)
     if arr.size != n:
         raise StatsError(f"circumstance {name!r}: expected {n} values, got {arr.size}")
-    if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
-        row = next(i for i, v in enumerate(arr) if v is None or (isinstance(v, float) and np.isnan(v)))
+    if arr.dtype.kind == "O":
+        # None, or NaN (the one value not equal to itself)
+        missing = np.array([v is None for v in arr], dtype=bool) | (arr != arr)
+    elif arr.dtype.kind == "f":
+        missing = np.isnan(arr)
+    else:
+        missing = np.zeros(arr.size, dtype=bool)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
         raise StatsError(
             f"circumstance {name!r}: row {row} is missing; drop or impute it before the analysis"
         )
     return arr
 
 
-def _factorize(name: str, codes: NDArray[np.object_]) -> NDArray[np.intp]:
+def _factorize(name: str, codes: NDArray[Any]) -> NDArray[np.intp]:
     try:
         _, inverse = np.unique(codes, return_inverse=True)
     except TypeError as exc:
