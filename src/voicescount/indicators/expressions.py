@@ -179,8 +179,18 @@ def _factor(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     hit = _FACTORS.get(key)
     if hit is not None and hit[0]() is a:
         return hit[1], hit[2]
-    index: dict[Any, int] = {}
-    levels: list[Any] = []
+    kinds = set(map(type, a))
+    if kinds <= {str, type(None)} or kinds <= {int, type(None)} or kinds <= {float, type(None)}:
+        # One hashable type (and None): no 1 == 1.0 == True collisions, so a dict factorises exactly
+        # and the lookups run in C.
+        index: dict[Any, int] = dict.fromkeys(a.tolist(), 0)
+        levels: list[Any] = list(index)
+        index.update(zip(levels, range(len(levels)), strict=True))
+        codes = np.fromiter(map(index.__getitem__, a.tolist()), dtype=np.intp, count=a.size)
+        _FACTORS[key] = (weakref.ref(a, lambda _ref, key=key: _FACTORS.pop(key, None)), codes, levels)
+        return codes, levels
+    index = {}
+    levels = []
     codes = np.empty(a.size, dtype=np.intp)
     for i, v in enumerate(a):
         # the type is part of the key: 1, 1.0 and True are equal in a dict but not as text
