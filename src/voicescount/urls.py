@@ -12,7 +12,8 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
-    path("", include("voicescount.collection.urls")),
+    # Publishing's public study pages answer /studies/ and /studies/<slug>/; collection keeps the import page.
     path("", include("voicescount.publishing.urls")),
+    path("", include("voicescount.collection.urls")),
     prefix_default_language=True,
 )

@@ -6,6 +6,9 @@ suppressed with their reason, never with a number.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from voicescount.framework.models import Code, Indicator
@@ -113,9 +116,9 @@ def community_counts() -> dict[int, int]:
 
 
 def latest_public_studies(limit: int = 3):
-    from voicescount.collection.models import Study
+    from voicescount.publishing.studies import public_studies
 
-    return Study.objects.filter(is_public=True).select_related("organisation").order_by("-period_end")[:limit]
+    return public_studies()[:limit]
 
 
 def widest_gaps(limit: int = 3) -> list[dict]:
@@ -158,3 +161,52 @@ def indicator_status(goal: int) -> dict[int, str]:
         i: "both" if i in community and i in official else ("community" if i in community else "official")
         for i in community | official
     }
+
+
+# --- which province boundaries a breakdown is mapped on -------------------------------------------------
+
+PROVINCE_SOURCES = {"@province": "63", "@province_2025": "34"}
+
+
+def reference_period_end(definition: IndicatorDefinition) -> dt.date:
+    """Last day of the definition's reference period (``2022``, ``2022-Q2``, ``2022-06`` or a date), else
+    the last day of the study's data collection."""
+    text = (definition.reference_period or "").strip()
+    if m := re.fullmatch(r"(\d{4})", text):
+        return dt.date(int(m[1]), 12, 31)
+    if m := re.fullmatch(r"(\d{4})-?Q([1-4])", text, re.IGNORECASE):
+        year, month = int(m[1]), 3 * int(m[2])
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        year, month = int(m[1]), int(m[2])
+        if 1 <= month <= 12:
+            return dt.date(year, month, calendar.monthrange(year, month)[1])
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return definition.study.period_end
+
+
+def province_boundaries(definition: IndicatorDefinition, codes: set[str] | None = None) -> str:
+    """ "63" or "34": the Vietnamese provinces that the definition's AREA breakdown is mapped on.
+
+    Data re-coded with ``@province`` (the 63 provinces) or ``@province_2025`` (the 34 from 1 July 2025)
+    are shown on the map they are coded to, whatever the period: an old province cannot be drawn on the
+    new map, nor a merged one split again. Otherwise the reference period decides (63 when it ends
+    before 1 July 2025), unless the estimates' ``codes`` only fit the other set of provinces.
+    """
+    from voicescount.geography import selectors as geography
+
+    spec = next((d for d in definition.dimensions if d.get("code_list") == "AREA"), {})
+    if spec.get("source") in PROVINCE_SOURCES:
+        return PROVINCE_SOURCES[spec["source"]]
+    version = geography.boundary_version_for(reference_period_end(definition))
+    if codes:
+        valid = {
+            v: set(geography.provinces_on("VN", on).values_list("code", flat=True))
+            for v, on in (("63", dt.date(2025, 6, 30)), ("34", dt.date(2025, 7, 1)))
+        }
+        other = "34" if version == "63" else "63"
+        if not codes <= valid[version] and codes <= valid[other]:
+            return other
+    return version

@@ -27,5 +27,7 @@ urlpatterns = [
     path("open-data/voicescount-open-data.zip", views.data_package, name="data-package"),
     path("map/", views.province_map, name="map"),
     path("map/provinces-<str:version>.geojson", views.provinces_geojson, name="provinces-geojson"),
+    path("studies/", views.study_list, name="studies"),
+    path("studies/<slug:slug>/", views.study_detail, name="study"),
     path("about/", views.about, name="about"),
 ]

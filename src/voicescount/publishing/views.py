@@ -84,7 +84,8 @@ def indicator_detail(request, code: str):
 
 
 def _province_map(item, language: str) -> dict | None:
-    """A choropleth by province (the 34 from July 2025) when the definition has that breakdown."""
+    """A choropleth by province when the definition has that breakdown, on the provinces the data are
+    coded to: the 63 until 30 June 2025 or the 34 from 1 July 2025 (``evidence.province_boundaries``)."""
     if ("AREA",) not in item.breakdowns:
         return None
     rows = evidence.breakdown(item.run, ("AREA",))
@@ -94,11 +95,16 @@ def _province_map(item, language: str) -> dict | None:
         for e in rows
         if e.estimate is not None and not e.suppressed
     ]
-    version = geography.boundary_version_for(dt.date(2025, 7, 1))
+    version = evidence.province_boundaries(item.definition, {e.dimensions["AREA"] for e in rows})
     url = reverse("publishing:provinces-geojson", kwargs={"version": version})
     legend = _("Percent") if item.percent else _("Value")
+    if version == "63":
+        title = _("By province (the 63 provinces until 30 June 2025)")
+    else:
+        title = _("By province (the 34 provinces from 1 July 2025)")
     return {
-        "spec": estimate_map_spec(url, values, _("By province (boundaries from 1 July 2025)"), legend),
+        "spec": estimate_map_spec(url, values, title, legend),
+        "version": version,
         "chart_id": f"map-{item.run.pk}",
         "spec_id": f"map-{item.run.pk}-spec",
         "shown": len(values),
@@ -293,8 +299,51 @@ def _with_label_points(collection: dict) -> dict:
 
 
 @require_GET
+def study_list(request):
+    """Every public study with its method, period, organisation and how many people took part."""
+    from voicescount.publishing import studies
+
+    rows = list(studies.public_studies(request.user))
+    achieved = studies.achieved_counts(rows)
+    for study in rows:
+        study.achieved_n = achieved.get(study.pk, 0)
+    return render(request, "publishing/studies.html", {"studies": rows})
+
+
+@require_GET
+def study_detail(request, slug: str):
+    """A public study: methodology, coverage, sample, consent procedure, partners and its indicators."""
+    from voicescount.accounts.permissions import Action, has_permission
+    from voicescount.publishing import studies
+
+    study = studies.public_study(slug, request.user)
+    if study is None:
+        raise Http404(
+            _("No public study has the address %(slug)s. It may not exist or not be published yet.")
+            % {"slug": slug}
+        )
+    can_import = has_permission(request.user, Action.IMPORT, study.organisation)
+    context = {
+        "study": study,
+        "profile": studies.study_profile(study, _language()),
+        "can_import": can_import,
+        "batches": study.batches.all()[:20] if can_import else [],
+    }
+    return render(request, "publishing/study.html", context)
+
+
+@require_GET
 def about(request):
-    return render(request, "publishing/about.html")
+    """What CGD is and how the estimates are made, with the suppression thresholds actually in force."""
+    from voicescount.indicators.compute import default_rule
+
+    rule = default_rule()
+    context = {
+        "rule": rule,
+        "caution_last": rule.caution_below - 1,
+        "zip_url": reverse("publishing:data-package"),
+    }
+    return render(request, "publishing/about.html", context)
 
 
 def spec_json(spec: dict) -> str:

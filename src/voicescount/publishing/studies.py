@@ -1,0 +1,200 @@
+"""What the public study pages show: methodology, coverage, sample, consent, partners and results.
+
+Only public studies (``Study.is_public``, the same rule as the JSON API's ``/api/v1/studies``) are shown to
+the public; members of an organisation also see its non-public studies, marked as such (``visible_to``).
+Nothing here reads a personal field or an individual answer: the sample is a count of accepted records
+with consent, the design is described by the names of its variables and the number of their distinct
+values, and coverage comes from the study's areas or from the codes of its published estimates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from voicescount.collection.models import QuarantinedRecord, Study, Submission
+from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing.evidence import code_labels
+
+
+def public_studies(user=None):
+    """Public studies, the most recent first; with ``user``, also their organisation's non-public ones."""
+    return Study.objects.visible_to(user).select_related("organisation").order_by("-period_end", "title_en")
+
+
+def public_study(slug: str, user=None) -> Study | None:
+    return public_studies(user).filter(slug=slug).first()
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """A public definition computed from the study, with its latest run."""
+
+    definition: IndicatorDefinition
+    run: EstimateRun
+
+    @property
+    def indicator_code(self) -> str:
+        return self.definition.indicator.code
+
+
+@dataclass
+class StudyProfile:
+    study: Study
+    achieved_n: int
+    withdrawn: int
+    held_back_for_consent: int
+    design: list[str]
+    areas: list[str]
+    regions: list[str]
+    target_groups: list[str]
+    child_consent: bool
+    results: list[StudyResult] = field(default_factory=list)
+    instruments: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def achieved_percent(self) -> int | None:
+        """Achieved sample as a whole percentage of the planned one (None without a plan)."""
+        planned = self.study.planned_sample_size
+        return round(100 * self.achieved_n / planned) if planned else None
+
+
+def latest_runs(study: Study) -> list[StudyResult]:
+    """The study's public definitions that have been computed, with their latest run, by indicator code."""
+    out = []
+    definitions = (
+        IndicatorDefinition.objects.filter(study=study, is_public=True)
+        .select_related("indicator")
+        .order_by("indicator__sort_key", "code")
+    )
+    for definition in definitions:
+        run = definition.runs.order_by("-started", "-pk").first()
+        if run is not None:
+            out.append(StudyResult(definition, run))
+    return out
+
+
+def _distinct_values(submissions, variable: str) -> int:
+    return submissions.values(f"values__{variable}").distinct().count()
+
+
+def design_in_plain_words(study: Study) -> list[str]:
+    """One sentence per element of the sampling design, as the estimates use it."""
+    submissions = Submission.objects.in_analysis().filter(study=study)
+    sentences = []
+    if study.weight_variable:
+        sentences.append(
+            _(
+                "Answers are weighted (variable %(variable)s) so that the sample stands for the population "
+                "it was drawn from, not only for the people interviewed."
+            )
+            % {"variable": study.weight_variable}
+        )
+    else:
+        sentences.append(_("Every respondent counts the same: the study has no survey weights."))
+    if study.strata_variable:
+        strata = _distinct_values(submissions, study.strata_variable)
+        sentences.append(
+            ngettext(
+                "The sample was drawn separately in %(count)d stratum (variable %(variable)s).",
+                "The sample was drawn separately in %(count)d strata (variable %(variable)s).",
+                strata,
+            )
+            % {"count": strata, "variable": study.strata_variable}
+        )
+    if study.psu_variable:
+        clusters = _distinct_values(submissions, study.psu_variable)
+        sentences.append(
+            ngettext(
+                "People were interviewed in %(count)d cluster (variable %(variable)s); the margins of "
+                "error allow for people of the same cluster answering alike.",
+                "People were interviewed in %(count)d clusters (variable %(variable)s); the margins of "
+                "error allow for people of the same cluster answering alike.",
+                clusters,
+            )
+            % {"count": clusters, "variable": study.psu_variable}
+        )
+    else:
+        sentences.append(
+            _(
+                "The margins of error treat the respondents as a simple random sample; if they were "
+                "interviewed in clusters the true uncertainty is larger."
+            )
+        )
+    if study.fpc_variable:
+        sentences.append(
+            _("A finite population correction is applied (variable %(variable)s).")
+            % {"variable": study.fpc_variable}
+        )
+    sentences.append(
+        _(
+            "Standard errors are computed from this design by Taylor linearisation, and every estimate is "
+            "published with its 95% confidence interval and its number of respondents."
+        )
+    )
+    return sentences
+
+
+def _estimate_codes(results: list[StudyResult], code_list: str) -> set[str]:
+    """Codes of ``code_list`` in one-dimension estimates of the study's published runs."""
+    rows = Estimate.objects.filter(run__in=[r.run for r in results], key__startswith=f"{code_list}=").exclude(
+        key__contains="|"
+    )
+    return {key.split("=", 1)[1] for key in rows.values_list("key", flat=True).distinct()}
+
+
+def _held_back_for_consent(study: Study) -> int:
+    """Records kept out of the analysis because consent (or guardian consent and assent) was missing."""
+    rows = QuarantinedRecord.objects.filter(study=study, status=QuarantinedRecord.Status.OPEN)
+    return sum(
+        any(issue.get("code") == "consent_missing" for issue in issues or [])
+        for issues in rows.values_list("issues", flat=True)
+    )
+
+
+def study_profile(study: Study, language: str) -> StudyProfile:
+    """Everything the public page of ``study`` shows, in ``language`` ("vi" or "en")."""
+    counts = dict(
+        Submission.objects.filter(study=study)
+        .values_list("consent_status")
+        .annotate(n=Count("pk"))
+        .values_list("consent_status", "n")
+    )
+    results = latest_runs(study)
+    labels = code_labels(language)
+    areas = sorted((a.name if language == "vi" else (a.name_en or a.name)) for a in study.areas.all())
+    region_labels = labels.get("REGION", {})
+    area_labels = labels.get("AREA", {})
+    regions = sorted(region_labels.get(c, c) for c in _estimate_codes(results, "REGION"))
+    if not areas:
+        areas = sorted(area_labels.get(c, c) for c in _estimate_codes(results, "AREA"))
+    groups = labels.get("POPULATION_GROUP", {})
+    instruments = study.instruments.order_by("form_id", "version", "uploaded")
+    child_consent = study.consent_procedure == Study.Consent.GUARDIAN_AND_ASSENT
+    return StudyProfile(
+        study=study,
+        achieved_n=counts.get(Submission.ConsentStatus.GIVEN, 0),
+        withdrawn=counts.get(Submission.ConsentStatus.WITHDRAWN, 0),
+        held_back_for_consent=_held_back_for_consent(study),
+        design=design_in_plain_words(study),
+        areas=areas,
+        regions=regions,
+        target_groups=[groups.get(code, code) for code in study.target_groups or []],
+        child_consent=child_consent,
+        results=results,
+        instruments=[(i.title or i.form_id, i.version) for i in instruments],
+    )
+
+
+def achieved_counts(studies: list[Study]) -> dict[int, int]:
+    """Study id → accepted records with consent (the achieved sample)."""
+    return dict(
+        Submission.objects.in_analysis()
+        .filter(study__in=studies)
+        .values_list("study")
+        .annotate(n=Count("pk"))
+        .values_list("study", "n")
+    )
