@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 
+from voicescount.collection.models import Study
 from voicescount.framework.models import GLOBAL, Goal, Indicator
 from voicescount.indicators.models import EstimateRun
 from voicescount.publishing import render_cache
@@ -44,6 +45,9 @@ def page_urls() -> Iterator[str]:
         yield f"/{lang}/"
         yield f"/{lang}/about/"
         yield f"/{lang}/map/"
+        yield f"/{lang}/studies/"
+        for slug in Study.objects.filter(is_public=True).values_list("slug", flat=True):
+            yield f"/{lang}/studies/{slug}/"
         for version in ("63", "34"):
             yield f"/{lang}/map/?boundaries={version}"
             yield f"/{lang}/map/provinces-{version}.geojson"
