@@ -244,6 +244,18 @@ def test_comparison_with_official_figures_gives_a_verdict_in_both_languages(defi
     assert rows["_T"].ci_low < rows["_T"].difference < rows["_T"].ci_high
 
 
+def test_official_figures_in_another_unit_are_not_compared(definition):
+    from voicescount.indicators.comparison import compare_run
+    from voicescount.indicators.models import OfficialObservation
+
+    run = compute.compute_definition(definition)
+    common = {"indicator": definition.indicator, "area_code": "VN", "source": "test", "period": "2022"}
+    # a count of beneficiaries is not a percentage: comparing 1.2 million with 30 % would be nonsense
+    OfficialObservation.objects.create(**common, key="_T", unit="NUMBER", value=1_200_000)
+    OfficialObservation.objects.create(**common, key="SEX=F", unit="PT", value=30.0)
+    assert {r.key for r in compare_run(run)} == {"SEX=F"}
+
+
 def test_significant_difference_is_called_lower(definition):
     from voicescount.indicators.comparison import compare_run
     from voicescount.indicators.models import OfficialObservation

@@ -120,7 +120,32 @@ def test_open_sdg_csv_from_ons_maps_sex_labels_and_skips_unknown_ages():
         ("1.2.1", "GB", "2017", "SEX=M"): 16.1,
         ("1.2.1", "GB", "2017", "SEX=F"): 17.9,
     }
-    assert OfficialObservation.objects.filter(source="ONS", key="_T").get().unit == "Percentage (%)"
+    # published as "Percentage (%)", stored as our unit code
+    assert OfficialObservation.objects.filter(source="ONS", key="_T").get().unit == "PT"
+
+
+@pytest.mark.parametrize("fmt", ["sdmx-csv", "open-sdg"])
+def test_an_unknown_unit_stops_the_import_naming_file_row_and_field(fmt):
+    if fmt == "sdmx-csv":
+        data = (
+            b"DATAFLOW,SERIES,REF_AREA,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE\n"
+            b"X,SI_COV_BENFTS,VN,2020,38.1,PT\nX,SI_COV_BENFTS,VN,2021,39.0,BANANAS\n"
+        )
+        mapping = {"series": {"SI_COV_BENFTS": "1.3.1"}}
+    else:
+        data = b"Year,Units,Value\n2020,Percentage (%),38.1\n2021,Bananas,39.0\n"
+        mapping = {"indicator": "1.3.1"}
+    with pytest.raises(OfficialDataError) as error:
+        import_official(data, fmt, source="unit-test", mapping=mapping)
+    unit = "BANANAS" if fmt == "sdmx-csv" else "Bananas"
+    assert str(error.value).startswith(f"<bytes>, row 3: unit '{unit}'")
+    assert "UNIT_MEASURE / Units" in str(error.value) and "nothing was imported" in str(error.value)
+    assert not OfficialObservation.objects.filter(source="unit-test").exists()
+    # mapped, the same file imports
+    summary = import_official(
+        data, fmt, source="unit-test", mapping={**mapping, "units": {"BANANAS": "PT", "Bananas": "PT"}}
+    )
+    assert summary.created == 2
 
 
 def test_open_sdg_values_mapping_and_unknown_column():

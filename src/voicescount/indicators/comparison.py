@@ -45,11 +45,18 @@ def _split_area(estimate: Estimate, country: str) -> tuple[str, str]:
     return area, key
 
 
+def _comparable(observation: OfficialObservation, definition: IndicatorDefinition) -> bool:
+    """Same unit: a proportion (stored as a fraction) against a percentage, anything else against its
+    own unit. An official figure without a unit is taken to be in the definition's unit."""
+    if not observation.unit:
+        return True
+    if definition.kind == IndicatorDefinition.Kind.PROPORTION:
+        return observation.unit.upper() in PERCENT_UNITS
+    return observation.unit.upper() == (definition.unit or "").upper()
+
+
 def _scale(observation: OfficialObservation, definition: IndicatorDefinition) -> float:
-    percent_official = observation.unit.upper() in PERCENT_UNITS if observation.unit else True
-    if definition.kind == IndicatorDefinition.Kind.PROPORTION and percent_official:
-        return 0.01
-    return 1.0
+    return 0.01 if definition.kind == IndicatorDefinition.Kind.PROPORTION else 1.0
 
 
 def _nearest(observations: list[OfficialObservation], year: int) -> OfficialObservation:
@@ -86,7 +93,11 @@ def _texts(direction: str, points: float | None, basis: str, period: str) -> tup
 def compare_run(run: EstimateRun, *, country: str = "VN", adjust: str = "holm") -> list[ComparisonRow]:
     """Every comparable group of ``run`` with its verdict (empty when there is no official counterpart)."""
     definition = run.definition
-    official = list(OfficialObservation.objects.filter(indicator=definition.indicator))
+    official = [
+        o
+        for o in OfficialObservation.objects.filter(indicator=definition.indicator)
+        if _comparable(o, definition)
+    ]
     if not official:
         return []
     by_group: dict[tuple[str, str], list[OfficialObservation]] = {}

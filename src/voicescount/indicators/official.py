@@ -87,6 +87,37 @@ UNSD_VALUES = {
     "INCOME_WEALTH_QUANTILE": {"_T": TOTAL, "ALL": TOTAL},
 }
 UNSD_UNITS = {"PERCENT": "PT"}
+#: Units an official figure may be in, as published (SDG ``UNIT_MEASURE`` codes, UN SDG API names and the
+#: labels Open SDG sites use; compared case-insensitively) → our unit code. A unit not listed here (and
+#: not mapped with ``mapping["units"]``) stops the import: comparing figures in an unknown unit would be
+#: silently wrong. An empty unit means "as the indicator's definition".
+UNITS = {
+    **{u: "PT" for u in ("PT", "PERCENT", "PC", "%", "PERCENTAGE", "PERCENTAGE (%)", "PERCENT (%)")},
+    **{u: "NUMBER" for u in ("NUMBER", "NUM", "PERSONS", "NUMBER OF PEOPLE")},
+    **{
+        u: u
+        for u in (
+            "RATIO",
+            "INDEX",
+            "PER_1000_POP",
+            "PER_100000_POP",
+            "PER_1000_LIVE_BIRTHS",
+            "PER_100000_LIVE_BIRTHS",
+            "PER_1000_UNINFECTED_POP",
+            "USD",
+            "CU_USD",
+            "CON_USD",
+            "VND",
+            "YEARS",
+            "HOURS",
+            "DAYS",
+            "HA",
+            "KM2",
+            "T",
+            "KG",
+        )
+    },
+}
 
 #: Open SDG columns that are not disaggregations.
 OPEN_SDG_RESERVED = {"year", "value", "series", "units", "geocode", "unit multiplier", "observation status"}
@@ -173,7 +204,11 @@ def import_official(
     * ``area``: the area of Open SDG rows without ``GeoCode`` (default ``"VN"``);
     * ``columns``: ``{"Sex": "SEX"}`` — Open SDG column → code list;
     * ``values``: ``{"AGE": {"16 to 24": "Y16T24"}}`` — published labels/codes → our codes;
+    * ``units``: ``{"Tỷ lệ (%)": "PT"}`` — units as published → our unit codes (see ``UNITS``);
     * ``framework``: framework of the indicators (default ``"global"``).
+
+    A row in a unit VoicesCount does not know raises :class:`OfficialDataError` naming the file, row and
+    field, and nothing of the file is stored; rows with codes we do not have are skipped with a reason.
     """
     if fmt not in FORMATS:
         raise OfficialDataError(str(fmt), f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -185,9 +220,29 @@ def import_official(
     readers = {"sdmx-ml": _read_sdmx_ml, "sdmx-csv": _read_sdmx_csv, "open-sdg": _read_open_sdg}
     readers["unsd-json"] = _read_unsd_json
     rows = list(readers[fmt](data, name, mapping))
+    for row in rows:
+        row.unit = _unit(row, name, mapping.get("units", {}))
     return _store(
         rows, mapping, source=source, source_url=source_url, retrieved=retrieved, illustrative=illustrative
     )
+
+
+def _unit(row: _Row, name: str, mapped: dict[str, str]) -> str:
+    raw = str(row.unit or "").strip()
+    if not raw:
+        return ""
+    if raw in mapped:
+        return mapped[raw]
+    unit = UNITS.get(raw.upper())
+    if unit is None:
+        raise OfficialDataError(
+            name,
+            f"unit {raw!r} (UNIT_MEASURE / Units) is not a unit VoicesCount can compare; known: "
+            f"{', '.join(sorted(set(UNITS.values())))}. Map it with mapping['units'] or correct the file; "
+            "nothing was imported",
+            row=row.number,
+        )
+    return unit
 
 
 # ---------------------------------------------------------------------------------------- input
