@@ -220,7 +220,7 @@ def compare_with_r(study, tmp: Path) -> str:
 
     definition = study.indicator_definitions.order_by("code").first()
     data = load_dataset(study)
-    y = _outcome(definition, data)
+    y, _ = _outcome(definition, data)
     specs = {d["code_list"]: d for d in definition.dimensions}
     columns = {name: data.dimension(spec)[0].astype(str) for name, spec in specs.items()}
     design = design_for(study, data)

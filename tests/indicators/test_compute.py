@@ -295,3 +295,62 @@ def test_provinces_are_recoded_to_the_34_in_force_from_july_2025(definition):
         merged.n == run.estimates.get(key="AREA=VN-01").n * 2
         or merged.n > run.estimates.get(key="AREA=VN-01").n
     )
+
+
+def test_a_ratio_definition_is_a_ratio_of_totals(definition, study):
+    """Kind 'ratio' uses the denominator: Σw·value / Σw·denominator, as R's svyratio."""
+    ratio = IndicatorDefinition.objects.create(
+        study=study,
+        indicator=definition.indicator,
+        code="covered-per-weight-unit",
+        title_en="Covered per unit of age",
+        kind=IndicatorDefinition.Kind.RATIO,
+        universe="age >= 15",
+        value="covered == 'yes'",
+        denominator="age",
+        unit="RATIO",
+        dimensions=DIMENSIONS[:1],
+        intersections=[["SEX"]],
+    )
+    run = compute.compute_definition(ratio)
+    values = list(Submission.objects.filter(study=study).order_by("id").values_list("values", flat=True))
+    design = SurveyDesign.create(
+        weights=[v["weight"] for v in values],
+        strata=[v["stratum"] for v in values],
+        psu=[v["commune"] for v in values],
+        nest=True,
+    )
+    adult = np.array([v["age"] >= 15 for v in values])
+    num = np.where(adult, [float(v["covered"] == "yes") for v in values], np.nan)
+    den = np.where(adult, [float(v["age"]) for v in values], np.nan)
+    direct = estimators.ratio(design, num, den).rows()[0]
+    total = run.estimates.get(key="_T")
+    assert total.estimate == pytest.approx(direct["estimate"], rel=1e-12)
+    assert total.se == pytest.approx(direct["se"], rel=1e-10)
+    # a mean of the value would be the share covered, about 0.3; the ratio per year of age is far smaller
+    assert total.estimate < 0.05
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": "ratio", "value": "age", "denominator": ""}, "is a ratio but has no denominator"),
+        ({"kind": "mean", "value": "sex"}, "the value expression 'sex' gives text, not numbers"),
+        ({"kind": "mean", "value": "age", "universe": "age > 500"}, "no respondent is in the universe"),
+        ({"kind": "mean", "value": "income"}, "no submission of the study has a question 'income'"),
+    ],
+)
+def test_definitions_that_cannot_be_computed_name_the_definition_and_store_nothing(
+    definition, study, fields, message
+):
+    bad = IndicatorDefinition.objects.create(
+        study=study,
+        indicator=definition.indicator,
+        code="bad",
+        title_en="Bad",
+        **{"universe": "age >= 15", "dimensions": DIMENSIONS[:1], **fields},
+    )
+    with pytest.raises(compute.ComputeError) as error:
+        compute.compute_definition(bad)
+    assert "'bad'" in str(error.value) and message in str(error.value)
+    assert not bad.runs.exists()

@@ -82,6 +82,10 @@ class ComputeError(ValueError):
     """A definition that cannot be computed as written; the message names the definition and the reason."""
 
 
+class UnknownVariable(ComputeError):
+    """A name that is no question of the study's submissions (raised by ``Dataset.column``)."""
+
+
 @dataclass
 class Dataset:
     """Answers of the submissions in analysis, column-wise (question name → object array)."""
@@ -103,6 +107,11 @@ class Dataset:
             else:
                 col = np.empty(self.n, dtype=object)
                 col[:] = [v.get(name) for v in self.values]
+                if self.n and not any(v is not None for v in col) and not any(name in v for v in self.values):
+                    raise UnknownVariable(
+                        f"no submission of the study has a question '{name}' (check the spelling against "
+                        "the instrument's question names)"
+                    )
                 self._columns[name] = col
         return self._columns[name]
 
@@ -224,23 +233,49 @@ def canonical_key(dimensions: dict[str, str]) -> str:
     return "|".join(parts) or TOTAL
 
 
-def _outcome(definition: IndicatorDefinition, data: Dataset) -> np.ndarray:
-    """The analysis variable: NaN outside the universe and where the answer is unknown."""
+def _numbers(definition: IndicatorDefinition, field_name: str, text: str, data: Dataset) -> np.ndarray:
+    """An expression's value per row as floats; a clear error when it gives text."""
+    expression = parse(text)
+    result = np.asarray(expression.evaluate(data.columns(expression.names), data.n))
+    if result.dtype == object:
+        numeric = _numeric(result)
+        present = np.array([v not in (None, "") for v in result], dtype=bool)
+        if (np.isnan(numeric) & present).any():
+            row = int(np.flatnonzero(np.isnan(numeric) & present)[0])
+            raise ComputeError(
+                f"Definition '{definition.code}': the {field_name} expression '{text}' gives text, not "
+                f"numbers (submission {data.ids[row]}: {str(result[row])[:40]!r}); use a numeric question "
+                "or a condition"
+            )
+        return numeric
+    return result.astype(float)
+
+
+def _outcome(definition: IndicatorDefinition, data: Dataset) -> tuple[np.ndarray, np.ndarray | None]:
+    """The analysis variable (and, for a ratio, the denominator): NaN outside the universe and where the
+    answer is unknown."""
+    kind = definition.kind
+    proportion = kind == IndicatorDefinition.Kind.PROPORTION
+    field_name = "numerator" if proportion else "value"
+    target_text = definition.numerator if proportion else definition.value
+    if not target_text.strip():
+        raise ComputeError(f"Definition '{definition.code}' has no {field_name} expression.")
+    if kind == IndicatorDefinition.Kind.RATIO and not definition.denominator.strip():
+        raise ComputeError(f"Definition '{definition.code}' is a ratio but has no denominator expression.")
     try:
         universe = parse(definition.universe) if definition.universe.strip() else None
-        target_text = (
-            definition.numerator if definition.kind == definition.Kind.PROPORTION else definition.value
-        )
-        if not target_text.strip():
-            raise ComputeError(f"Definition '{definition.code}' has no numerator or value expression.")
-        target = parse(target_text)
         in_universe = (
             universe.mask(data.columns(universe.names), data.n) if universe else np.ones(data.n, dtype=bool)
         )
-        y = np.asarray(target.evaluate(data.columns(target.names), data.n), dtype=float)
+        y = _numbers(definition, field_name, target_text, data)
+        x = (
+            _numbers(definition, "denominator", definition.denominator, data)
+            if kind == IndicatorDefinition.Kind.RATIO
+            else None
+        )
     except ExpressionError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
-    return np.where(in_universe, y, np.nan)
+    return np.where(in_universe, y, np.nan), None if x is None else np.where(in_universe, x, np.nan)
 
 
 def _intersections(definition: IndicatorDefinition) -> list[tuple[str, ...]]:
@@ -256,7 +291,9 @@ def _intersections(definition: IndicatorDefinition) -> list[tuple[str, ...]]:
     return wanted or [()]
 
 
-def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains):
+def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains, x: np.ndarray | None = None):
+    if kind == IndicatorDefinition.Kind.RATIO:
+        return estimators.ratio(design, y, x, domains, margins=domains is not None)
     if kind == IndicatorDefinition.Kind.PROPORTION:
         return estimators.proportion(design, y, domains, margins=domains is not None)
     if kind == IndicatorDefinition.Kind.TOTAL:
@@ -381,6 +418,7 @@ def fingerprint(
     y: np.ndarray,
     dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     data: Dataset,
+    x: np.ndarray | None = None,
 ) -> str:
     """Hash of everything one definition's estimates depend on, so that a change elsewhere in the study
     (a withdrawal or new submissions outside its universe) does not recompute it.
@@ -400,6 +438,7 @@ def fingerprint(
     for part in (
         np.asarray(data.ids, dtype=np.int64)[used],
         y[used],
+        np.zeros(0) if x is None else x[used],
         design.weights[used],
         design.stratum[used],
         design.psu[used],
@@ -430,14 +469,20 @@ def compute_definition(
     if data.n == 0:
         raise ComputeError(f"Study '{definition.study.slug}' has no submissions in analysis yet.")
     design = design_for(definition.study, data)
-    y = _outcome(definition, data)
+    try:
+        y, x = _outcome(definition, data)
+        specs = {d["code_list"]: d for d in definition.dimensions}
+        dimensions = {name: data.dimension(spec) for name, spec in specs.items()}
+    except UnknownVariable as exc:
+        raise ComputeError(f"Definition '{definition.code}': {exc}") from None
+    if x is not None:
+        # a row enters a ratio only with both its numerator and its denominator (R's na.rm)
+        y = np.where(np.isnan(x), np.nan, y)
     if np.isnan(y).all():
         raise ComputeError(
             f"Definition '{definition.code}': no respondent is in the universe with an answer."
         )
-    specs = {d["code_list"]: d for d in definition.dimensions}
-    dimensions = {name: data.dimension(spec) for name, spec in specs.items()}
-    key = fingerprint(definition, rule, design, y, dimensions, data)
+    key = fingerprint(definition, rule, design, y, dimensions, data, x)
     latest = definition.runs.order_by("-started", "-pk").first()
     if latest is not None and latest.input_fingerprint == key and not force:
         return None
@@ -447,7 +492,7 @@ def compute_definition(
         for combo in _intersections(definition):
             # The estimator gets integer codes (cheap to group by); labels are put back on the rows.
             domains = {d: dimensions[d][2] for d in combo} if combo else None
-            result = _estimate(definition.kind, design, y, domains)
+            result = _estimate(definition.kind, design, y, domains, x)
             new: list[str] = []
             for row in result.rows():
                 dims = {d: str(dimensions[d][1][row[d]]) for d in combo if row[d] is not None}
