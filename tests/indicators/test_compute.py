@@ -354,3 +354,67 @@ def test_definitions_that_cannot_be_computed_name_the_definition_and_store_nothi
         compute.compute_definition(bad)
     assert "'bad'" in str(error.value) and message in str(error.value)
     assert not bad.runs.exists()
+
+
+def derived(study, name, expression):
+    from voicescount.indicators.models import DerivedVariable
+
+    return DerivedVariable.objects.create(study=study, name=name, expression=expression)
+
+
+def test_derived_variables_are_reused_across_definitions(definition, study):
+    derived(study, "adult", "age >= 15")
+    derived(study, "answered", "covered in ['yes', 'no']")
+    derived(study, "in_scope", "adult and answered")  # built from other derived variables
+    inline = compute.compute_definition(definition)
+    again = IndicatorDefinition.objects.create(
+        study=study,
+        indicator=definition.indicator,
+        code="sp-derived",
+        title_en="Same, with derived variables",
+        universe="in_scope",
+        numerator="covered == 'yes'",
+        dimensions=definition.dimensions,
+        intersections=definition.intersections,
+    )
+    run = compute.compute_definition(again)
+    assert {e.key: e.estimate for e in run.estimates.all()} == {
+        e.key: e.estimate for e in inline.estimates.all()
+    }
+
+
+def test_circular_derived_variables_are_an_error_naming_the_chain(definition, study):
+    derived(study, "a", "b + 1")
+    derived(study, "b", "c * 2")
+    derived(study, "c", "a - age")
+    definition.universe = "a > 0"
+    definition.save()
+    with pytest.raises(compute.ComputeError) as error:
+        compute.compute_definition(definition)
+    assert str(error.value) == "Definition 'sp': derived variable 'a' refers to itself: a → b → c → a"
+    assert not definition.runs.exists()
+
+
+def test_a_derived_variable_on_an_unknown_question_names_both(definition, study):
+    derived(study, "rich", "income > 1000")
+    derived(study, "target", "rich and age >= 15")
+    definition.universe = "target"
+    definition.save()
+    with pytest.raises(compute.ComputeError) as error:
+        compute.compute_definition(definition)
+    assert str(error.value).startswith(
+        "Definition 'sp': derived variable 'target': derived variable 'rich': no submission of the study "
+        "has a question 'income'"
+    )
+
+
+def test_a_derived_variable_with_a_bad_expression_is_refused_when_saved(study):
+    from django.core.exceptions import ValidationError
+
+    from voicescount.indicators.models import DerivedVariable
+
+    variable = DerivedVariable(study=study, name="x", expression="__import__('os')")
+    with pytest.raises(ValidationError, match="Unknown function '__import__'"):
+        variable.full_clean()
+    with pytest.raises(ValidationError, match="letters, digits and underscores"):
+        DerivedVariable(study=study, name="1x", expression="age").full_clean()

@@ -82,8 +82,13 @@ class ComputeError(ValueError):
     """A definition that cannot be computed as written; the message names the definition and the reason."""
 
 
-class UnknownVariable(ComputeError):
-    """A name that is no question of the study's submissions (raised by ``Dataset.column``)."""
+class DatasetError(ComputeError):
+    """A variable of the dataset cannot be made (raised by ``Dataset.column``; the definition that asked
+    for it is added to the message by ``compute_definition``)."""
+
+
+class CircularVariable(DatasetError):
+    """Derived variables that refer to each other in a circle."""
 
 
 @dataclass
@@ -92,9 +97,12 @@ class Dataset:
 
     ids: list[int]
     values: list[dict[str, Any]]
+    #: the study's derived variables: name → expression text
+    derived: dict[str, str] = field(default_factory=dict)
     _columns: dict[str, np.ndarray] = field(default_factory=dict)
     _dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     _designs: dict[tuple[str, str, str], SurveyDesign] = field(default_factory=dict)
+    _resolving: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -104,16 +112,39 @@ class Dataset:
         if name not in self._columns:
             if name.startswith("@"):
                 self._columns[name] = _derived(name, self)
+            elif name in self.derived:
+                self._columns[name] = self._derived_variable(name)
             else:
                 col = np.empty(self.n, dtype=object)
                 col[:] = [v.get(name) for v in self.values]
                 if self.n and not any(v is not None for v in col) and not any(name in v for v in self.values):
-                    raise UnknownVariable(
+                    raise DatasetError(
                         f"no submission of the study has a question '{name}' (check the spelling against "
                         "the instrument's question names)"
                     )
                 self._columns[name] = col
         return self._columns[name]
+
+    def _derived_variable(self, name: str) -> np.ndarray:
+        """A study-level derived variable, evaluated once; refers to questions and other derived
+        variables, never (through any chain) to itself."""
+        if name in self._resolving:
+            chain = " → ".join([*self._resolving[self._resolving.index(name) :], name])
+            raise CircularVariable(f"derived variable '{name}' refers to itself: {chain}")
+        if any(name in v for v in self.values[:1000]):
+            raise DatasetError(f"derived variable '{name}' has the name of a question; rename it")
+        self._resolving.append(name)
+        try:
+            expression = parse(self.derived[name])
+            return np.asarray(expression.evaluate(self.columns(expression.names), self.n))
+        except ExpressionError as exc:
+            raise DatasetError(f"derived variable '{name}': {exc}") from None
+        except CircularVariable:
+            raise
+        except DatasetError as exc:
+            raise DatasetError(f"derived variable '{name}': {exc}") from None
+        finally:
+            self._resolving.pop()
 
     def columns(self, names: Iterable[str]) -> dict[str, np.ndarray]:
         return {name: self.column(name) for name in names}
@@ -145,7 +176,8 @@ def load_dataset(study: Study) -> Dataset:
     for pk, text in rows.iterator(chunk_size=10_000):
         ids.append(pk)
         values.append(loads(text))
-    return Dataset(ids=ids, values=values)
+    derived = dict(study.derived_variables.values_list("name", "expression"))
+    return Dataset(ids=ids, values=values, derived=derived)
 
 
 def _numeric(col: np.ndarray) -> np.ndarray:
@@ -473,7 +505,7 @@ def compute_definition(
         y, x = _outcome(definition, data)
         specs = {d["code_list"]: d for d in definition.dimensions}
         dimensions = {name: data.dimension(spec) for name, spec in specs.items()}
-    except UnknownVariable as exc:
+    except DatasetError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
     if x is not None:
         # a row enters a ratio only with both its numerator and its denominator (R's na.rm)

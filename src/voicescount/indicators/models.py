@@ -10,6 +10,8 @@ is overwritten — a new run supersedes the previous one.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +58,44 @@ class IndicatorDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.indicator.code})"
+
+
+class DerivedVariable(models.Model):
+    """A variable computed from a study's questions — or from other derived variables — once, and reused
+    by every definition of the study by its name: ``adult`` = ``age >= 16``, ``pwd`` = ``wg_walking in
+    [3, 4] or …``. Written in the same expression language as definitions."""
+
+    study = models.ForeignKey("collection.Study", on_delete=models.CASCADE, related_name="derived_variables")
+    name = models.CharField(
+        _("name"),
+        max_length=60,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z_][A-Za-z0-9_]*$",
+                _("A name is letters, digits and underscores, not starting with a digit."),
+            )
+        ],
+        help_text=_("Used in expressions like a question name."),
+    )
+    expression = models.TextField(_("expression"))
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["study", "name"]
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="unique_derived_variable")]
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.expression}"
+
+    def clean(self) -> None:
+        from voicescount.indicators.expressions import ExpressionError, parse
+
+        try:
+            parse(self.expression)
+        except ExpressionError as exc:
+            raise ValidationError({"expression": str(exc)}) from None
 
 
 class EstimateRun(models.Model):
