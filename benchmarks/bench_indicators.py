@@ -57,10 +57,11 @@ design <- subset(design, !is.na(y))
 out <- list()
 elapsed <- system.time({
   t <- svymean(~y, design)
-  out[["_T"]] <- data.frame(dim = "_T", code = "_T", est = coef(t), se = SE(t))
+  out[["_T"]] <- data.frame(dim = "_T", code = "_T", est = as.numeric(coef(t)), se = as.numeric(SE(t)))
   for (v in c("SEX", "AGE", "DISABILITY_STATUS", "URBANISATION", "REGION")) {
     b <- svyby(~y, as.formula(paste0("~", v)), design, svymean)
-    out[[v]] <- data.frame(dim = v, code = as.character(b[[v]]), est = coef(b), se = SE(b))
+    out[[v]] <- data.frame(dim = v, code = as.character(b[[v]]), est = as.numeric(coef(b)),
+                           se = as.numeric(SE(b)))
   }
 })[["elapsed"]]
 write.csv(format(do.call(rbind, out), digits = 17), args[2], row.names = FALSE, quote = FALSE)

@@ -38,7 +38,7 @@ from django.db.models.functions import Cast
 from voicescount import __version__
 from voicescount.collection.models import Study, Submission
 from voicescount.framework.models import Code
-from voicescount.indicators.expressions import ExpressionError, parse
+from voicescount.indicators.expressions import ExpressionError, factorise, parse, per_value
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.stats import estimators
 from voicescount.stats.design import SurveyDesign
@@ -155,8 +155,8 @@ class Dataset:
         key = json.dumps(spec, sort_keys=True)
         if key not in self._dimensions:
             labels = dimension_labels(spec, self)
-            distinct, codes = np.unique(labels.astype(str), return_inverse=True)
-            self._dimensions[key] = (labels, distinct.astype(object), codes.astype(np.intp).reshape(-1))
+            distinct, codes = _sorted_codes(labels)
+            self._dimensions[key] = (labels, distinct, codes)
         return self._dimensions[key]
 
 
@@ -180,14 +180,26 @@ def load_dataset(study: Study) -> Dataset:
     return Dataset(ids=ids, values=values, derived=derived)
 
 
+def _sorted_codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct labels (as text, sorted) and each row's code into them, as ``np.unique`` would give but in
+    linear time. Sorted, the codes of the other rows stay the same when rows come and go."""
+    first_seen, levels = factorise(labels)
+    order = sorted(range(len(levels)), key=lambda i: str(levels[i]))
+    rank = np.empty(len(levels), dtype=np.intp)
+    rank[order] = np.arange(len(levels))
+    return np.array([str(levels[i]) for i in order], dtype=object), rank[first_seen]
+
+
+def _float_or_nan(v: Any) -> float:
+    try:
+        return float(v) if v not in (None, "") else np.nan
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def _numeric(col: np.ndarray) -> np.ndarray:
-    out = np.full(col.shape[0], np.nan)
-    for i, v in enumerate(col):
-        try:
-            out[i] = float(v) if v not in (None, "") else np.nan
-        except (TypeError, ValueError):
-            out[i] = np.nan
-    return out
+    """Answers as numbers (NaN where missing or not a number), converted once per distinct answer."""
+    return per_value(col, _float_or_nan)
 
 
 def _derived(name: str, data: Dataset) -> np.ndarray:
@@ -197,9 +209,7 @@ def _derived(name: str, data: Dataset) -> np.ndarray:
             codes = _numeric(data.column(question))
             responses[domain] = np.where(np.isin(codes, (1, 2, 3, 4, 7, 8, 9)), codes, np.nan)
         flag = wgss_identifiers(responses).disability3
-        out = np.empty(data.n, dtype=object)
-        out[:] = [None if np.isnan(f) else ("PD" if f == 1 else "NPD") for f in flag]
-        return out
+        return np.where(np.isnan(flag), None, np.where(flag == 1, "PD", "NPD").astype(object))
     if name in ("@province", "@province_2025"):
         # The province question holds GSO codes of the 63 provinces; @province_2025 maps them to the
         # 34 provinces in force from 1 July 2025 (a merged province's data count in its successor).
@@ -208,9 +218,9 @@ def _derived(name: str, data: Dataset) -> np.ndarray:
         from voicescount.geography.selectors import recode_to
 
         mapping = recode_to(dt.date(2025, 7, 1) if name == "@province_2025" else dt.date(2025, 6, 30))
-        out = np.empty(data.n, dtype=object)
-        out[:] = [mapping.get(str(v)) if v not in (None, "") else None for v in data.column("province")]
-        return out
+        return per_value(
+            data.column("province"), lambda v: mapping.get(str(v)) if v not in (None, "") else None, object
+        )
     raise ComputeError(f"Unknown derived variable {name}; known: @wg_disability, @province, @province_2025")
 
 
@@ -225,9 +235,9 @@ def dimension_labels(spec: dict, data: Dataset) -> np.ndarray:
             out[(values >= low) & (values <= high) & (out == MISSING)] = code
     elif "codes" in spec:
         mapping = {str(k): v for k, v in spec["codes"].items()}
-        out[:] = [mapping.get(str(v), MISSING) if v is not None else MISSING for v in col]
+        out = per_value(col, lambda v: mapping.get(str(v), MISSING) if v is not None else MISSING, object)
     else:
-        out[:] = [MISSING if v in (None, "") else str(v) for v in col]
+        out = per_value(col, lambda v: MISSING if v in (None, "") else str(v), object)
     return out
 
 
@@ -252,8 +262,10 @@ def _make_design(study: Study, data: Dataset) -> SurveyDesign:
         kwargs["weights"] = weights
     for arg, variable in (("strata", study.strata_variable), ("psu", study.psu_variable)):
         if variable:
-            col = data.column(variable)
-            kwargs[arg] = np.array(["" if v is None else str(v) for v in col], dtype=object)
+            # integer codes of the labels (sorted): the design encodes them in linear time, where
+            # sorting a million labels would not be
+            text = per_value(data.column(variable), lambda v: "" if v is None else str(v), object)
+            kwargs[arg] = _sorted_codes(text)[1]
     try:
         return SurveyDesign.create(**kwargs, nest=True, lonely_psu="adjust")
     except StatsError as exc:

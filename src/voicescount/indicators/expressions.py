@@ -179,14 +179,18 @@ def _factor(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     hit = _FACTORS.get(key)
     if hit is not None and hit[0]() is a:
         return hit[1], hit[2]
-    kinds = set(map(type, a))
-    if kinds <= {str, type(None)} or kinds <= {int, type(None)} or kinds <= {float, type(None)}:
-        # One hashable type (and None): no 1 == 1.0 == True collisions, so a dict factorises exactly
-        # and the lookups run in C.
-        index: dict[Any, int] = dict.fromkeys(a.tolist(), 0)
-        levels: list[Any] = list(index)
-        index.update(zip(levels, range(len(levels)), strict=True))
-        codes = np.fromiter(map(index.__getitem__, a.tolist()), dtype=np.intp, count=a.size)
+    items = a.tolist()
+    kinds = set(map(type, items))
+    if kinds <= {str, int, float, bool, type(None)}:
+        # Hashable scalars: a dict factorises them with the loops in C. With one type the values are
+        # the keys; with several, (type, value) pairs, so that 1, 1.0 and True stay apart (they are equal
+        # in a dict but not as text).
+        keys = items if len(kinds - {type(None)}) <= 1 else list(zip(map(type, items), items, strict=True))
+        index: dict[Any, int] = dict.fromkeys(keys, 0)
+        first = list(index)
+        index.update(zip(first, range(len(first)), strict=True))
+        levels: list[Any] = first if keys is items else [k[1] for k in first]
+        codes = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=a.size)
         _FACTORS[key] = (weakref.ref(a, lambda _ref, key=key: _FACTORS.pop(key, None)), codes, levels)
         return codes, levels
     index = {}
@@ -214,6 +218,16 @@ def _constant(value: str, n: int) -> np.ndarray:
     key = id(a)
     _FACTORS[key] = (weakref.ref(a, lambda _ref: _FACTORS.pop(key, None)), np.zeros(n, np.intp), [value])
     return a
+
+
+def factorise(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Each row's code and the distinct values of an object array (cached per array)."""
+    return _factor(a)
+
+
+def per_value(a: np.ndarray, fn: Any, dtype: Any = float) -> np.ndarray:
+    """``fn`` of every element of object array ``a``, computed once per distinct value."""
+    return _per_value(a, fn, dtype)
 
 
 def _per_value(a: np.ndarray, fn: Any, dtype: Any = float) -> np.ndarray:
