@@ -220,7 +220,7 @@ def indicator_breakdown(request, code: str, run_id: int):
             definition__is_public=True,
             definition__study__is_public=True,
         )
-        .select_related("definition")
+        .select_related("definition__indicator")  # the page title names the indicator
         .first()
     )
     if indicator is None or run is None:
