@@ -127,3 +127,17 @@ def test_publish_output_does_not_depend_on_the_render_cache(tmp_path, published,
     assert len(cached) > 500
     assert cached.keys() == plain.keys()
     assert [k for k in cached if cached[k] != plain[k]] == []
+
+
+def test_publish_reads_shared_data_once(tmp_path, published):  # noqa: F811
+    """No N+1: the export reads the run's estimates a few times in all (pages, API, comparisons), not once
+    for every page, download and language that shows them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    showing = [u for u in page_urls() if f"/runs/{published.pk}/" in u or "/indicators/1.3.1" in u]
+    assert len(showing) > 20
+    with CaptureQueriesContext(connection) as queries:
+        publish(tmp_path)
+    read_all = 'SELECT "indicators_estimate"."id"'
+    assert 1 <= len([q for q in queries.captured_queries if q["sql"].startswith(read_all)]) <= 6
