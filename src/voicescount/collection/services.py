@@ -338,14 +338,18 @@ def import_records(
         ids = (study.pk, instrument.pk, batch.pk)
         for chunk in _chunks(records, CHUNK):
             hashes = [dedup_key(r) for r in chunk]
+            # No ORDER BY (the models order by id): with it SQLite walks the whole table in id
+            # order instead of looking the keys up in the (study, content_hash) index.
             held = set(
-                Submission.objects.filter(study=study, content_hash__in=hashes).values_list(
-                    "content_hash", flat=True
-                )
+                Submission.objects.filter(study=study, content_hash__in=hashes)
+                .order_by()
+                .values_list("content_hash", flat=True)
             )
             waiting: dict[str, QuarantinedRecord] = {}
-            for q in QuarantinedRecord.objects.filter(study=study, content_hash__in=hashes).only(
-                "pk", "content_hash", "status", "batch_id"
+            for q in (
+                QuarantinedRecord.objects.filter(study=study, content_hash__in=hashes)
+                .order_by()
+                .only("pk", "content_hash", "status", "batch_id")
             ):
                 if q.status == QuarantinedRecord.Status.OPEN and q.batch_id != batch.pk:
                     waiting[q.content_hash] = q  # held by an earlier batch: a fixed copy resolves it
