@@ -416,5 +416,7 @@ def test_a_derived_variable_with_a_bad_expression_is_refused_when_saved(study):
     variable = DerivedVariable(study=study, name="x", expression="__import__('os')")
     with pytest.raises(ValidationError, match="Unknown function '__import__'"):
         variable.full_clean()
-    with pytest.raises(ValidationError, match="letters, digits and underscores"):
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(ValidationError, match="letters, digits and underscores"):
         DerivedVariable(study=study, name="1x", expression="age").full_clean()
