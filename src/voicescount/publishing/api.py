@@ -1,7 +1,9 @@
 """Public, read-only JSON API: goals, indicators, estimates, comparisons and studies.
 
 Only public records: public studies' public definitions, their latest run; suppressed cells carry their
-flag and no number. Responses are cached for five minutes and lists are paginated (limit/offset).
+flag and no number. Responses are cached for five minutes and lists are paginated (limit/offset); which
+runs are the latest public ones is looked up at most once a minute, and a run's estimates, which never
+change, are kept serialised in each worker (see ``_RunRows``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.views.decorators.cache import cache_page
@@ -26,6 +29,7 @@ from voicescount.publishing.evidence import public_definitions
 
 router = Router(tags=["public data"])
 CACHE_SECONDS = 300
+LATEST_SECONDS = 60
 
 
 class GoalOut(Schema):
@@ -151,13 +155,28 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
     return [(run.definition, run) for run in found]
 
 
+def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any]]:
+    """(pk, start time) of the runs :func:`_latest_runs` finds, remembered for ``LATEST_SECONDS``.
+
+    Responses are cached for ``CACHE_SECONDS`` already; this only spares a query for each new query
+    string (another breakdown, page or cell of the same indicator). A newly computed or unpublished run
+    shows within ``LATEST_SECONDS`` at URLs not yet cached.
+    """
+    cache_key = f"voicescount:api:latest-runs:{code}:{definition or ''}"
+    found = cache.get(cache_key)
+    if found is None:
+        found = [(run.pk, run.started) for _, run in _latest_runs(code, definition)]
+        cache.set(cache_key, found, LATEST_SECONDS)
+    return found
+
+
 class _RunRows:
     """The estimates of recent runs, ready to serialise, kept in the worker process.
 
     A run's estimates are written once, in the transaction that creates the run, and never change, so
     they can be kept as long as the run is the one served; the key includes the run's start time, so a
     (test) database that reuses a primary key is never served another run's rows. Which runs are public
-    and latest is read from the database on every request.
+    and latest is looked up at most every ``LATEST_SECONDS`` (see :func:`_latest_run_keys`).
     """
 
     def __init__(self, size: int = 128) -> None:
@@ -165,13 +184,14 @@ class _RunRows:
         self._rows: OrderedDict[tuple, list[tuple[tuple[str, ...], dict[str, Any]]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, run: EstimateRun) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-        key = (run.pk, run.started)
+    def get(self, run_id: int, started: Any) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+        key = (run_id, started)
         with self._lock:
             if key in self._rows:
                 self._rows.move_to_end(key)
                 return self._rows[key]
-        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e)) for e in run.estimates.order_by("pk")]
+        estimates = Estimate.objects.filter(run_id=run_id).order_by("pk")
+        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e)) for e in estimates]
         with self._lock:
             self._rows[key] = rows
             while len(self._rows) > self.size:
@@ -259,8 +279,8 @@ def estimates(
     wanted = tuple(sorted(p for p in (by or "").split(",") if p)) if by is not None else None
     reasons: dict[str, str] = {"": ""}
     out = []
-    for _, run in _latest_runs(code, definition):
-        for dims, row in run_rows.get(run):
+    for run_id, started in _latest_run_keys(code, definition):
+        for dims, row in run_rows.get(run_id, started):
             if key is not None and row["key"] != key:
                 continue
             if wanted is not None and dims != wanted:
