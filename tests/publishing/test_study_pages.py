@@ -156,3 +156,15 @@ def test_members_see_their_organisations_private_study_marked_and_coordinators_t
     assert "This study is not public" in page
     assert 'href="/en/studies/s/import/"' in page and "Latest import batches" in page
     assert 'href="/en/studies/s/"' in client.get("/en/studies/").content.decode()
+
+
+def test_design_without_weights_or_clusters_says_so(client, public_study):
+    public_study.weight_variable = public_study.psu_variable = ""
+    public_study.strata_variable = "age"  # any answer works as a stratum variable here
+    public_study.save()
+    page = client.get("/en/studies/s/").content.decode()
+    assert "no survey weights" in page and "simple random sample" in page
+    ages = len(
+        {v["age"] for v in Submission.objects.filter(study=public_study).values_list("values", flat=True)}
+    )
+    assert f"drawn separately in {ages} strata (variable age)" in page

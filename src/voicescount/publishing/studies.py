@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import Count
+from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -78,7 +79,8 @@ def latest_runs(study: Study) -> list[StudyResult]:
 
 
 def _distinct_values(submissions, variable: str) -> int:
-    return submissions.values(f"values__{variable}").distinct().count()
+    """How many different values ``variable`` takes in the answers (any key, even with ``__`` in it)."""
+    return submissions.annotate(v=KeyTextTransform(variable, "values")).values("v").distinct().count()
 
 
 def design_in_plain_words(study: Study) -> list[str]:
