@@ -130,3 +130,16 @@ def test_non_public_complementary_indicator_only_visible_to_its_organisation(cli
     assert "Secret draft" not in client.get(url).content.decode()
     client.force_login(user_b)
     assert "Secret draft" in client.get(url).content.decode()
+
+
+def test_about_page_explains_the_methods_in_both_languages(client, settings):
+    settings.VOICESCOUNT_SUPPRESS_BELOW = 30
+    settings.VOICESCOUNT_CAUTION_BELOW = 60
+    en = client.get("/en/about/").content.decode()
+    for text in ("Taylor linearisation", "logit scale", "Wilson", "Holm", "D-index", "CC BY 4.0"):
+        assert text in en
+    # The thresholds in force are stated, not a fixed text.
+    assert "fewer than 30 respondents is not published" in en and "30 to 59 respondents" in en
+    assert 'href="/en/open-data/voicescount-open-data.zip"' in en and 'href="/en/studies/"' in en
+    vi = client.get("/vi/about/").content.decode()
+    assert "tuyến tính hóa Taylor" in vi and "phương pháp Holm" in vi and "ít hơn 30 người trả lời" in vi
