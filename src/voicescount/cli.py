@@ -304,7 +304,7 @@ def compute_command(
     """Compute every indicator definition of a study (only those whose inputs changed, unless --force)."""
     setup_django(data_dir)
     from voicescount.collection.models import Study
-    from voicescount.indicators.compute import ComputeError, compute_study
+    from voicescount.indicators.compute import compute_study
 
     study_obj = Study.objects.filter(slug=study).first()
     if study_obj is None:
@@ -312,15 +312,17 @@ def compute_command(
             f"No study '{study}'. Studies: {', '.join(Study.objects.values_list('slug', flat=True)) or '—'}"
         )
     progress, report = progress_bar()
-    try:
-        with progress:
-            runs = compute_study(study_obj, progress=report, force=force)
-    except ComputeError as exc:
-        raise fail(str(exc)) from None
+    errors: list[str] = []
+    with progress:
+        runs = compute_study(
+            study_obj, progress=report, force=force, on_error=lambda _definition, exc: errors.append(str(exc))
+        )
     done = [code for code, run in runs.items() if run is not None]
     console.print(
         f"[green]{len(done)} indicator(s) computed[/], {len(runs) - len(done)} unchanged since the last run."
     )
+    if errors:
+        raise fail(f"{len(errors)} indicator(s) could not be computed:\n" + "\n".join(errors))
 
 
 @app.command("publish")

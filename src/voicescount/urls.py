@@ -15,5 +15,6 @@ urlpatterns += i18n_patterns(
     # Publishing's public study pages answer /studies/ and /studies/<slug>/; collection keeps the import page.
     path("", include("voicescount.publishing.urls")),
     path("", include("voicescount.collection.urls")),
+    path("", include("voicescount.indicators.urls")),
     prefix_default_language=True,
 )

@@ -728,18 +728,31 @@ def _estimate_row(run: EstimateRun, key: str, r: dict) -> Estimate:
 
 
 def compute_study(
-    study: Study, *, progress: Progress | None = None, force: bool = False, user=None
+    study: Study,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+    user=None,
+    on_error: Callable[[IndicatorDefinition, ComputeError], None] | None = None,
 ) -> dict[str, EstimateRun | None]:
-    """Compute every definition of ``study``; returns code → run (None where nothing changed)."""
+    """Compute every definition of ``study``; returns code → run (None where nothing changed).
+
+    A definition that cannot be computed raises :class:`ComputeError`, or — with ``on_error`` — is
+    reported to it and left out of the result while the others are computed."""
     report = progress or (lambda *_: None)
     definitions = list(study.indicator_definitions.select_related("study").order_by("code"))
-    data = load_dataset(study)
+    data = load_dataset(study, questions_read(study, definitions))
     results: dict[str, EstimateRun | None] = {}
     patterns: PatternCache = {}
     for i, definition in enumerate(definitions, 1):
-        results[definition.code] = compute_definition(
-            definition, data=data, force=force, user=user, pattern_cache=patterns
-        )
+        try:
+            results[definition.code] = compute_definition(
+                definition, data=data, force=force, user=user, pattern_cache=patterns
+            )
+        except ComputeError as exc:
+            if on_error is None:
+                raise
+            on_error(definition, exc)
         report(f"Indicators of {study.slug}", i, len(definitions))
     return results
 

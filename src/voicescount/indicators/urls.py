@@ -1,0 +1,9 @@
+from django.urls import path
+
+from voicescount.indicators import views
+
+app_name = "indicators"
+
+urlpatterns = [
+    path("studies/<slug:slug>/indicators/", views.study_indicators, name="study-indicators"),
+]
