@@ -556,7 +556,14 @@ def report(publish: dict, facts: dict, api: dict, sdg: dict) -> str:
                 "",
             )
         )
-        rows.append(("  ratio publish / sdg-build", f"{publish['seconds'] / sdg['seconds']:.2f}×", ""))
+        rows.append(
+            (
+                "  ratio publish / sdg-build",
+                f"{publish['seconds'] / sdg['seconds']:.2f}× wall, "
+                f"{publish['cpu_seconds'] / max(sdg['cpu_seconds'], 0.01):.2f}× CPU",
+                "",
+            )
+        )
     return table(rows)
 
 
