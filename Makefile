@@ -52,6 +52,7 @@ pytest:
 bench: install-test
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_import.py --records 100000 --database both
+	$(BIN)/python benchmarks/bench_indicators.py --respondents 1000000
 
 clean:
 	rm -rf $(VENV) node_modules src/voicescount/publishing/static/vendor .pytest_cache .ruff_cache .mypy_cache
