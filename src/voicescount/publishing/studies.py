@@ -131,13 +131,11 @@ def design_in_plain_words(study: Study) -> list[str]:
             _("A finite population correction is applied (variable %(variable)s).")
             % {"variable": study.fpc_variable}
         )
-    sentences.append(
-        _(
-            "Standard errors are computed from this design by Taylor linearisation, and every estimate is "
-            "published with its 95% confidence interval and its number of respondents."
-        )
-    )
-    return sentences
+    closing = _(
+        "Standard errors are computed from this design by Taylor linearisation, and every estimate is "
+        "published with its %(level)s confidence interval and its number of respondents."
+    ) % {"level": "95%"}
+    return [*sentences, closing]
 
 
 def _estimate_codes(results: list[StudyResult], code_list: str) -> set[str]:

@@ -133,7 +133,11 @@ def _breakdown_context(run, dims, available, language: str) -> dict:
         )
     dim_names = [evidence.dimension_name(d, language) for d in dims]
     title = " × ".join(dim_names)
-    axis = _("Percent (95% confidence interval)") if percent else _("Value (95% confidence interval)")
+    # xgettext:no-python-format
+    percent_axis = _("Percent (95% confidence interval)")
+    # xgettext:no-python-format
+    value_axis = _("Value (95% confidence interval)")
+    axis = percent_axis if percent else value_axis
     return {
         "run": run,
         "dims": ",".join(dims),
