@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,34 @@ def setup(kind: str, tmp: Path, database_url: str):
         return load._instrument(study)
 
 
-def write_export(path: Path, n: int) -> int:
-    """Write ``n`` demo submissions as one KoboToolbox API v2 page; returns the file size in bytes."""
+def write_export(path: Path, n: int, copies: int = 1) -> int:
+    """Write ``n`` demo submissions as one KoboToolbox API v2 page; returns the file size in bytes.
+
+    With ``copies`` > 1 the page holds the ``n`` submissions that many times, each copy with its own
+    ``_id``, ``_uuid`` and ``meta/instanceID`` (so none is a duplicate): a large export (1 GB is about
+    650,000 submissions) without holding that many generated records in memory.
+    """
     from voicescount.demo import survey
 
     records = survey.generate_submissions(n=n)
+    page = survey.kobo_page([])
+    page["count"] = n * copies
+    head = json.dumps(page, ensure_ascii=False)
+    assert head.endswith('"results": []}')
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(survey.kobo_page(records), handle, ensure_ascii=False)
+        handle.write(head[: -len("]}")])
+        for copy in range(copies):
+            for i, record in enumerate(records):
+                if copy:
+                    uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record['_uuid']}/{copy}"))
+                    record = {
+                        **record,
+                        "_id": record["_id"] + copy * n,
+                        "_uuid": uid,
+                        "meta/instanceID": f"uuid:{uid}",
+                    }
+                handle.write(("" if copy == 0 and i == 0 else ", ") + json.dumps(record, ensure_ascii=False))
+        handle.write("]}")
     del records
     gc.collect()
     return path.stat().st_size
@@ -395,6 +417,12 @@ def run_child(kind: str, export: Path, args: argparse.Namespace) -> dict[str, An
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000, help="demo submissions (at least 200)")
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="write the demo submissions this many times (new ids each time), e.g. 7 for a 1 GB export",
+    )
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
         "--postgres-url", default=DEFAULT_POSTGRES, help="server URL, without a database name"
@@ -422,9 +450,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="voicescount-bench-export-") as tmp:
         export = Path(tmp) / "kobo-export.json"
         started = time.perf_counter()
-        size = write_export(export, args.records)
+        size = write_export(export, args.records, args.copies)
         print(
-            f"{args.records:,} demo submissions written as one Kobo export ({size / 1e6:.1f} MB) "
+            f"{args.records * args.copies:,} demo submissions written as one Kobo export "
+            f"({size / 1e6:.1f} MB) "
             f"in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
             flush=True,
