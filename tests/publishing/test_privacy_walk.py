@@ -1,5 +1,5 @@
 """Walk every public URL and download of a small demo site as an anonymous visitor and check that no personal
-value and no number of a suppressed cell appears anywhere.
+value, no number of a suppressed cell and no unsuppressed small cell appears anywhere.
 
 Personal values are read back from the store (decrypted from the submissions and the quarantine). The
 numbers a suppressed cell would have shown are not stored, so they are recomputed without suppression in a
@@ -25,7 +25,7 @@ from django.test import Client
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.models import QuarantinedRecord, Study, Submission
 from voicescount.collection.services import personal_fields
-from voicescount.indicators.compute import compute_definition
+from voicescount.indicators.compute import compute_definition, default_rule
 from voicescount.indicators.models import Estimate
 from voicescount.publishing.exports import latest_public_runs
 from voicescount.publishing.static_site import page_urls
@@ -33,6 +33,7 @@ from voicescount.stats.disclosure import CellSizeRule
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 RESPONDENTS = 300
+SMALL = default_rule().suppress_below  # fewer respondents than this: never published
 NUMERIC_FIELDS = ("estimate", "se", "ci_low", "ci_high", "deff", "weighted_n", "n", "value", "obs_value")
 
 
@@ -154,6 +155,8 @@ def _check_structure(url: str, content_type: str, body: bytes) -> tuple[list[str
                     problems.append(f"{url}: a suppressed item carries {shown}")
                 elif shown:
                     counts.append(f"{url}: a suppressed item carries {shown}")
+            elif "flag" in item and isinstance(item.get("n"), int) and 0 < item["n"] < SMALL:
+                problems.append(f"{url}: a cell of {item['n']} respondents is published: {item.get('key')}")
     elif "csv" in content_type:
         problems += _check_csv(url, body.decode("utf-8-sig"))
     return problems, counts
@@ -169,6 +172,8 @@ def _check_csv(url: str, text: str) -> list[str]:
             }
             if shown:
                 problems.append(f"{url}: a suppressed CSV row carries {shown}")
+        elif "flag" in row and (row.get("n") or "").isdigit() and 0 < int(row["n"]) < SMALL:
+            problems.append(f"{url}: a cell of {row['n']} respondents is published: {row}")
     return problems
 
 
