@@ -232,12 +232,6 @@ def public_urls(study: Study) -> list[str]:
     return urls
 
 
-@pytest.mark.xfail(
-    raises=SuppressedCountShown,
-    strict=True,
-    reason="The JSON API (publishing/api.py) still gives n of small suppressed cells and a weighted_n of 0; "
-    "every other check of this walk must pass (any other failure fails the test).",
-)
 def test_no_personal_data_or_suppressed_number_is_reachable(demo_site):
     personal = {_normalised(v) for v in personal_values(demo_site)}
     assert all(len(v.split()) <= LONGEST_NAME for v in personal)

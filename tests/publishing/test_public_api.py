@@ -24,6 +24,8 @@ def test_estimates_and_comparisons(client, published):  # noqa: F811
     assert total["n"] > 0 and total["se"] > 0
     suppressed = [i for i in items if i["flag"].startswith("suppressed")]
     assert suppressed and all(i["estimate"] is None and i["se"] is None for i in suppressed)
+    assert all(i["n"] is None and i["weighted_n"] is None for i in suppressed)  # not even their counts
+    assert all(i["n"] > 0 and i["weighted_n"] > 0 for i in items if not i["flag"].startswith("suppressed"))
     assert all(i["flag_reason"] for i in suppressed)
     by_sex = client.get("/api/v1/indicators/1.3.1/estimates?by=SEX").json()["items"]
     assert {i["key"] for i in by_sex} == {"SEX=F", "SEX=M"}

@@ -60,8 +60,8 @@ class EstimateOut(Schema):
     ci_low: float | None
     ci_high: float | None
     deff: float | None
-    n: int
-    weighted_n: float
+    n: int | None
+    weighted_n: float | None
     flag: str
     flag_reason: str
 
@@ -213,8 +213,10 @@ def _estimate_out(e: Estimate) -> dict[str, Any]:
         "ci_low": e.ci_low,
         "ci_high": e.ci_high,
         "deff": e.deff,
-        "n": e.n if e.flag != Estimate.Flag.SUPPRESSED_COMPLEMENTARY else 0,
-        "weighted_n": e.weighted_n,
+        # A suppressed cell's counts are not published either (docs/open-data.md), as on the pages and in
+        # the CSV: how many answered in a small cell is itself what suppression protects.
+        "n": None if e.suppressed else e.n,
+        "weighted_n": None if e.suppressed else e.weighted_n,
         "flag": e.flag,
     }
 
