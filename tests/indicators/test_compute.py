@@ -420,3 +420,17 @@ def test_a_derived_variable_with_a_bad_expression_is_refused_when_saved(study):
 
     with translation.override("en"), pytest.raises(ValidationError, match="letters, digits and underscores"):
         DerivedVariable(study=study, name="1x", expression="age").full_clean()
+
+
+def test_answers_are_read_in_blocks_with_their_json_types(definition, study, monkeypatch):
+    names = ["age", "sex", "commune", "weight"]
+    whole = compute.load_dataset(study, names)
+    monkeypatch.setattr(compute, "_BLOCK", 7)  # 900 rows: 129 blocks
+    blocks = compute.load_dataset(study, names)
+    one = compute.load_dataset(study, ["age"])  # a single question takes another path on SQLite
+    assert blocks.ids == whole.ids == one.ids == sorted(whole.ids) and len(whole.ids) == N
+    stored = dict(Submission.objects.filter(study=study).values_list("id", "values"))
+    for name in names:
+        assert list(blocks.column(name)) == list(whole.column(name)) == [stored[i][name] for i in whole.ids]
+    assert list(one.column("age")) == list(whole.column("age"))
+    assert isinstance(whole.column("age")[0], int) and isinstance(whole.column("weight")[0], float)
