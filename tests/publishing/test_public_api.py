@@ -82,3 +82,9 @@ def test_estimates_flag_reasons_and_unknown_codes(client, published):  # noqa: F
     assert reasons == {flag: str(Estimate.Flag(flag).label) if flag else "" for flag in reasons}
     assert client.get("/api/v1/indicators/9.9.9/estimates").status_code == 404
     assert client.get("/api/v1/indicators/2.1.1/estimates").json()["items"] == []
+
+
+@pytest.mark.filterwarnings("error::django.core.cache.backends.base.CacheKeyWarning")
+def test_any_query_value_makes_a_valid_cache_key(client, published):  # noqa: F811
+    odd = client.get("/api/v1/indicators/1.3.1/estimates", {"definition": "a b\tc" + "x" * 300})
+    assert odd.status_code == 200 and odd.json()["items"] == []

@@ -8,6 +8,7 @@ change, are kept serialised in each worker (see ``_RunRows``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -162,7 +163,9 @@ def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any]]
     string (another breakdown, page or cell of the same indicator). A newly computed or unpublished run
     shows within ``LATEST_SECONDS`` at URLs not yet cached.
     """
-    cache_key = f"voicescount:api:latest-runs:{code}:{definition or ''}"
+    # Hashed: the codes come from the URL, and cache backends refuse keys with spaces or control characters.
+    digest = hashlib.sha256(f"{code}\n{definition or ''}".encode()).hexdigest()
+    cache_key = f"voicescount:api:latest-runs:{digest}"
     found = cache.get(cache_key)
     if found is None:
         found = [(run.pk, run.started) for _, run in _latest_runs(code, definition)]
