@@ -537,7 +537,7 @@ def report(publish: dict, facts: dict, api: dict, sdg: dict) -> str:
             ok = r["rps"] >= TARGET_RPS and r["p99_ms"] < TARGET_P99_MS and r["non_2xx"] == 0
             rows.append(
                 (
-                    f"API estimates, {label}",
+                    f"API estimates, {label} ({r['tool']}, {api['workers']} workers)",
                     f"{r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
                     + (f", {r['non_2xx']} non-2xx" if r["non_2xx"] else "")
                     + (f", socket errors {r['socket_errors']}" if r["socket_errors"] else ""),
