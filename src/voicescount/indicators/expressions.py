@@ -181,22 +181,39 @@ def _factor(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
         return hit[1], hit[2]
     items = a.tolist()
     kinds = set(map(type, items))
+    if list in kinds and kinds <= {list, str, int, float, bool, type(None)}:
+        # select_multiple answers as lists: as tuples they can be dict keys (first list kept as the level)
+        try:
+            frozen = [tuple(v) if v.__class__ is list else v for v in items]
+            keys = list(zip(map(type, items), frozen, strict=True))
+            index = dict.fromkeys(keys, 0)
+        except TypeError:  # a list holding lists: the general loop below
+            pass
+        else:
+            first = list(index)
+            index.update(zip(first, range(len(first)), strict=True))
+            codes = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=a.size)
+            levels = [None] * len(first)
+            for i in np.unique(codes, return_index=True)[1].tolist():
+                levels[codes[i]] = items[i]
+            _FACTORS[key] = (weakref.ref(a, lambda _ref, key=key: _FACTORS.pop(key, None)), codes, levels)
+            return codes, levels
     if kinds <= {str, int, float, bool, type(None)}:
         # Hashable scalars: a dict factorises them with the loops in C. With one type the values are
         # the keys; with several, (type, value) pairs, so that 1, 1.0 and True stay apart (they are equal
         # in a dict but not as text).
         keys = items if len(kinds - {type(None)}) <= 1 else list(zip(map(type, items), items, strict=True))
-        index: dict[Any, int] = dict.fromkeys(keys, 0)
+        index = dict.fromkeys(keys, 0)
         first = list(index)
         index.update(zip(first, range(len(first)), strict=True))
-        levels: list[Any] = first if keys is items else [k[1] for k in first]
+        levels = first if keys is items else [k[1] for k in first]
         codes = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=a.size)
         _FACTORS[key] = (weakref.ref(a, lambda _ref, key=key: _FACTORS.pop(key, None)), codes, levels)
         return codes, levels
     index = {}
     levels = []
     codes = np.empty(a.size, dtype=np.intp)
-    for i, v in enumerate(a):
+    for i, v in enumerate(items):
         # the type is part of the key: 1, 1.0 and True are equal in a dict but not as text
         k = v if v.__class__ is str else (v.__class__, tuple(v) if isinstance(v, list) else v)
         try:
