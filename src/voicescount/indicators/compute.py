@@ -674,8 +674,15 @@ def compute_definition(
         return None
 
     rows: dict[str, dict] = {}
+    estimated: list[set[str]] = []
     try:
-        for combo in _intersections(definition):
+        # Largest intersections first: an intersection inside one already estimated is among its margins
+        # (the estimator returns every margin), so it is not estimated again, only protected.
+        for combo in sorted(_intersections(definition), key=len, reverse=True):
+            if any(set(combo) <= done for done in estimated):
+                _protect(rows, combo, rule, pattern_cache)
+                continue
+            estimated.append(set(combo))
             # The estimator gets integer codes (cheap to group by); labels are put back on the rows.
             domains = {d: dimensions[d][2] for d in combo} if combo else None
             result = _estimate(definition.kind, design, y, domains, x)
