@@ -53,6 +53,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_import.py --records 100000 --database both
 	$(BIN)/python benchmarks/bench_indicators.py --respondents 1000000
+	$(BIN)/python benchmarks/bench_tracker.py
 
 clean:
 	rm -rf $(VENV) node_modules src/voicescount/publishing/static/vendor .pytest_cache .ruff_cache .mypy_cache
