@@ -48,8 +48,9 @@ ETHNICITY = {
         "other_em": "EM",
     },
 }
-# The respondent's province re-coded to the 34 provinces in force from 1 July 2025 (for maps).
-PROVINCE = {"code_list": "AREA", "source": "@province_2025"}
+# The respondent's province, as in 2022 (the 63 provinces): the indicator map follows the data's period.
+# "@province_2025" would re-code it to the 34 provinces in force from 1 July 2025.
+PROVINCE = {"code_list": "AREA", "source": "@province"}
 ALL_ADULT_DIMENSIONS = [SEX, AGE_ADULTS, DISABILITY, URBANISATION, REGION, ETHNICITY, PROVINCE]
 FULL_INTERSECTIONS = [
     ["SEX", "AGE"],
