@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_import.py                          # 100,000 records, both databases
     .venv/bin/python benchmarks/bench_import.py --records 20000 --database sqlite
     .venv/bin/python benchmarks/bench_import.py --records 20000 --database sqlite --profile
+    .venv/bin/python benchmarks/bench_import.py --copies 7 --database sqlite     # 700,000 records, 1 GB
 
 Each database gets a scratch copy: a SQLite file in a temporary directory, or a fresh PostgreSQL database
 ``voicescount_bench_<pid>`` on ``--postgres-url`` (default postgres://postgres@127.0.0.1:5432), dropped at
@@ -12,12 +13,14 @@ consent questions), and N demo submissions are written as one KoboToolbox API v2
 one run:
 
 1. **VoicesCount** — ``read_records`` (kobo-json) → ``checker_for`` → ``import_records``: the real path
-   (one transaction, dedup, consent, personal fields encrypted, bulk_create in chunks of 1,000);
+   (one transaction, dedup, consent, personal fields encrypted, rows written a chunk of 1,000 at a time
+   with ``executemany`` on SQLite and ``COPY`` on PostgreSQL);
 2. **bare insert** — what a naive importer without validation would do: stream the same export with the
    same parser (ijson, C backend), ``json.dumps`` each row and insert it into a plain table
    ``(id, payload text)`` in one transaction, ``executemany`` in chunks of 1,000 on SQLite and ``COPY`` on
    PostgreSQL;
-3. the ratio of the two times, and the peak resident memory (Linux ``VmHWM``) of the VoicesCount import.
+3. the ratio of the two times (and of their CPU times: the machine may be shared), and the peak resident
+   memory (Linux ``VmHWM``) of the VoicesCount import.
    The import runs in a fresh process, as ``voicescount import`` would, so the peak is that of Django
    plus the import, not of the reference-data loaders or of generating the export.
 
