@@ -230,3 +230,13 @@ def test_a_discarded_record_imported_again_is_a_duplicate(instrument, coordinato
     )
     assert (report.quarantined, report.duplicates) == (0, 1)
     assert QuarantinedRecord.objects.count() == 1
+
+
+def test_record_keys_beyond_the_cap_still_find_answers_and_personal_fields(monkeypatch):
+    monkeypatch.setattr("voicescount.collection.storing._MAX_KEYS", 3)
+    keys = RecordKeys(frozenset({"phone"}))
+    keys.learn({"a": 1, "b": 2, "c": 3})  # the cap is reached: later keys are not remembered
+    values = {"x/hh": "first", "g/phone": "0901", "y/hh": "last"}
+    assert keys.value_of(values, "hh") == "last" and keys.value_of(values, "hh", first=True) == "first"
+    split, removed = keys.split(values)
+    assert split["g/phone"] == services.PERSONAL_MARKER and removed == {"g/phone": "0901"}

@@ -86,9 +86,11 @@ class RecordKeys:
         """The answer whose key ends in ``name``: the last one in ``values`` when several do (as a
         ``{leaf: value}`` map would keep), or the first one with ``first``."""
         self.learn(values)
+        if len(self.known) >= _MAX_KEYS:  # keys met after the cap are not in by_leaf
+            return _scan(values, name, first)
         keys = [k for k in self.by_leaf.get(name, ()) if k in values]
         if not keys:
-            return None if len(self.known) < _MAX_KEYS else _scan(values, name, first)
+            return None
         if len(keys) == 1:
             return values[keys[0]]
         return _scan(values, name, first)
