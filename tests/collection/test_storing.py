@@ -240,3 +240,12 @@ def test_record_keys_beyond_the_cap_still_find_answers_and_personal_fields(monke
     assert keys.value_of(values, "hh") == "last" and keys.value_of(values, "hh", first=True) == "first"
     split, removed = keys.split(values)
     assert split["g/phone"] == services.PERSONAL_MARKER and removed == {"g/phone": "0901"}
+
+
+def test_postgresql_keeps_submission_rows_inline_without_compression_attempts():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [Submission._meta.db_table])
+        (options,) = cursor.fetchone()
+    assert "toast_tuple_target=8160" in (options or [])
