@@ -434,3 +434,33 @@ def test_answers_are_read_in_blocks_with_their_json_types(definition, study, mon
         assert list(blocks.column(name)) == list(whole.column(name)) == [stored[i][name] for i in whole.ids]
     assert list(one.column("age")) == list(whole.column("age"))
     assert isinstance(whole.column("age")[0], int) and isinstance(whole.column("weight")[0], float)
+
+
+def test_estimate_rows_written_below_the_orm_read_back_as_the_orm_writes_them(definition):
+    columns = [f.column for f in Estimate._meta.concrete_fields if not f.primary_key]
+    assert sorted(columns) == sorted(compute.ESTIMATE_COLUMNS)  # every column written, none unknown
+    run = compute.compute_definition(definition)
+    written = Estimate.objects.filter(run=run).order_by("key")
+    assert written.count() == run.estimates.count() > 20
+    e = written.get(key="SEX=F")
+    orm = Estimate.objects.create(
+        run=run,
+        key="copy",
+        dimensions=e.dimensions,
+        estimate=e.estimate,
+        se=e.se,
+        ci_low=e.ci_low,
+        ci_high=e.ci_high,
+        deff=e.deff,
+        n=e.n,
+        weighted_n=e.weighted_n,
+        n_eff=e.n_eff,
+        df=e.df,
+        flag=e.flag,
+    )
+    fields = [c.removesuffix("_id") for c in columns if c not in ("key",)]
+    again = Estimate.objects.get(pk=orm.pk)
+    assert [getattr(again, f) for f in fields] == [getattr(e, f) for f in fields]
+    assert e.dimensions == {"SEX": "F"} and isinstance(e.n, int)
+    suppressed = written.filter(flag__startswith="suppressed").first()
+    assert suppressed is not None and suppressed.estimate is None and suppressed.weighted_n == 0.0
