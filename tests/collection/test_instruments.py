@@ -86,6 +86,22 @@ def test_same_version_again(study, coordinator):
     assert Instrument.objects.filter(study=study).count() == 2
 
 
+def test_the_same_form_saved_again_is_the_same_instrument(study, coordinator):
+    """An .xlsx written again holds other timestamps: other bytes, the same form."""
+    import io
+    import zipfile
+
+    original = build_vi_form()
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(original)) as src, zipfile.ZipFile(rewritten, "w") as dst:
+        for info in src.infolist():
+            info.date_time = (2030, 1, 2, 3, 4, 6)
+            dst.writestr(info, src.read(info.filename))
+    assert rewritten.getvalue() != original
+    first = add_instrument(study, "household.xlsx", original, user=coordinator)
+    assert add_instrument(study, "household (1).xlsx", rewritten.getvalue(), user=coordinator).pk == first.pk
+
+
 def test_permission_and_bad_files(study, django_user_model):
     outsider = django_user_model.objects.create_user("outsider", password="x")
     with pytest.raises(PermissionDenied):

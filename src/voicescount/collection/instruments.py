@@ -28,7 +28,10 @@ def add_instrument(
     form_id, version = definition["form_id"], definition["version"]
     existing = Instrument.objects.filter(study=study, form_id=form_id, version=version).first()
     if existing is not None:
-        if bytes(existing.source) == content:
+        # The same form saved again is the same instrument, even when the file's bytes differ (an .xlsx
+        # carries the time it was written): what counts is the parsed form.
+        parsed = {k: v for k, v in definition.items() if k != "xform"}
+        if bytes(existing.source) == content or existing.definition == parsed:
             return existing
         raise InstrumentError(
             f"Form '{form_id}' version '{version or '(none)'}' is already in this study with different "
