@@ -453,6 +453,11 @@ def import_command(
             )
     if report.quarantined > 20:
         console.print("  … and more; see the batch report in the admin or on the study's import page.")
+    if report.notes:
+        console.print("Notes (nothing was held back for these):")
+        for note in report.notes[:20]:
+            count = f" ({note['count']} records)" if note.get("count") else ""
+            console.print(f"  {note.get('field') or '—'}: {note.get('message', '')}{count}", highlight=False)
 
 
 @app.command(
