@@ -253,8 +253,14 @@ def _per_value(a: np.ndarray, fn: Any, dtype: Any = float) -> np.ndarray:
     return np.array([fn(v) for v in levels], dtype=dtype)[codes]
 
 
+_NUMBERS = frozenset({int, float, bool, type(None)})
+
+
 def _try_numeric(array: np.ndarray) -> np.ndarray | None:
     """Object column as floats when every present value is a number (or numeric text)."""
+    if id(array) not in _FACTORS and set(map(type, array.tolist())) <= _NUMBERS:
+        # numbers and None only (ages, weights as stored): converted by numpy, no factorising needed
+        return np.where(np.equal(array, None), np.nan, array).astype(float)
     codes, levels = _factor(array)
     out = np.empty(len(levels), dtype=float)
     for i, v in enumerate(levels):

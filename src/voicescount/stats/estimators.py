@@ -36,7 +36,7 @@ from voicescount.stats.intervals import PROPORTION_METHODS, proportion_interval,
 Domains = None | npt.ArrayLike | Mapping[str, npt.ArrayLike]
 DegreesOfFreedom = Literal["design", "domain"] | float
 #: Above this many (unit × cell) slots, group sums use np.unique instead of a dense bincount.
-_DENSE_LIMIT = 1 << 22
+_DENSE_LIMIT = 1 << 24
 # Column layout of the unit sums: row count, rows with non-zero weight, weight, then per statistic.
 _ROWS, _NZ, _W, _X = 0, 1, 2, 3
 
@@ -644,18 +644,24 @@ def _stage_variance(
 
 
 def _compress(keys: npt.NDArray[np.int64], size: int) -> tuple[npt.NDArray[np.int64], IntArray]:
-    """Sorted distinct keys and the index of each key among them."""
+    """Sorted distinct keys and the index of each key among them.
+
+    Up to ``_DENSE_LIMIT`` possible keys, a flag per possible key and a lookup written only at the keys
+    present (no pass over the whole key space beyond one boolean array); beyond it, a sort."""
     if size <= _DENSE_LIMIT:
-        seen = np.bincount(keys, minlength=size) > 0
-        lookup = np.cumsum(seen) - 1
-        return np.flatnonzero(seen).astype(np.int64), lookup[keys].astype(np.intp)
+        uniq = _unique(keys, size)
+        lookup = np.empty(size, dtype=np.intp)
+        lookup[uniq] = np.arange(uniq.size, dtype=np.intp)
+        return uniq, lookup[keys]
     uniq, inv = np.unique(keys, return_inverse=True)
     return uniq.astype(np.int64), inv.reshape(-1).astype(np.intp)
 
 
 def _unique(keys: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
     if size <= _DENSE_LIMIT:
-        return np.flatnonzero(np.bincount(keys, minlength=size) > 0).astype(np.int64)
+        seen = np.zeros(size, dtype=bool)
+        seen[keys] = True
+        return np.flatnonzero(seen).astype(np.int64)
     return np.unique(keys).astype(np.int64)
 
 
