@@ -140,3 +140,48 @@ def test_adding_100_submissions_changes_only_the_groups_they_join(definition, ch
     # the men's groups moved; women's and people with disabilities' groups are untouched
     assert changed - provinces == joined
     assert {"SEX=F", "DISABILITY_STATUS=PD", "AGE=Y15T24|DISABILITY_STATUS=NPD|SEX=F"} & changed == set()
+
+
+def test_worker_processes_give_the_same_estimates_as_one_process(
+    definition, children, study, settings, monkeypatch
+):
+    from concurrent.futures import ProcessPoolExecutor
+
+    pools = []
+
+    class Pool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(kwargs["max_workers"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(compute, "ProcessPoolExecutor", Pool)
+    serial = compute.compute_study(study)
+    assert pools == []
+    settings.VOICESCOUNT_PARALLEL_ROWS = 0  # the 900-row study counts as large
+    settings.VOICESCOUNT_COMPUTE_WORKERS = 2
+    parallel = compute.compute_study(study, force=True)
+    assert pools == [2]
+    assert set(parallel) == {"sp", "sp-children"}
+    for code, run in parallel.items():
+        assert run.pk != serial[code].pk
+        assert snapshot(run) == snapshot(serial[code])
+        assert run.lnob == serial[code].lnob
+    # a definition that cannot be computed is reported; the others are still computed in the workers
+    IndicatorDefinition.objects.create(
+        study=study,
+        indicator=definition.indicator,
+        code="broken",
+        title_en="Broken",
+        universe="age >= 15",
+        numerator="covered == 'yes'",
+        dimensions=[{"code_list": "SEX", "source": "sex", "codes": {"female": "F", "male": "M"}}],
+        intersections=[["SEX", "AGE"]],
+    )
+    errors = []
+    again = compute.compute_study(
+        study, force=True, on_error=lambda d, exc: errors.append((d.code, str(exc)))
+    )
+    assert set(again) == {"sp", "sp-children"} and pools == [2, 2]
+    assert errors == [
+        ("broken", "Definition 'broken' asks for intersection ['SEX', 'AGE'] but has no dimension ['AGE'].")
+    ]

@@ -25,9 +25,12 @@ import gc
 import hashlib
 import itertools
 import json
+import multiprocessing
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -539,7 +542,13 @@ def _protect(
         r["flag"] = max(r["flag"], CellFlag(int(flags[at])))
 
 
-def _lnob(definition, weights: np.ndarray, y: np.ndarray, dimensions: dict[str, tuple]) -> dict:
+def _lnob(
+    definition,
+    weights: np.ndarray,
+    y: np.ndarray,
+    dimensions: dict[str, tuple],
+    code_names: tuple[dict, dict],
+) -> dict:
     """D-index over all intersections of the definition's dimensions and the furthest-behind tree.
 
     The circumstances go to the statistics core as integer codes (``Dataset.dimension``); labels and
@@ -558,7 +567,7 @@ def _lnob(definition, weights: np.ndarray, y: np.ndarray, dimensions: dict[str, 
         return {"note": "Too few respondents with every circumstance recorded for LNOB analysis."}
     weights = weights[valid]
     circumstances = {d: dimensions[d][2][valid] for d in names}
-    names_en, names_vi = _code_names(names)
+    names_en, names_vi = code_names
     labels = {
         lang: {
             d: {i: words.get(d, {}).get(code, code) for i, code in enumerate(dimensions[d][1])} for d in names
@@ -648,19 +657,25 @@ def fingerprint(
     return digest.hexdigest()
 
 
-def compute_definition(
-    definition: IndicatorDefinition,
-    *,
-    data: Dataset | None = None,
-    rule: CellSizeRule | None = None,
-    force: bool = False,
-    user=None,
-    pattern_cache: PatternCache | None = None,
-) -> EstimateRun | None:
-    """Compute and store one definition; ``None`` when the latest run already used the same inputs."""
+@dataclass
+class _Prepared:
+    """A definition ready to be estimated: its analysis variables and the fingerprint of its inputs."""
+
+    definition: IndicatorDefinition
+    key: str
+    design: SurveyDesign
+    y: np.ndarray
+    x: np.ndarray | None
+    dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    started: float
+
+
+def _prepare(
+    definition: IndicatorDefinition, data: Dataset, rule: CellSizeRule, force: bool
+) -> _Prepared | None:
+    """Outcome, dimensions and fingerprint of ``definition``; ``None`` when its last run had the same
+    inputs."""
     started = time.perf_counter()
-    rule = rule or default_rule()
-    data = data or load_dataset(definition.study)
     if data.n == 0:
         raise ComputeError(f"Study '{definition.study.slug}' has no submissions in analysis yet.")
     design = design_for(definition.study, data)
@@ -677,11 +692,20 @@ def compute_definition(
         raise ComputeError(
             f"Definition '{definition.code}': no respondent is in the universe with an answer."
         )
+    _intersections(definition)  # refuses unknown dimensions before any work
     key = fingerprint(definition, rule, design, y, dimensions, data, x)
     latest = definition.runs.order_by("-started", "-pk").first()
     if latest is not None and latest.input_fingerprint == key and not force:
         return None
+    return _Prepared(definition, key, design, y, x, dimensions, started)
 
+
+def _kernel(
+    prep: _Prepared, rule: CellSizeRule, pattern_cache: PatternCache | None, names: tuple[dict, dict]
+) -> tuple[dict[str, dict], dict]:
+    """Estimates with flags and the LNOB analytics of one prepared definition. Reads no database (it may
+    run in a worker process)."""
+    definition, design, y, x, dimensions = prep.definition, prep.design, prep.y, prep.x, prep.dimensions
     rows: dict[str, dict] = {}
     estimated: list[set[str]] = []
     try:
@@ -712,8 +736,11 @@ def compute_definition(
             _protect(rows, combo, rule, pattern_cache)
     except StatsError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
-    lnob = _lnob(definition, design.weights, y, dimensions)
+    return rows, _lnob(definition, design.weights, y, dimensions, names)
 
+
+def _store(prep: _Prepared, rows: dict[str, dict], lnob: dict, data: Dataset, user) -> EstimateRun:
+    definition = prep.definition
     with transaction.atomic():
         run = EstimateRun.objects.create(
             definition=definition,
@@ -721,16 +748,37 @@ def compute_definition(
             instrument_versions=sorted(
                 {f"{i.form_id} {i.version}".strip() for i in definition.study.instruments.all()}
             ),
-            input_fingerprint=key,
+            input_fingerprint=prep.key,
             submissions=data.n,
             code_version=__version__,
             created_by=user,
             lnob=lnob,
         )
         _write_estimates([_estimate_row(run, key_, r) for key_, r in sorted(rows.items())])
-        run.seconds = time.perf_counter() - started
+        run.seconds = time.perf_counter() - prep.started
         run.save(update_fields=["seconds"])
     return run
+
+
+def compute_definition(
+    definition: IndicatorDefinition,
+    *,
+    data: Dataset | None = None,
+    rule: CellSizeRule | None = None,
+    force: bool = False,
+    user=None,
+    pattern_cache: PatternCache | None = None,
+) -> EstimateRun | None:
+    """Compute and store one definition; ``None`` when the latest run already used the same inputs."""
+    rule = rule or default_rule()
+    data = data or load_dataset(definition.study)
+    prep = _prepare(definition, data, rule, force)
+    if prep is None:
+        return None
+    rows, lnob = _kernel(
+        prep, rule, pattern_cache, _code_names([d["code_list"] for d in definition.dimensions])
+    )
+    return _store(prep, rows, lnob, data, user)
 
 
 def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:
@@ -818,23 +866,90 @@ def compute_study(
     """Compute every definition of ``study``; returns code → run (None where nothing changed).
 
     A definition that cannot be computed raises :class:`ComputeError`, or — with ``on_error`` — is
-    reported to it and left out of the result while the others are computed."""
+    reported to it and left out of the result while the others are computed. On a large study
+    (``VOICESCOUNT_PARALLEL_ROWS`` respondents or more, default 100,000) the definitions are estimated in
+    worker processes, one per core (``VOICESCOUNT_COMPUTE_WORKERS``, default: the cores, at most 4)."""
     report = progress or (lambda *_: None)
+    rule = default_rule()
     definitions = list(study.indicator_definitions.select_related("study").order_by("code"))
     data = load_dataset(study, questions_read(study, definitions))
     results: dict[str, EstimateRun | None] = {}
-    patterns: PatternCache = {}
-    for i, definition in enumerate(definitions, 1):
+
+    def failed(definition: IndicatorDefinition, exc: ComputeError) -> None:
+        if on_error is None:
+            raise exc
+        on_error(definition, exc)
+
+    prepared: list[_Prepared] = []
+    for definition in definitions:
         try:
-            results[definition.code] = compute_definition(
-                definition, data=data, force=force, user=user, pattern_cache=patterns
-            )
+            prep = _prepare(definition, data, rule, force)
         except ComputeError as exc:
-            if on_error is None:
-                raise
-            on_error(definition, exc)
-        report(f"Indicators of {study.slug}", i, len(definitions))
-    return results
+            failed(definition, exc)
+            continue
+        if prep is None:
+            results[definition.code] = None
+        else:
+            prepared.append(prep)
+    names = _code_names({d["code_list"] for p in prepared for d in p.definition.dimensions})
+    done = len(definitions) - len(prepared)
+    for prep, outcome in _kernels(prepared, rule, names, data.n):
+        if isinstance(outcome, ComputeError):
+            failed(prep.definition, outcome)
+        else:
+            results[prep.definition.code] = _store(prep, *outcome, data, user)
+        done += 1
+        report(f"Indicators of {study.slug}", done, len(definitions))
+    return {d.code: results[d.code] for d in definitions if d.code in results}
+
+
+_JOBS: tuple[list[_Prepared], CellSizeRule, tuple[dict, dict]] | None = None
+
+
+def _kernels(prepared: list[_Prepared], rule: CellSizeRule, names: tuple[dict, dict], n_rows: int):
+    """(prepared, (rows, lnob) or the ComputeError) for each definition, in order; in worker processes
+    when the study is large and the machine has more than one core."""
+    workers = min(
+        getattr(settings, "VOICESCOUNT_COMPUTE_WORKERS", min(os.cpu_count() or 1, 4)), len(prepared)
+    )
+    parallel = (
+        workers > 1
+        and n_rows >= getattr(settings, "VOICESCOUNT_PARALLEL_ROWS", 100_000)
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+    if not parallel:
+        patterns: PatternCache = {}
+        for prep in prepared:
+            try:
+                yield prep, _kernel(prep, rule, patterns, names)
+            except ComputeError as exc:
+                yield prep, exc
+        return
+    # Forked workers see the prepared arrays as they are in memory (nothing is copied or pickled but the
+    # results); they read no database.
+    global _JOBS
+    _JOBS = (prepared, rule, names)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_kernel_job, i) for i in range(len(prepared))]
+            for prep, future in zip(prepared, futures, strict=True):
+                try:
+                    yield prep, future.result()
+                except ComputeError as exc:
+                    yield prep, exc
+    finally:
+        _JOBS = None
+
+
+def _kernel_job(index: int) -> tuple[dict[str, dict], dict]:
+    """One definition's kernel in a worker process (see ``_kernels``)."""
+    from voicescount.stats import disclosure
+
+    assert _JOBS is not None
+    prepared, rule, names = _JOBS
+    disclosure.reset_solver()  # the parent's solver object is not this process's to use
+    return _kernel(prepared[index], rule, {}, names)
 
 
 def latest_run(definition: IndicatorDefinition) -> EstimateRun | None:

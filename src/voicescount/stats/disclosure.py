@@ -199,8 +199,17 @@ def _solver() -> highspy.Highs:
             os.dup2(saved, 1)
             os.close(saved)
         solver.setOptionValue("output_flag", False)
+        # one thread: the audit's problems are small, and no solver thread may exist when a worker
+        # process is forked from this one
+        solver.setOptionValue("threads", 1)
         _SOLVER = solver
     return _SOLVER
+
+
+def reset_solver() -> None:
+    """Forget this process's solver (a forked worker makes its own)."""
+    global _SOLVER
+    _SOLVER = None
 
 
 class _Attacker:
