@@ -200,9 +200,32 @@ def time_large(study, profile: bool) -> tuple[float, int, int]:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    from voicescount.indicators import compute
+
+    spent: dict[str, float] = {}
+    originals = {name: getattr(compute, name) for name in ("load_dataset", "_prepare", "_store")}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            begun = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - begun
+
+        return wrapper
+
+    for name, fn in originals.items():
+        setattr(compute, name, timed(name, fn))
     started = time.perf_counter()
-    runs = compute_study(study, force=True)
+    try:
+        runs = compute_study(study, force=True)
+    finally:
+        for name, fn in originals.items():
+            setattr(compute, name, fn)
     seconds = time.perf_counter() - started
+    spent["estimation, suppression, LNOB (workers)"] = seconds - sum(spent.values())
+    print("  where the time went: " + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
     if profiler is not None:
         import pstats
 

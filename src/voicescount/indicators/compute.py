@@ -124,6 +124,12 @@ class Dataset:
     def n(self) -> int:
         return len(self.ids)
 
+    @property
+    def id_array(self) -> np.ndarray:
+        if "\x00ids" not in self._columns:
+            self._columns["\x00ids"] = np.asarray(self.ids, dtype=np.int64)
+        return self._columns["\x00ids"]
+
     def column(self, name: str) -> np.ndarray:
         if name in self._unknown:
             raise DatasetError(
@@ -640,7 +646,7 @@ def fingerprint(
     used = ~np.isnan(y)
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode())
     for part in (
-        np.asarray(data.ids, dtype=np.int64)[used],
+        data.id_array[used],
         y[used],
         np.zeros(0) if x is None else x[used],
         design.weights[used],

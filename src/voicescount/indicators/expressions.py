@@ -256,8 +256,24 @@ def _per_value(a: np.ndarray, fn: Any, dtype: Any = float) -> np.ndarray:
 _NUMBERS = frozenset({int, float, bool, type(None)})
 
 
+_NUMERIC: dict[int, tuple[weakref.ref, np.ndarray | None]] = {}
+
+
 def _try_numeric(array: np.ndarray) -> np.ndarray | None:
-    """Object column as floats when every present value is a number (or numeric text)."""
+    """Object column as floats when every present value is a number (or numeric text); kept per array
+    (weakly, as the factorisations), since every expression reading a column converts it."""
+    key = id(array)
+    hit = _NUMERIC.get(key)
+    if hit is not None and hit[0]() is array:
+        return hit[1]
+    result = _to_numbers(array)
+    if result is not None:
+        result.flags.writeable = False  # shared by every expression that reads the column
+    _NUMERIC[key] = (weakref.ref(array, lambda _ref, key=key: _NUMERIC.pop(key, None)), result)
+    return result
+
+
+def _to_numbers(array: np.ndarray) -> np.ndarray | None:
     if id(array) not in _FACTORS and set(map(type, array.tolist())) <= _NUMBERS:
         # numbers and None only (ages, weights as stored): converted by numpy, no factorising needed
         return np.where(np.equal(array, None), np.nan, array).astype(float)
