@@ -1,5 +1,6 @@
-"""The public SDG tracker in a real browser: navigation, language switch, the htmx disaggregation picker,
-suppressed cells, the CSV download, accessibility (axe-core), a 360 px phone screen, and screenshots."""
+"""The public SDG tracker in a real browser: navigation, language switch, the htmx disaggregation picker (also
+by keyboard alone), suppressed cells, the CSV download, accessibility (axe-core), a 360 px phone screen, and
+screenshots."""
 
 from __future__ import annotations
 
@@ -129,6 +130,31 @@ def test_picker_swaps_the_table_without_a_page_load(page, artifacts, js_errors):
     assert all(group.count(", ") == 2 for group in groups), f"groups should name three categories: {groups}"
     expect(block.locator(".vega-chart svg").first).to_be_attached()
     page.screenshot(path=artifacts / f"indicator-{INDICATOR}-three-way.png", full_page=True)
+    assert js_errors == []
+
+
+def test_keyboard_alone_skips_to_the_content_and_changes_the_breakdown(page, js_errors):
+    """Tab reaches the skip link first, Enter moves focus to the main content, Tab reaches the picker, and
+    the arrow keys change the breakdown (htmx swaps the table) without a mouse."""
+    page.goto(f"/en/indicators/{INDICATOR}/")
+    wait_for_charts(page)
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_class(re.compile(r"\bskip-link\b"))
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    select = page.locator("form.picker select[name='by']").first
+    for _ in range(80):  # links of the definition and study notes come first
+        page.keyboard.press("Tab")
+        if select.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        raise AssertionError("the disaggregation picker cannot be reached with the Tab key")
+    target = select.evaluate("el => el.form.getAttribute('hx-target')")
+    before = page.locator(target).locator("caption").inner_text()
+    with page.expect_response(lambda r: "/runs/" in r.url and "by=" in r.url) as info:
+        page.keyboard.press("ArrowDown")
+    assert info.value.ok
+    expect(page.locator(target).locator("caption")).not_to_have_text(before)
     assert js_errors == []
 
 
