@@ -247,6 +247,35 @@ def test_open_sdg_csv(run):
     }
 
 
+def test_open_sdg_csv_puts_provinces_and_regions_in_geocode(study):
+    definition = IndicatorDefinition.objects.create(
+        study=study,
+        indicator=Indicator.objects.get(framework__code="global", code="1.3.1"),
+        code="by-place",
+        title_en="Covered, by place",
+        unit="PT",
+        reference_period="2022",
+        is_public=True,
+    )
+    run = make_run(
+        definition,
+        [
+            ("_T", {}, 0.388, 120, ""),
+            ("AREA=VN-01", {"AREA": "VN-01"}, 0.5, 60, ""),
+            ("REGION=VN-R3-N", {"REGION": "VN-R3-N"}, 0.45, 80, ""),
+            ("AREA=VN-01|SEX=F", {"AREA": "VN-01", "SEX": "F"}, 0.52, 40, ""),
+        ],
+    )
+    rows = read_csv(exports.open_sdg_csv(run))
+    assert list(rows[0]) == ["Year", "Series", "Units", "GeoCode", "Sex", "Value"]
+    assert sorted((r["GeoCode"], r["Sex"], r["Value"]) for r in rows) == [
+        ("VN", "", "38.8"),
+        ("VN-01", "", "50"),
+        ("VN-01", "Female", "52"),
+        ("VN-R3-N", "", "45"),
+    ]
+
+
 def test_open_sdg_meta(run):
     meta = exports.open_sdg_meta(run.definition)
     assert meta["indicator_number"] == "1.3.1"

@@ -283,16 +283,22 @@ def _labels(lists: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str
     return names, codes
 
 
+#: Code lists of places, finest first: in the Open SDG format they go in GeoCode, not in a column.
+OPEN_SDG_PLACES = ("AREA", "REGION")
+
+
 @per_run
 def open_sdg_csv(run: EstimateRun) -> bytes:
     """The run in the Open SDG data format: Year, Series, Units, GeoCode, disaggregations, Value.
 
     Disaggregation columns carry the English names of our code lists and their codes' English labels
-    (blank for totals, so the all-blank row is the headline). Suppressed cells are left out.
+    (blank for totals, so the all-blank row is the headline). Places are not a column: a province's or
+    region's estimate has its code in GeoCode (the province where a row has both), as Open SDG's maps
+    read it. Suppressed cells are left out.
     """
     definition = run.definition
     estimates = _estimates(run)
-    lists = _code_lists(estimates)
+    lists = [name for name in _code_lists(estimates) if name not in OPEN_SDG_PLACES]
     names, labels = _labels(lists)
     scale = _scale(definition)
     series, area, period = _series(definition), _area(run), _period(run)
@@ -305,7 +311,8 @@ def open_sdg_csv(run: EstimateRun) -> bytes:
         for name in lists:
             code = e.dimensions.get(name, TOTAL)
             dims.append("" if code == TOTAL else labels.get((name, code), code))
-        rows.append([safe_cell(c) for c in [period, series, units, area, *dims, _number(e.estimate, scale)]])
+        place = next((e.dimensions[p] for p in OPEN_SDG_PLACES if p in e.dimensions), area)
+        rows.append([safe_cell(c) for c in [period, series, units, place, *dims, _number(e.estimate, scale)]])
     return _csv(rows).encode("utf-8")
 
 
