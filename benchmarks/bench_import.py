@@ -97,8 +97,9 @@ def scratch_database(kind: str, tmp: Path, server_url: str) -> tuple[str, str | 
     return f"{server_url.rstrip('/')}/{name}", name
 
 
-def setup(kind: str, tmp: Path, database_url: str):
-    """Start Django on the scratch database, migrate, load reference data and the demo instrument."""
+def start_django(tmp: Path, database_url: str):
+    """Start Django on the scratch database, migrate, load reference data; returns the demo organisation
+    (also used by ``bench_indicators.py``)."""
     os.environ["VOICESCOUNT_DATA_DIR"] = str(tmp / "data")
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "voicescount.settings"
@@ -119,9 +120,19 @@ def setup(kind: str, tmp: Path, database_url: str):
     load_geography()
     with transaction.atomic():
         coalition = Coalition.objects.create(**DEMO_COALITION)
-        organisation = Organisation.objects.create(
+        return Organisation.objects.create(
             slug=load.ORGANISATION, name="Benchmark organisation", coalition=coalition
         )
+
+
+def setup(kind: str, tmp: Path, database_url: str):
+    """Django on the scratch database with the reference data, and the demo study's instrument."""
+    organisation = start_django(tmp, database_url)
+    from django.db import transaction
+
+    from voicescount.demo import load
+
+    with transaction.atomic():
         # the demo loader's own steps: the study with its design, the instrument with roles and consent
         study = load._study(organisation)
         return load._instrument(study)

@@ -70,29 +70,10 @@ cat(sprintf("%.6f\n", elapsed))
 
 
 def setup(database_url: str, tmp: Path) -> None:
-    os.environ["VOICESCOUNT_DATA_DIR"] = str(tmp / "data")
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "voicescount.settings"
-    import django
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_import import start_django
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import transaction
-
-    from voicescount.accounts.demo import DEMO_COALITION
-    from voicescount.accounts.models import Coalition, Organisation
-    from voicescount.demo import load
-    from voicescount.framework.loaders import load_all as load_framework
-    from voicescount.geography.loaders import load_all as load_geography
-
-    call_command("migrate", interactive=False, verbosity=0)
-    load_framework()
-    load_geography()
-    with transaction.atomic():
-        coalition = Coalition.objects.create(**DEMO_COALITION)
-        Organisation.objects.create(
-            slug=load.ORGANISATION, name="Benchmark organisation", coalition=coalition
-        )
+    start_django(tmp, database_url)
 
 
 def time_demo(repeat: int) -> tuple[list[float], int, int]:

@@ -1,13 +1,11 @@
 """From submissions to stored estimates: design-based, every disaggregation, protected, reproducible."""
 
-import datetime as dt
-
 import numpy as np
 import pytest
 
-from voicescount.accounts.models import Coalition, Organisation
+from tests.indicators.factories import study_with_answers
 from voicescount.collection import services
-from voicescount.collection.models import Instrument, Study, Submission
+from voicescount.collection.models import Submission
 from voicescount.collection.records import RawRecord
 from voicescount.framework.models import Indicator
 from voicescount.indicators import compute
@@ -56,42 +54,14 @@ def synthetic_records(seed=7):
     return records
 
 
-def accept_all(record):
-    return services.Checked(dict(record.values), [])
-
-
 @pytest.fixture
 def study():
-    coalition = Coalition.objects.create(slug="vn", name="VN", country_code="VN")
-    org = Organisation.objects.create(slug="org", name="Org", coalition=coalition)
-    study = Study.objects.create(
-        organisation=org,
-        slug="s",
-        title_en="Study",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 3, 1),
-        period_end=dt.date(2022, 6, 30),
-        consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
-        weight_variable="weight",
-        strata_variable="stratum",
-        psu_variable="commune",
-    )
-    instrument = Instrument.objects.create(
-        study=study,
-        form_id="f",
-        version="1",
-        filename="f.xlsx",
-        source=b"",
-        definition={},
-        xform="<x/>",
-        roles={"hh": "respondent_id"},
-        consent_question="consent",
+    study, report = study_with_answers(
+        "s",
+        synthetic_records(),
         age_question="age",
         guardian_consent_question="guardian_ok",
         child_assent_question="assent",
-    )
-    report = services.import_records(
-        instrument, synthetic_records(), checker=accept_all, source="api", check_permission=False
     )
     assert report.accepted == N
     return study

@@ -2,14 +2,11 @@
 out in R (fixtures/demo_sp_coverage/check.R), gives the same total and the same women's estimate."""
 
 import csv
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from voicescount.accounts.models import Coalition, Organisation
-from voicescount.collection import services
-from voicescount.collection.models import Instrument, Study
+from tests.indicators.factories import study_with_answers
 from voicescount.collection.records import RawRecord
 from voicescount.demo import definitions as demo
 from voicescount.framework.models import Indicator
@@ -47,36 +44,11 @@ def expected():
 
 
 def test_sp_coverage_total_and_women_match_r():
-    coalition = Coalition.objects.create(slug="vn", name="VN", country_code="VN")
-    org = Organisation.objects.create(slug="org", name="Org", coalition=coalition)
-    study = Study.objects.create(
-        organisation=org,
-        slug="hand-check",
-        title_en="Hand check",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 3, 1),
-        period_end=dt.date(2022, 6, 30),
-        weight_variable=demo.DESIGN["weight"],
-        strata_variable=demo.DESIGN["strata"],
-        psu_variable=demo.DESIGN["psu"],
-    )
-    instrument = Instrument.objects.create(
-        study=study,
-        form_id="f",
-        version="1",
-        filename="f.xlsx",
-        source=b"",
-        definition={},
-        xform="<x/>",
-        roles={"respondent": "respondent_id"},
-        consent_question="consent",
-    )
-    report = services.import_records(
-        instrument,
+    study, report = study_with_answers(
+        "hand-check",
         answers(),
-        checker=lambda record: services.Checked(dict(record.values), []),
-        source="api",
-        check_permission=False,
+        design=(demo.DESIGN["weight"], demo.DESIGN["strata"], demo.DESIGN["psu"]),
+        respondent="respondent",
     )
     assert report.accepted == 2963
     spec = next(d for d in demo.DEFINITIONS if d["code"] == "sp-coverage")
