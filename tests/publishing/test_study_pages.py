@@ -155,6 +155,7 @@ def test_members_see_their_organisations_private_study_marked_and_coordinators_t
     page = client.get("/en/studies/s/").content.decode()
     assert "This study is not public" in page
     assert 'href="/en/studies/s/import/"' in page and "Latest import batches" in page
+    assert 'href="/en/studies/s/indicators/"' in page  # the coordinators' compute page
     assert 'href="/en/studies/s/"' in client.get("/en/studies/").content.decode()
 
 

@@ -331,6 +331,7 @@ def study_detail(request, slug: str):
         "study": study,
         "profile": studies.study_profile(study, _language()),
         "can_import": can_import,
+        "can_compute": has_permission(request.user, Action.COMPUTE, study.organisation),
         "batches": study.batches.all()[:20] if can_import else [],
     }
     return render(request, "publishing/study.html", context)
