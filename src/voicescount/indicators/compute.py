@@ -112,6 +112,7 @@ class Dataset:
     _designs: dict[tuple[str, str, str], SurveyDesign] = field(default_factory=dict)
     _resolving: list[str] = field(default_factory=list)
     _unknown: set[str] = field(default_factory=set)
+    _id_array: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # a column with no answer at all may be a question nobody answered, or no question at all
@@ -126,9 +127,9 @@ class Dataset:
 
     @property
     def id_array(self) -> np.ndarray:
-        if "\x00ids" not in self._columns:
-            self._columns["\x00ids"] = np.asarray(self.ids, dtype=np.int64)
-        return self._columns["\x00ids"]
+        if self._id_array is None:
+            self._id_array = np.asarray(self.ids, dtype=np.int64)
+        return self._id_array
 
     def column(self, name: str) -> np.ndarray:
         if name in self._unknown:
