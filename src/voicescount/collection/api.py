@@ -59,6 +59,11 @@ def records_from_payload(items: list[Any]) -> list[RawRecord]:
     return records
 
 
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity: Python's json reads them, but they are not JSON and no JSON column stores them."""
+    raise ValueError(f"{name} is not a JSON value (send null or a number)")
+
+
 @router.post(
     "/studies/{study}/instruments/{form_id}/submissions",
     auth=TokenAuth(),
@@ -67,8 +72,8 @@ def records_from_payload(items: list[Any]) -> list[RawRecord]:
 )
 def push_submissions(request: HttpRequest, study: str, form_id: str):
     try:
-        payload = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = json.loads(request.body.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         return 422, {"detail": f"The body is not valid UTF-8 JSON: {exc}."}
     instrument = (
         Instrument.objects.select_related("study__organisation")

@@ -16,6 +16,7 @@ Nothing here logs or reports a personal value: reasons name the field, never its
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import hmac
 import json
@@ -41,6 +42,7 @@ from voicescount.collection.models import (
 )
 from voicescount.collection.records import RawRecord
 from voicescount.collection.storing import PERSONAL_MARKER, RecordKeys, SubmissionWriter, leaf  # noqa: F401 -- PERSONAL_MARKER is part of this module's API
+from voicescount.perf import paused_gc
 
 CHUNK = 1000
 CONSENT_YES = frozenset(
@@ -324,7 +326,10 @@ def import_records(
     study_consent = _study_level_consent(study)
     report = ImportReport()
 
-    with transaction.atomic():
+    # Records are a few hundred small containers each and leave no garbage cycles: the collector
+    # would walk the live objects again and again (a tenth of the import's time). Paused, with the
+    # young generation collected after each chunk in case something did leave a cycle.
+    with paused_gc(), transaction.atomic():
         batch = ImportBatch.objects.create(
             study=study,
             instrument=instrument,
@@ -405,6 +410,7 @@ def import_records(
                 _resolve(study, resolved)
             if progress is not None:
                 progress(len(chunk))
+            gc.collect(0)
         report.notes = list(getattr(checker, "notes", None) or [])
         batch.received = report.received
         batch.accepted = report.accepted

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from itertools import compress
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -47,7 +48,16 @@ SUBMISSION_FIELDS = (
 )
 """Every stored field of ``Submission`` but its id, in the order of ``submission_row``."""
 
-_dumps = json.dumps  # Django's JSONField writes json.dumps(value) with the default encoder
+
+def _dumps(value: Any) -> str:
+    """JSON text of ``value`` for a JSON column: what Django's ``JSONField`` would store, compact and in
+    UTF-8 (orjson: a seventh of ``json.dumps``'s time). Values orjson refuses — integers beyond 64 bits,
+    keys that are not strings — are written by ``json.dumps`` as Django would. NaN and infinities,
+    which no JSON column accepts, never get here: the readers and the API refuse them."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def leaf(name: str) -> str:

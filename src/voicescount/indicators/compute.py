@@ -21,7 +21,6 @@ without members still count in the variance (as R's ``subset`` of a design).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import json
@@ -41,6 +40,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from voicescount import __version__
+from voicescount.perf import paused_gc
 from voicescount.collection.models import Study, Submission
 from voicescount.framework.models import Code
 from voicescount.indicators.expressions import ExpressionError, factorise, parse, per_value
@@ -326,13 +326,8 @@ def load_dataset(study: Study, names: Iterable[str] | None = None) -> Dataset:
         names = questions_read(study, study.indicator_definitions.all())
     # Millions of small objects are made here and none is garbage: the cyclic collector would walk them
     # again and again (a fifth of the reading time at a million respondents).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         ids, columns = _read_columns(study, list(names))
-    finally:
-        if collecting:
-            gc.enable()
     if not columns:
         ids = list(
             Submission.objects.filter(study=study).in_analysis().order_by("id").values_list("id", flat=True)
