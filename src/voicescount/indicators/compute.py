@@ -40,11 +40,11 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from voicescount import __version__
-from voicescount.perf import paused_gc
 from voicescount.collection.models import Study, Submission
 from voicescount.framework.models import Code
 from voicescount.indicators.expressions import ExpressionError, factorise, parse, per_value
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.perf import paused_gc
 from voicescount.stats import estimators
 from voicescount.stats.design import SurveyDesign
 from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells, protect_estimates
