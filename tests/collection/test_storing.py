@@ -273,3 +273,35 @@ def test_json_that_orjson_refuses_is_written_as_django_would(instrument, coordin
     report = services.import_records(instrument, [record], checker=typed, source="api", user=coordinator)
     assert report.accepted == 1
     assert Submission.objects.get().raw["count"] == 2**70
+
+
+def test_copies_of_personal_locations_and_media_are_personal_too(instrument, coordinator):
+    """Kobo copies the first geopoint into ``_geolocation`` and media into ``_attachments``; ODK Central
+    splits a geopoint into ``gps-Latitude``… columns: none of them may stay in clear."""
+    instrument.roles = {**instrument.roles, "gps": "personal", "photo": "personal"}
+    instrument.definition = {
+        "questions": [{"name": "gps", "type": "geopoint"}, {"name": "photo", "type": "image"}]
+    }
+    instrument.save()
+    record = RawRecord(
+        source="kobo-json",
+        locator="results[0]",
+        values={"consent": "yes", "gps": "21.0285 105.8542 0 5", "photo": "face.jpg", "hh": "hh-1"},
+        instance_id="uuid:geo",
+        meta={"_geolocation": [21.0285, 105.8542], "_attachments": [{"filename": "u/face.jpg"}]},
+        raw={
+            "consent": "yes",
+            "gps": "21.0285 105.8542 0 5",
+            "_geolocation": [21.0285, 105.8542],
+            "_attachments": [{"filename": "u/face.jpg"}],
+            "export.csv": {"grp-gps-Latitude": "21.0285", "grp-gps-Longitude": "105.8542", "grp-n": "1"},
+        },
+    )
+    services.import_records(instrument, [record], checker=typed, source="kobo-json", user=coordinator)
+    stored = Submission.objects.get()
+    text = json.dumps([stored.raw, stored.values, stored.meta])
+    assert "21.0285" not in text and "105.8542" not in text and "face.jpg" not in text
+    assert stored.raw["export.csv"]["grp-n"] == "1"
+    hidden = decrypt_json(stored.personal)
+    assert hidden["raw"]["_geolocation"] == [21.0285, 105.8542]
+    assert hidden["raw"]["export.csv/grp-gps-Latitude"] == "21.0285"

@@ -150,8 +150,23 @@ def split_personal(values: Any, personal: frozenset[str]) -> tuple[Any, dict[str
     return RecordKeys(personal).split(values)
 
 
+GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
+MEDIA_TYPES = frozenset({"image", "audio", "video", "file", "signature", "background-audio"})
+
+
 def personal_fields(instrument: Instrument) -> frozenset[str]:
-    return frozenset(name for name, role in (instrument.roles or {}).items() if role == "personal")
+    """Names of the answers to store encrypted: the questions with the ``personal`` role, and the
+    KoboToolbox fields that copy them — ``_geolocation`` (the form's first geopoint) when a location
+    question is personal, ``_attachments`` (file names and links) when a media question is."""
+    names = {name for name, role in (instrument.roles or {}).items() if role == "personal"}
+    kinds = {
+        q.get("type") for q in (instrument.definition or {}).get("questions", []) if q.get("name") in names
+    }
+    if kinds & GEO_TYPES:
+        names.add("_geolocation")
+    if kinds & MEDIA_TYPES:
+        names.add("_attachments")
+    return frozenset(names)
 
 
 # --- consent ---------------------------------------------------------------------------------------

@@ -25,8 +25,11 @@ from django.db import connection
 from django.utils import timezone
 
 from voicescount.collection.models import Submission
+from voicescount.collection.readers import odk
 
 PERSONAL_MARKER = "[personal data: stored encrypted]"
+GEOPOINT_PARTS = frozenset(odk.GEOPOINT_PARTS)
+"""Columns ODK Central splits a geopoint into (``gps-Latitude``…): personal when the geopoint is."""
 _NESTED = frozenset({dict, list})
 _MAX_KEYS = 100_000  # distinct keys remembered; beyond this (junk columns), keys are classified each time
 
@@ -84,13 +87,22 @@ class RecordKeys:
             if key in self.known:
                 continue
             name = leaf(str(key))
+            personal = self.is_personal(str(key))
             if len(self.known) < _MAX_KEYS:
                 self.known.add(key)
                 self.by_leaf.setdefault(name, []).append(key)
-                if name in self.personal:
+                if personal:
                     self.personal_keys.append(key)
-            elif name in self.personal and key not in self.personal_keys:
+            elif personal and key not in self.personal_keys:
                 self.personal_keys.append(key)  # never forget a personal field
+
+    def is_personal(self, key: str) -> bool:
+        """Whether the answer under ``key`` is personal data: its question's name is a personal field,
+        or it is a part of one (ODK Central's ``gps-Latitude``, ``gps-Longitude``… columns)."""
+        parts = key.replace("-", "/").rsplit("/", 2)
+        if parts[-1] in self.personal:
+            return True
+        return len(parts) > 1 and parts[-1] in GEOPOINT_PARTS and parts[-2] in self.personal
 
     def value_of(self, values: dict[Any, Any], name: str, *, first: bool = False) -> Any:
         """The answer whose key ends in ``name``: the last one in ``values`` when several do (as a
