@@ -206,6 +206,8 @@ def voicescount_import(path: Path, instrument):
         filename=path.name,
         file_sha256=importing.sha256_of(path),
         check_permission=False,
+        workers=services.import_workers(),
+        form_check=services.form_check_for(instrument, path.name),
     )
 
 

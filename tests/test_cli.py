@@ -1,5 +1,6 @@
 """The `voicescount` command: help, bad arguments, port in use, configuration errors, the demo set-up."""
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from voicescount.cli import app
+from voicescount.demo import definitions, survey
 
 runner = CliRunner(env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
 
@@ -101,6 +103,17 @@ def test_demo_without_server_sets_everything_up_and_is_repeatable(tmp_path):
     assert second.returncode == 0, second.stdout + second.stderr
     # Nothing is imported twice and nothing unchanged is recomputed.
     assert "0 submissions accepted" in second.stdout and "(0 computed)" in " ".join(second.stdout.split())
+
+    # `voicescount import` (in a worker process on a machine with two cores): new records are taken,
+    # records held already are duplicates, and the table of the batch says so.
+    export = tmp_path / "new-and-old.json"
+    records = [*survey.generate_submissions(n=200, seed=7)[:30], *survey.generate_submissions(n=400)[:5]]
+    export.write_text(json.dumps(survey.kobo_page(records), ensure_ascii=False), encoding="utf-8")
+    imported = run_cli("import", definitions.STUDY["slug"], str(export), "--data-dir", str(tmp_path))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    row = next(line for line in imported.stdout.splitlines() if line.count("│") >= 5)
+    received, accepted, duplicates, quarantined = (int(c) for c in row.strip("│ ").split("│"))
+    assert (received, duplicates, accepted + quarantined) == (35, 5, 30) and accepted > 20
 
 
 def test_manage_passes_through_to_django(tmp_path):

@@ -7,6 +7,7 @@ Configuration errors are shown as one clear sentence, never as a traceback.
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import socket
 import sys
@@ -419,14 +420,28 @@ def import_command(
             TimeElapsedColumn(),
             console=console,
         )
+        # The file may be read in a worker process: it reports the bytes read through shared memory,
+        # and the bar moves as each chunk is stored here.
+        read = (
+            multiprocessing.get_context("fork").Value("q", 0, lock=False)
+            if services.import_workers()
+            else None
+        )
         with progress:
             task = progress.add_task(source.name, total=total or None)
+
+            def bytes_read(done: int, _total: int) -> None:
+                if read is None:
+                    progress.update(task, completed=done)
+                else:
+                    read.value = done
+
             records = importing.read_records(
                 source,
                 chosen,
                 display_name=source.name,
                 questions=[q["path"] for q in instrument.definition.get("questions", [])],
-                progress=lambda done, _total: progress.update(task, completed=done),
+                progress=bytes_read,
             )
             report = services.import_records(
                 instrument,
@@ -437,6 +452,9 @@ def import_command(
                 file_sha256=importing.sha256_of(source),
                 user=user_obj,
                 check_permission=user_obj is not None,
+                workers=services.import_workers(),
+                form_check=services.form_check_for(instrument, source.name),
+                progress=None if read is None else lambda _n: progress.update(task, completed=read.value),
             )
             progress.update(task, completed=total)
     except (CollectionError, PermissionDenied) as exc:

@@ -97,3 +97,25 @@ def test_the_report_keeps_and_shows_the_checkers_notes(client, setup):
     assert "not a question of this form version" in response.content.decode()
     batch = study.batches.get()
     assert batch.report["notes"] == notes  # stored with the batch
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("__version__", "1999.9", "form version '1999.9'"),
+        ("_xform_id_string", "other_form", "form 'other_form'"),
+    ],
+)
+def test_an_export_of_another_form_or_version_is_refused_whole(client, setup, field, value, says):
+    study, instrument, coordinator, _ = setup
+    client.force_login(coordinator)
+    records = survey.generate_submissions(n=200, seed=5)[:12]
+    records[10][field] = value  # found part-way through the file
+    upload = SimpleUploadedFile("export.json", json.dumps(survey.kobo_page(records)).encode())
+    response = client.post(
+        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "auto", "file": upload}
+    )
+    assert response.status_code == 400
+    error = response.context["error"]
+    assert says in error and "export.json" in error and "results[10]" in error
+    assert not Submission.objects.filter(study=study).exists() and not study.batches.exists()

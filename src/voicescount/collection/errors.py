@@ -20,6 +20,10 @@ class CollectionError(Exception):
         self.field = field
         super().__init__(self.__str__())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its parts (an import's worker process sends its errors to the parent)."""
+        return (_rebuild, (type(self), self.message, self.file, self.row, self.field))
+
     def __str__(self) -> str:
         where = [
             part
@@ -31,6 +35,12 @@ class CollectionError(Exception):
             if part
         ]
         return ": ".join([", ".join(where), self.message]) if where else self.message
+
+
+def _rebuild(
+    cls: type[CollectionError], message: str, file: str | None, row: str | int | None, field: str | None
+) -> CollectionError:
+    return cls(message, file=file, row=row, field=field)
 
 
 class InstrumentError(CollectionError):

@@ -180,24 +180,18 @@ class SubmissionWriter:
         self.adapt_datetime = connection.ops.adapt_datetimefield_value
         self.given = Submission.ConsentStatus.GIVEN.value
 
-    def row(
+    def stored(
         self,
-        ids: tuple[int, int, int],
-        instance_id: str | None,
-        content_hash: str,
         respondent: str,
         submitted_at: Any,
         raw: Any,
         values: Any,
         meta: Any,
         personal: bytes | None,
-        created: Any,
     ) -> tuple[Any, ...]:
-        """One row in ``SUBMISSION_FIELDS`` order; ``created`` comes from ``self.now()``."""
+        """The columns of an accepted record from ``respondent`` to ``consent_status``, as the backend
+        stores them (JSON as text, date-times adapted); ``row`` adds the rest."""
         return (
-            *ids,
-            instance_id,
-            content_hash,
             respondent,
             self.adapt_datetime(submitted_at) if self.vendor != "postgresql" else submitted_at,
             _dumps(raw),
@@ -206,8 +200,18 @@ class SubmissionWriter:
             "[]",
             personal,
             self.given,
-            created,
         )
+
+    def row(
+        self,
+        ids: tuple[int, int, int],
+        instance_id: str | None,
+        content_hash: str,
+        stored: tuple[Any, ...],
+        created: Any,
+    ) -> tuple[Any, ...]:
+        """One row in ``SUBMISSION_FIELDS`` order; ``created`` comes from ``self.now()``."""
+        return (*ids, instance_id, content_hash, *stored, created)
 
     def now(self) -> Any:
         """The creation time of the rows of one chunk, as the backend stores it."""

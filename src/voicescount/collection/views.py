@@ -107,6 +107,8 @@ def _import_upload(request, data, upload):
                 filename=upload.name,
                 file_sha256=digest.hexdigest(),
                 user=request.user,
+                workers=services.import_workers(),
+                form_check=services.form_check_for(data["instrument"], upload.name),
             )
         except CollectionError as exc:
             return None, str(exc)

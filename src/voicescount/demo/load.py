@@ -92,6 +92,8 @@ def _import(instrument, respondents: int) -> services.ImportReport:
             filename=path.name,
             file_sha256=importing.sha256_of(path),
             check_permission=False,
+            workers=services.import_workers(),
+            form_check=services.form_check_for(instrument, path.name),
         )
 
 

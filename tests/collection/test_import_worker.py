@@ -1,0 +1,172 @@
+"""Imports with a worker process (``workers=1``): the same batch as in one process, errors raised here."""
+
+import datetime as dt
+import os
+
+import pytest
+
+from voicescount.collection import services
+from voicescount.collection.crypto import decrypt_json
+from voicescount.collection.errors import ImportFileError
+from voicescount.collection.models import (
+    AuditEntry,
+    ImportBatch,
+    Instrument,
+    QuarantinedRecord,
+    Study,
+    Submission,
+)
+from voicescount.collection.records import RawRecord
+from voicescount.perf import AheadInChild
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not AheadInChild.available(), reason="needs os.fork"),
+]
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(services, "CHUNK", 7)  # several chunks from a few dozen records
+
+
+@pytest.fixture
+def instrument(org):
+    study = Study.objects.create(
+        organisation=org,
+        slug="s",
+        title_en="Study",
+        method=Study.Method.HOUSEHOLD_SURVEY,
+        period_start=dt.date(2022, 1, 1),
+        period_end=dt.date(2022, 3, 31),
+        consent_procedure=Study.Consent.ORAL,
+    )
+    return Instrument.objects.create(
+        study=study,
+        form_id="f",
+        version="1",
+        filename="f.xlsx",
+        source=b"",
+        definition={},
+        xform="<x/>",
+        roles={"name": "personal", "hh": "respondent_id"},
+        consent_question="consent",
+    )
+
+
+def check(record: RawRecord) -> services.Checked:
+    """Stand-in validation: ``age`` must be a whole number; the typed values say which process checked."""
+    values = dict(record.values)
+    try:
+        values["age"] = int(values["age"])
+    except ValueError:
+        return services.Checked(values, [services.Issue("age", "type", "age is not a whole number")])
+    return services.Checked({**values, "checked_by": os.getpid()}, [])
+
+
+def records(n: int = 40, *, fail_at: int | None = None):
+    """Records 35-39 repeat records 0-4; some fail the age check or lack consent; one has no id."""
+    for i in range(n):
+        if i == fail_at:
+            raise ImportFileError("The JSON is invalid or truncated after results[12].", file="x.json")
+        j = i % 35
+        values = {"consent": "no" if j % 9 == 4 else "yes", "age": "x" if j % 11 == 3 else str(20 + j)}
+        values |= {"name": f"Nguyễn Văn {j}", "hh": f"hh-{j}"}
+        yield RawRecord(
+            source="api",
+            locator=f"submissions[{i}]",
+            values=values,
+            instance_id=None if j == 2 else f"uuid:{j}",
+        )
+
+
+def stored(study: Study) -> tuple:
+    submissions = [
+        (s.instance_id, s.content_hash, s.respondent, s.raw, {**s.values, "checked_by": 0}, s.meta)
+        for s in Submission.objects.filter(study=study).order_by("id")
+    ]
+    personal = [decrypt_json(s.personal) for s in Submission.objects.filter(study=study).order_by("id")]
+    held = [
+        (q.locator, q.content_hash, q.issues, decrypt_json(q.payload)["values"])
+        for q in QuarantinedRecord.objects.filter(study=study).order_by("id")
+    ]
+    return submissions, personal, held
+
+
+def run(instrument, workers: int, source=None) -> services.ImportReport:
+    return services.import_records(
+        instrument,
+        records() if source is None else source,
+        checker=check,
+        source="api",
+        check_permission=False,
+        workers=workers,
+    )
+
+
+def test_a_worker_process_stores_the_batch_one_process_stores(instrument):
+    in_worker = run(instrument, workers=1)
+    assert (in_worker.received, in_worker.accepted, in_worker.quarantined, in_worker.duplicates) == (
+        40,
+        28,
+        7,
+        5,
+    )
+    pids = {s.values["checked_by"] for s in Submission.objects.all()}
+    assert pids and os.getpid() not in pids  # checked in another process
+    with_worker = stored(instrument.study)
+    batch = ImportBatch.objects.get()
+    assert batch.accepted == 28 and batch.report["reasons"] == in_worker.as_dict()["reasons"]
+
+    for model in (Submission, QuarantinedRecord, AuditEntry, ImportBatch):
+        model.objects.all().delete()
+    in_process = run(instrument, workers=0)
+    assert in_process.as_dict() | {"batch": 0} == in_worker.as_dict() | {"batch": 0}
+    assert {s.values["checked_by"] for s in Submission.objects.all()} == {os.getpid()}
+    assert stored(instrument.study) == with_worker
+
+
+def test_the_same_export_again_adds_nothing(instrument):
+    run(instrument, workers=1)
+    again = run(instrument, workers=1)
+    assert (again.accepted, again.quarantined, again.duplicates) == (0, 0, 40)
+    assert Submission.objects.count() == 28
+
+
+def test_an_error_in_the_worker_is_raised_and_nothing_is_stored(instrument):
+    with pytest.raises(
+        ImportFileError, match=r"x\.json: The JSON is invalid or truncated after results\[12\]"
+    ):
+        run(instrument, workers=1, source=records(fail_at=30))
+    assert not ImportBatch.objects.exists() and not Submission.objects.exists()
+    assert not QuarantinedRecord.objects.exists()
+
+
+def test_an_export_of_another_form_found_in_the_worker_stops_the_import(instrument):
+    check_form = services.FormCheck(form_id="f", version="1", names=frozenset(), filename="x.json")
+    later = [
+        RawRecord(source="kobo-json", locator="results[20]", values={}, meta={"_xform_id_string": "other"})
+    ]
+    with pytest.raises(ImportFileError, match="form 'other'") as caught:
+        services.import_records(
+            instrument,
+            [*records(20), *later],
+            checker=check,
+            source="kobo-json",
+            check_permission=False,
+            form_check=check_form,
+            workers=1,
+        )
+    assert caught.value.row == "results[20]" and caught.value.field == "_xform_id_string"
+    assert not Submission.objects.exists()
+
+
+def test_a_worker_that_dies_is_reported(instrument):
+    def killed(record):
+        os._exit(3)
+
+    with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+        services.import_records(
+            instrument, records(), checker=killed, source="api", check_permission=False, workers=1
+        )
+    assert not Submission.objects.exists()
