@@ -23,7 +23,7 @@ from voicescount.collection.models import (
     Submission,
 )
 from voicescount.collection.records import RawRecord
-from voicescount.collection.storing import SUBMISSION_FIELDS, RecordKeys
+from voicescount.collection.storing import SUBMISSION_FIELDS, RecordKeys, SubmissionWriter
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +305,31 @@ def test_copies_of_personal_locations_and_media_are_personal_too(instrument, coo
     hidden = decrypt_json(stored.personal)
     assert hidden["raw"]["_geolocation"] == [21.0285, 105.8542]
     assert hidden["raw"]["export.csv/grp-gps-Latitude"] == "21.0285"
+
+
+def test_metadata_split_from_the_raw_split_is_the_metadata_split():
+    keys = RecordKeys(frozenset({"phone", "_geolocation"}))
+    raw = {"q": "1", "_id": 7, "_geolocation": [21.0, 105.8], "_notes": [], "grp": {"phone": "0901"}}
+    meta = {k: raw[k] for k in ("_id", "_geolocation", "_notes", "grp")}
+    raw_split = keys.split(raw)[0]
+    assert keys.split_part(meta, raw, raw_split) == keys.split(meta)[0]
+    assert keys.split_part(meta, raw, raw_split)["grp"] == {"phone": services.PERSONAL_MARKER}
+    # a value that is not the raw payload's own object (as ODK's meta is not): split on its own
+    other = {"_id": 7, "grp": {"phone": "0901"}}
+    assert keys.split_part(other, raw, raw_split) == keys.split(other)[0]
+    assert keys.split_part(other, ["not", "a", "dict"], None) == keys.split(other)[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2022, 3, 7, 1, 2, 3, 456789, tzinfo=dt.UTC),
+        dt.datetime(2022, 3, 7, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+        dt.datetime(2022, 12, 31, 23, 0, 0, 1, tzinfo=dt.timezone(dt.timedelta(hours=-3))),
+        dt.datetime(2022, 1, 1),
+        None,
+    ],
+)
+def test_date_times_are_written_as_the_backend_writes_them(value):
+    writer = SubmissionWriter()
+    assert writer.stored("r", value, {}, {}, {}, None)[1] == connection.ops.adapt_datetimefield_value(value)

@@ -598,13 +598,14 @@ def _submission_fields(
 ) -> tuple[str, Any, Any, Any, Any, bytes | None]:
     """respondent, submitted_at, raw, values, meta, personal of an accepted record's submission."""
     typed, removed_typed = keys.split(checked.typed_values)
-    raw, removed_raw = keys.split(record.raw if record.raw is not None else record.values)
+    whole = record.raw if record.raw is not None else record.values
+    raw, removed_raw = keys.split(whole)
     respondent_key = keys.value_of(record.values, respondent_field, first=True) if respondent_field else None
     respondent_key = str(respondent_key or record.instance_id or key)
     personal = (
         encrypt_json({"values": removed_typed, "raw": removed_raw}) if removed_raw or removed_typed else None
     )
-    meta = keys.split(record.meta)[0]
+    meta = keys.split_part(record.meta, whole, raw)
     return pseudonym(study, respondent_key), record.submitted_at, raw, typed, meta, personal
 
 

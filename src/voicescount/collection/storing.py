@@ -15,12 +15,13 @@ over every key.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
-from itertools import compress
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ PERSONAL_MARKER = "[personal data: stored encrypted]"
 GEOPOINT_PARTS = frozenset(odk.GEOPOINT_PARTS)
 """Columns ODK Central splits a geopoint into (``gps-Latitude``…): personal when the geopoint is."""
 _NESTED = frozenset({dict, list})
+_ABSENT = object()
 _MAX_KEYS = 100_000  # distinct keys remembered; beyond this (junk columns), keys are classified each time
 
 SUBMISSION_FIELDS = (
@@ -126,6 +128,19 @@ class RecordKeys:
         removed: dict[str, Any] = {}
         return self._split(values, "", removed), removed
 
+    def split_part(self, part: dict[str, Any], whole: Any, whole_split: Any) -> Any:
+        """``part`` split like ``split(part)[0]``, taking the values it shares with ``whole`` (a record's
+        metadata keys are also in its raw payload) from ``whole_split``, the split of ``whole``."""
+        if type(whole) is not dict or type(part) is not dict:
+            return self.split(part)[0]
+        out = {}
+        for key, value in part.items():
+            if whole.get(key, _ABSENT) is value:
+                out[key] = whole_split[key]
+            else:
+                return self.split(part)[0]
+        return out
+
     def _split(self, node: Any, path: str, removed: dict[str, Any]) -> Any:
         if type(node) is list:
             return [self._split(v, f"{path}[{i}]", removed) for i, v in enumerate(node)]
@@ -134,7 +149,7 @@ class RecordKeys:
         self.learn(node)
         hits = [k for k in self.personal_keys if k in node]
         # values to look into: objects and lists holding objects or lists (repeats, nested groups)
-        deep = list(compress(node, map(_NESTED.__contains__, map(type, node.values()))))
+        deep = [k for k, v in node.items() if type(v) in _NESTED]
         if deep:
             deep = [k for k in deep if _holds_more(node[k])]
         if not hits and not deep:
@@ -149,6 +164,15 @@ class RecordKeys:
             if out[key] is not PERSONAL_MARKER:
                 out[key] = self._split(node[key], f"{path}/{key}" if path else str(key), removed)
         return out
+
+
+def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
+    """A date-time as Django's SQLite backend stores it when the connection's time zone is UTC."""
+    if value is None:
+        return None
+    if value.utcoffset() is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return str(value)
 
 
 def _holds_more(value: dict[Any, Any] | list[Any]) -> bool:
@@ -178,6 +202,8 @@ class SubmissionWriter:
         self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(meta.get_field(name).column) for name in SUBMISSION_FIELDS)
         self.adapt_datetime = connection.ops.adapt_datetimefield_value
+        if self.vendor == "sqlite" and settings.USE_TZ and connection.timezone == dt.UTC:
+            self.adapt_datetime = _sqlite_utc_text  # what Django's operation gives, without its checks
         self.given = Submission.ConsentStatus.GIVEN.value
 
     def stored(
