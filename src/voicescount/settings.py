@@ -90,6 +90,9 @@ USE_I18N = True
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_TZ = True
 
+# Request bodies read into memory: room for the submissions API's largest batch (5,000 submissions).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 if not PRODUCTION:

@@ -122,7 +122,23 @@ def test_a_user_who_may_not_import_for_the_organisation_is_403(push, org, django
     for user in (outsider, reviewer):
         response = push(answers(), secret=create_api_token(user, "t")[1])
         assert response.status_code == 403
-        assert "import" in response.json()["detail"]
+        assert "may not submit or import" in response.json()["detail"]
+    assert nothing_stored()
+
+
+def test_an_enumerator_of_the_organisation_may_push(push, org, django_user_model):
+    enumerator = django_user_model.objects.create_user("enumerator")
+    Membership.objects.create(user=enumerator, organisation=org, role=Role.ENUMERATOR)
+    response = push(answers(), secret=create_api_token(enumerator, "phone")[1])
+    assert response.status_code == 200, response.content
+    assert response.json()["accepted"] == 1
+    assert ImportBatch.objects.get().created_by == enumerator
+
+
+def test_a_submission_of_another_form_version_is_refused(push):
+    response = push(answers() | {"__version__": "1999"})
+    assert response.status_code == 422
+    assert "form version '1999'" in response.json()["detail"]
     assert nothing_stored()
 
 
@@ -279,3 +295,12 @@ def test_a_body_over_the_servers_limit_is_413(push, settings):
 
 def test_a_byte_order_mark_is_allowed(push):
     assert push(b"\xef\xbb\xbf" + json.dumps(answers()).encode()).json()["accepted"] == 1
+
+
+def test_the_largest_batch_fits_in_the_body_limit():
+    from django.conf import settings
+
+    from voicescount.collection import api
+
+    realistic = 3000  # bytes of a KoboToolbox submission of a 60-question form, with its metadata
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE >= api.MAX_BATCH * realistic
