@@ -86,6 +86,17 @@ def test_accepts_valid_records_and_encrypts_personal_fields(instrument, coordina
     assert submission.respondent == services.pseudonym(instrument.study, "hh1")
 
 
+def test_an_instance_id_too_long_to_store_is_held_back_whole(instrument, coordinator):
+    long_id = "uuid:" + "x" * 300  # e.g. a free-text column taken for the id
+    record = RawRecord(source="csv", locator="row 2", values=rec(1).values, instance_id=long_id)
+    report = run(instrument, [record], coordinator)
+    assert (report.accepted, report.quarantined) == (0, 1)
+    assert report.reasons[0]["issues"][0]["code"] == "instance_id_too_long"
+    held = QuarantinedRecord.objects.get()
+    assert held.instance_id is None and decrypt_json(held.payload)["instance_id"] == long_id
+    assert run(instrument, [record], coordinator).duplicates == 1  # recognised again by its full id
+
+
 def test_reimport_and_overlap_add_nothing_twice(instrument, coordinator):
     run(instrument, [rec(1), rec(2)], coordinator)
     report = run(instrument, [rec(2), rec(3), rec(3)], coordinator)

@@ -48,6 +48,7 @@ from voicescount.collection.storing import PERSONAL_MARKER, RecordKeys, Submissi
 from voicescount.perf import AheadInChild, paused_gc
 
 CHUNK = 1000
+MAX_INSTANCE_ID = 200  # Submission.instance_id's length
 GC_EVERY = 16  # chunks between collections of the young generation while the collector is paused
 CONSENT_YES = frozenset(
     {"yes", "y", "1", "true", "agree", "agreed", "co", "có", "đồng ý", "dong_y", "consent"}
@@ -371,9 +372,16 @@ class _Preparer:
             *checked.issues,
             *consent_issues(record.values, self.instrument, self.study_consent, keys=self.keys),
         ]
+        instance_id = record.instance_id
+        if instance_id is not None and len(instance_id) > MAX_INSTANCE_ID:
+            message = (
+                f"The instanceID is longer than {MAX_INSTANCE_ID} characters: is the column the form's id?"
+            )
+            issues.append(Issue("meta/instanceID", "instance_id_too_long", message))
+            instance_id = None  # kept whole in the held record's payload
         if issues:
             payload = encrypt_json(_payload(record))
-            return Prepared(key, record.instance_id, record.locator, [i.as_dict() for i in issues], payload)
+            return Prepared(key, instance_id, record.locator, [i.as_dict() for i in issues], payload)
         fields = _submission_fields(
             self.instrument.study, record, key, checked, self.keys, self.respondent_field
         )
