@@ -190,7 +190,9 @@ class Submission(models.Model):
         GIVEN = "given", _("Consent given")
         WITHDRAWN = "withdrawn", _("Consent withdrawn")
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="submissions")
+    # No index of its own: the (study, content_hash) and (study, consent_status) indexes start with it,
+    # and a third copy would only slow imports down.
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="submissions", db_index=False)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="submissions")
     batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="submissions")
     instance_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 -- NULL: no id, not unique
