@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import multiprocessing
 import pickle
 from collections.abc import Callable, Iterable, Iterator
@@ -33,17 +34,20 @@ def paused_gc() -> Iterator[None]:
 
 
 class AheadInChild(Generic[T, R]):
-    """``work(item)`` for each of ``items``, computed in a forked child process while the caller uses
-    the results in order: two processes share a job that is half reading and checking, half writing.
+    """``work(item)`` for each of ``items``, computed in forked child processes while the caller uses
+    the results in order: the work is shared between the caller (say, writing) and ``children``
+    processes (say, reading and checking).
 
-    The child iterates ``items`` itself (a lazy reader made in this process is read there), sends
-    each result as it is ready and blocks while the caller has not taken the previous ones, so memory
-    holds a couple of results whatever the number of items. After the last item, ``final`` holds what
-    ``finish()`` returned in the child. An exception in the child (a corrupt file found half-way, say)
-    is raised here, at the point of the stream where it happened. The child must not use this
+    Each child iterates ``items`` itself (a lazy reader made in this process is read there) and
+    works on every ``children``-th item — with two children, one takes the even items and the other
+    the odd ones; both read all of them, which costs less than sending them. A child sends each result
+    as it is ready and blocks while the caller has not taken the previous ones, so memory holds a
+    couple of results per child whatever the number of items. After the last item, ``final`` holds
+    what ``finish()`` returned in each child. An exception in a child (a corrupt file found half-way,
+    say) is raised here, at the point of the stream where it happened. Children must not use this
     process's database connection: ``work`` gets everything it needs before the fork.
 
-    Use it as a context manager: leaving early stops the child.
+    Use it as a context manager: leaving early stops the children.
     """
 
     def __init__(
@@ -51,56 +55,80 @@ class AheadInChild(Generic[T, R]):
         items: Iterable[T],
         work: Callable[[T], R],
         finish: Callable[[], Any] | None = None,
+        *,
+        children: int = 1,
     ) -> None:
-        self.final: Any = None
+        self.final: list[Any] = []
         context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_child_loop, args=(send, items, work, finish), name="voicescount-ahead", daemon=True
-        )
-        self._process.start()
-        send.close()
+        self._receivers: list[Any] = []
+        self._processes: list[Any] = []
+        for number in range(children):
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_child_loop,
+                args=(send, items, work, finish, number, children),
+                name=f"voicescount-ahead-{number}",
+                daemon=True,
+            )
+            process.start()
+            send.close()
+            self._receivers.append(receive)
+            self._processes.append(process)
 
     @staticmethod
     def available() -> bool:
         """Whether this platform can fork (Linux, macOS); elsewhere run the work in this process."""
         return "fork" in multiprocessing.get_all_start_methods()
 
+    def _receive(self, number: int) -> tuple[int, Any]:
+        try:
+            return pickle.loads(self._receivers[number].recv_bytes())
+        except EOFError:
+            code = self._processes[number].exitcode
+            raise RuntimeError(f"The worker process stopped unexpectedly (exit code {code}).") from None
+
     def __iter__(self) -> Iterator[R]:
-        while True:
-            try:
-                kind, value = pickle.loads(self._receive.recv_bytes())
-            except EOFError:
-                raise RuntimeError(
-                    f"The worker process stopped unexpectedly (exit code {self._process.exitcode})."
-                ) from None
+        children = len(self._receivers)
+        for index in itertools.count():
+            kind, value = self._receive(index % children)
             if kind == _RESULT:
                 yield value
             elif kind == _ERROR:
                 raise value
-            else:
-                self.final = value
+            else:  # the end: every child has read all items and says so once
+                self.final = [value]
+                for other in range(1, children):
+                    kind, value = self._receive((index + other) % children)
+                    if kind == _ERROR:
+                        raise value
+                    self.final.append(value)
                 return
 
     def __enter__(self) -> AheadInChild[T, R]:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._receive.close()
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
+        for receive in self._receivers:
+            receive.close()
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
 
 
 _RESULT, _ERROR, _END = 0, 1, 2
 
 
-def _child_loop(send: Any, items: Iterable[Any], work: Callable[[Any], Any], finish: Any) -> None:
+def _child_loop(
+    send: Any, items: Iterable[Any], work: Callable[[Any], Any], finish: Any, number: int, children: int
+) -> None:
     collect = not gc.isenabled()  # paused in the parent: collect the young generation now and then
     try:
-        for count, item in enumerate(items, start=1):
+        for index, item in enumerate(items):
+            if index % children != number:
+                continue
             send.send_bytes(pickle.dumps((_RESULT, work(item)), pickle.HIGHEST_PROTOCOL))
-            if collect and count % 16 == 0:
+            if collect and index % 16 == number:
                 gc.collect(0)
         send.send_bytes(pickle.dumps((_END, finish() if finish else None), pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:  # noqa: BLE001 -- every failure goes to the parent, which raises it

@@ -1,4 +1,4 @@
-"""Imports with a worker process (``workers=1``): the same batch as in one process, errors raised here."""
+"""Imports with worker processes (``workers`` 1 or 2): the batch one process stores; errors raised here."""
 
 import datetime as dt
 import os
@@ -104,8 +104,9 @@ def run(instrument, workers: int, source=None) -> services.ImportReport:
     )
 
 
-def test_a_worker_process_stores_the_batch_one_process_stores(instrument):
-    in_worker = run(instrument, workers=1)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_processes_store_the_batch_one_process_stores(instrument, workers):
+    in_worker = run(instrument, workers=workers)
     assert (in_worker.received, in_worker.accepted, in_worker.quarantined, in_worker.duplicates) == (
         40,
         28,
@@ -133,16 +134,18 @@ def test_the_same_export_again_adds_nothing(instrument):
     assert Submission.objects.count() == 28
 
 
-def test_an_error_in_the_worker_is_raised_and_nothing_is_stored(instrument):
+@pytest.mark.parametrize(("workers", "fail_at"), [(1, 30), (2, 30), (2, 23)])  # in either worker's chunk
+def test_an_error_in_a_worker_is_raised_and_nothing_is_stored(instrument, workers, fail_at):
     with pytest.raises(
         ImportFileError, match=r"x\.json: The JSON is invalid or truncated after results\[12\]"
     ):
-        run(instrument, workers=1, source=records(fail_at=30))
+        run(instrument, workers=workers, source=records(fail_at=fail_at))
     assert not ImportBatch.objects.exists() and not Submission.objects.exists()
     assert not QuarantinedRecord.objects.exists()
 
 
-def test_an_export_of_another_form_found_in_the_worker_stops_the_import(instrument):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_export_of_another_form_found_in_a_worker_stops_the_import(instrument, workers):
     check_form = services.FormCheck(form_id="f", version="1", names=frozenset(), filename="x.json")
     later = [
         RawRecord(source="kobo-json", locator="results[20]", values={}, meta={"_xform_id_string": "other"})
@@ -155,7 +158,7 @@ def test_an_export_of_another_form_found_in_the_worker_stops_the_import(instrume
             source="kobo-json",
             check_permission=False,
             form_check=check_form,
-            workers=1,
+            workers=workers,
         )
     assert caught.value.row == "results[20]" and caught.value.field == "_xform_id_string"
     assert not Submission.objects.exists()
@@ -170,3 +173,15 @@ def test_a_worker_that_dies_is_reported(instrument):
             instrument, records(), checker=killed, source="api", check_permission=False, workers=1
         )
     assert not Submission.objects.exists()
+
+
+def test_notes_of_several_workers_are_added_up():
+    skipped = {"field": "q", "code": "relevance_not_evaluated", "message": "not checked"}
+    first = [skipped, {"field": "x", "code": "unknown_field", "message": "left out", "count": 3}]
+    second = [skipped, {"field": "x", "code": "unknown_field", "message": "left out", "count": 4}]
+    second.append({"field": "y", "code": "label_mapped", "message": "label", "count": 1})
+    assert services._merged_notes([first, second]) == [
+        skipped,
+        {"field": "x", "code": "unknown_field", "message": "left out", "count": 7},
+        {"field": "y", "code": "label_mapped", "message": "label", "count": 1},
+    ]

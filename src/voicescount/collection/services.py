@@ -406,7 +406,9 @@ def _prepared_chunks(
 ) -> tuple[Iterator[list[Prepared] | list[_Pending]], AheadInChild[Any, Any] | None]:
     """Chunks of prepared records from a worker process, or of pending ones read here."""
     if workers > 0 and AheadInChild.available():
-        ahead: AheadInChild[Any, Any] = AheadInChild(_chunks(records, CHUNK), preparer.chunk, preparer.notes)
+        ahead: AheadInChild[Any, Any] = AheadInChild(
+            _chunks(records, CHUNK), preparer.chunk, preparer.notes, children=workers
+        )
         return iter(ahead), ahead
     return (preparer.keyed(chunk) for chunk in _chunks(records, CHUNK)), None
 
@@ -478,7 +480,7 @@ def import_records(
                     progress(len(chunk))
                 if number % GC_EVERY == 0:
                     gc.collect(0)
-        report.notes = ahead.final if ahead is not None else preparer.notes()
+        report.notes = _merged_notes(ahead.final) if ahead is not None else preparer.notes()
         batch.received = report.received
         batch.accepted = report.accepted
         batch.duplicates = report.duplicates
@@ -493,6 +495,19 @@ def import_records(
             | {"source": source},
         )
     return report
+
+
+def _merged_notes(per_worker: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The checker's notes of several worker processes as one list: counts added up, others once."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for notes in per_worker:
+        for note in notes:
+            key = (note.get("field"), note.get("code"), note.get("message"))
+            if key not in merged:
+                merged[key] = dict(note)
+            elif "count" in note:
+                merged[key]["count"] = merged[key].get("count", 0) + note["count"]
+    return list(merged.values())
 
 
 def _store_chunk(
