@@ -39,6 +39,7 @@ import json
 import os
 import pstats
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -283,6 +284,12 @@ def run_one(kind: str, export: Path, server_url: str, profile: bool, top: int) -
                 _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (the import's worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def import_in_fresh_process(export: Path) -> dict[str, Any]:
     """The timed VoicesCount import in a new process, as ``voicescount import`` would run it.
 
@@ -301,6 +308,7 @@ def import_only(export: Path) -> dict[str, Any]:
     import django
 
     django.setup()
+    from voicescount.collection import services
     from voicescount.collection.models import Instrument, Submission
     from voicescount.demo import survey
 
@@ -308,12 +316,14 @@ def import_only(export: Path) -> dict[str, Any]:
         form_id=survey.FORM_ID, version=survey.FORM_VERSION
     )
     rss_before = current_memory_mb()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     report = voicescount_import(export, instrument)
     import_s = time.perf_counter() - start
     return {
         "import_s": import_s,
         "import_cpu_s": time.process_time() - cpu,
+        "workers_cpu_s": _children_cpu() - children,
+        "workers": services.import_workers(),
         "rss_before_mb": rss_before,
         "peak_mb": peak_memory_mb(),
         "accepted": report.accepted,
@@ -378,6 +388,14 @@ def table(results: list[dict[str, Any]]) -> str:
     add(
         "  its CPU time (this process)",
         lambda r: f"{r['import_cpu_s']:.1f} s  {r['records'] / r['import_cpu_s']:,.0f}/s",
+    )
+    add(
+        "  its workers' CPU time",
+        lambda r: (
+            f"{r['workers_cpu_s']:.1f} s in {r['workers']} process{'es' if r['workers'] > 1 else ''}"
+            if r["workers"]
+            else "no workers"
+        ),
     )
     add("  accepted/quarantined/dup", lambda r: f"{r['accepted']:,}/{r['quarantined']:,}/{r['duplicates']:,}")
     add("bare bulk insert", lambda r: f"{r['bare_s']:.1f} s  {r['bare_rows'] / r['bare_s']:,.0f}/s")

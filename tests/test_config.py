@@ -76,6 +76,20 @@ def test_unknown_default_language_falls_back_to_vietnamese(monkeypatch):
     assert config.default_language() == "vi"
 
 
+def test_import_workers_come_from_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.setenv(config.ENV_IMPORT_WORKERS, "0")
+    assert config.import_workers() == 0
+    monkeypatch.setenv(config.ENV_IMPORT_WORKERS, "2")
+    assert config.import_workers() == 2
+    for bad in ("two", "-1", "99"):
+        monkeypatch.setenv(config.ENV_IMPORT_WORKERS, bad)
+        with pytest.raises(config.ConfigurationError, match="VOICESCOUNT_IMPORT_WORKERS must be"):
+            config.import_workers()
+    monkeypatch.delenv(config.ENV_IMPORT_WORKERS)
+    monkeypatch.setattr(config.os, "cpu_count", lambda: 1)
+    assert config.import_workers() == 0
+
+
 def test_check_deploy_passes_in_production_mode(tmp_path):
     """`voicescount manage check --deploy` passes with the documented production settings."""
     env = {

@@ -21,6 +21,7 @@ ENV_ALLOWED_HOSTS = "VOICESCOUNT_ALLOWED_HOSTS"
 ENV_LANGUAGE = "VOICESCOUNT_LANGUAGE"
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_ENCRYPTION_KEYS = "VOICESCOUNT_ENCRYPTION_KEYS"
+ENV_IMPORT_WORKERS = "VOICESCOUNT_IMPORT_WORKERS"
 
 MODES = ("development", "production")
 SUPPORTED_DB_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
@@ -144,6 +145,19 @@ def allowed_hosts(production: bool) -> list[str]:
 def default_language() -> str:
     value = os.environ.get(ENV_LANGUAGE, "vi").strip().lower()
     return value if value in ("vi", "en") else "vi"
+
+
+def import_workers() -> int:
+    """Worker processes that read and check a file being imported (0: none, in the importing process).
+
+    Default: one on a machine with two cores or more. A worker process reads the file and checks the
+    records while the importing process writes them."""
+    raw = os.environ.get(ENV_IMPORT_WORKERS, "").strip()
+    if not raw:
+        return 1 if (os.cpu_count() or 1) > 1 else 0
+    if not raw.isdigit() or int(raw) > 16:
+        raise ConfigurationError(f"{ENV_IMPORT_WORKERS} must be a whole number from 0 to 16, not {raw!r}.")
+    return int(raw)
 
 
 def encryption_keys(production: bool, directory: Path) -> list[str]:

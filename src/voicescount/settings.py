@@ -18,6 +18,8 @@ if not PRODUCTION:
 SECRET_KEY = config.secret_key(PRODUCTION, DATA_DIR)
 # Personal data of respondents is encrypted at rest with these keys (see collection/crypto.py).
 VOICESCOUNT_ENCRYPTION_KEYS = config.encryption_keys(PRODUCTION, DATA_DIR)
+
+VOICESCOUNT_IMPORT_WORKERS = config.import_workers()
 DEBUG = False
 ALLOWED_HOSTS = config.allowed_hosts(PRODUCTION)
 

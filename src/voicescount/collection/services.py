@@ -21,7 +21,6 @@ import gc
 import hashlib
 import hmac
 import json
-import os
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -396,9 +395,8 @@ class _Preparer:
 
 
 def import_workers() -> int:
-    """Worker processes for importing a file: 1 on a machine with two cores or more, else 0 (setting
-    ``VOICESCOUNT_IMPORT_WORKERS`` chooses)."""
-    return int(getattr(settings, "VOICESCOUNT_IMPORT_WORKERS", 1 if (os.cpu_count() or 1) > 1 else 0))
+    """Worker processes for importing a file: ``VOICESCOUNT_IMPORT_WORKERS`` (``config.import_workers``)."""
+    return int(getattr(settings, "VOICESCOUNT_IMPORT_WORKERS", 0))
 
 
 def _prepared_chunks(
