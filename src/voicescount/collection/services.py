@@ -519,23 +519,21 @@ def _store_chunk(
     """Sort one chunk into duplicates, quarantine and submissions, and store it."""
     study = batch.study
     hashes = [item.key for item in chunk]
-    # No ORDER BY (the models order by id): with it SQLite walks the whole table in id
-    # order instead of looking the keys up in the (study, content_hash) index.
-    held = set(
-        Submission.objects.filter(study=study, content_hash__in=hashes)
-        .order_by()
-        .values_list("content_hash", flat=True)
-    )
+    held = writer.held(Submission, study.pk, hashes)
     waiting: dict[str, QuarantinedRecord] = {}
-    for q in (
-        QuarantinedRecord.objects.filter(study=study, content_hash__in=hashes)
-        .order_by()
-        .only("pk", "content_hash", "status", "batch_id")
-    ):
-        if q.status == QuarantinedRecord.Status.OPEN and q.batch_id != batch.pk:
-            waiting[q.content_hash] = q  # held by an earlier batch: a fixed copy resolves it
-        else:
-            held.add(q.content_hash)  # held back by this batch, or dealt with already
+    quarantined = writer.held(QuarantinedRecord, study.pk, hashes, "status", "batch_id")
+    if quarantined:
+        earlier = {
+            k
+            for k, status, batch_id in quarantined
+            if status == QuarantinedRecord.Status.OPEN and batch_id != batch.pk
+        }
+        held.update(k for k, *_ in quarantined if k not in earlier)  # held back by this batch, or dealt with
+        if earlier:  # held by an earlier batch: a fixed copy resolves it
+            waiting = {
+                q.content_hash: q
+                for q in QuarantinedRecord.objects.filter(study=study, content_hash__in=earlier)
+            }
     seen: set[str] = set()
     rows: list[tuple[Any, ...]] = []
     new_quarantine: list[QuarantinedRecord] = []
