@@ -1,4 +1,4 @@
-"""KoboToolbox API v2 JSON exports, streamed with ijson.
+"""KoboToolbox API v2 JSON exports, streamed (``jsonstream``).
 
 ``/api/v2/assets/{uid}/data/`` returns pages ``{"count", "next", "previous", "results": [...]}``.
 A source is one page file, a directory of page files (read in name order) or a bare JSON list of
@@ -14,8 +14,6 @@ from itertools import compress
 from pathlib import Path
 from typing import Any
 
-import ijson
-
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.readers import (
     Progress,
@@ -27,10 +25,8 @@ from voicescount.collection.readers import (
     make_relative,
     parse_timestamp,
 )
+from voicescount.collection.readers.jsonstream import JSONStreamError, ListReader
 from voicescount.collection.records import RawRecord
-
-TOP_LEVEL_KEYS_SCANNED = 200_000
-"""Parser events examined when looking for a page's list key after it yielded nothing."""
 
 
 def json_pages(path: Path, name: str) -> list[Path]:
@@ -48,7 +44,7 @@ def json_items(
 ) -> Iterator[tuple[Any, str]]:
     """``(item, locator)`` for each element of ``list_key`` in each page (or of a bare JSON list).
 
-    Memory holds one item at a time whatever the size of a page.
+    Memory holds one item at a time whatever the size of a page (see ``jsonstream``).
     """
     total = sum(file_size(p) for p in pages)
     ticker = Ticker(progress, total)
@@ -58,57 +54,44 @@ def json_items(
         with open(page, "rb") as handle:
             first = _first_char(handle)
             if first == b"[":
-                prefix, label = "item", ""
+                label = ""
             elif first == b"{":
-                prefix, label = f"{list_key}.item", list_key
+                label = list_key
             else:
                 raise ImportFileError(
                     "This is not a JSON export (it does not start with '{' or '[').", file=page_name
                 )
+            reader = ListReader(handle, list_key)
+
+            def done(reader: ListReader = reader, before: int = before) -> int:
+                return before + reader.tell()
+
             index = -1
             try:
-                for index, item in enumerate(ijson.items(handle, prefix, use_float=True)):
+                for index, item in enumerate(reader):
                     yield item, f"{label}[{index}] in {page_name}"
-                    ticker.tick(lambda h=handle, b=before: b + h.tell())
-            except ijson.JSONError:
-                # the parser's own message quotes the text around the error: it may be personal data
+                    ticker.tick(done)
+            except JSONStreamError as error:
+                # never the text around the error: it may be personal data
                 where = f"after {label}[{index}]" if index >= 0 else "before the first record"
-                raise ImportFileError(f"The JSON is invalid or truncated {where}.", file=page_name) from None
-        if index < 0 and first == b"{":
-            _require_key(page, list_key, page_name)
+                raise ImportFileError(f"{error.problem} {where}.", file=page_name) from None
+        if first == b"{" and not reader.found:
+            raise ImportFileError(
+                f"The JSON object has no '{list_key}' list (its keys: {', '.join(reader.keys) or 'none'}); "
+                "is this the right kind of export?",
+                file=page_name,
+            )
         before += file_size(page)
     ticker.finish()
 
 
 def _first_char(handle: Any) -> bytes:
-    """The first significant byte; leaves the handle where ijson should start (after any BOM)."""
+    """The first significant byte; leaves the handle where the JSON starts (after any BOM)."""
     head = handle.read(4096)
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     stripped = head[start:].lstrip()
     handle.seek(start)
     return stripped[:1]
-
-
-def _require_key(page: Path, list_key: str, page_name: str) -> None:
-    """Refuse an object page that has no ``list_key`` (an empty list is fine)."""
-    keys: list[str] = []
-    with open(page, "rb") as handle:
-        _first_char(handle)
-        try:
-            for count, (prefix, event, value) in enumerate(ijson.parse(handle)):
-                if prefix == "" and event == "map_key":
-                    if value == list_key:
-                        return
-                    keys.append(value)
-                if count > TOP_LEVEL_KEYS_SCANNED:
-                    break
-        except ijson.JSONError:
-            pass
-    raise ImportFileError(
-        f"The JSON object has no '{list_key}' list (its keys: {', '.join(keys[:10]) or 'none'}); "
-        "is this the right kind of export?",
-        file=page_name,
-    )
 
 
 _KNOWN_KEYS: set[str] = set()  # keys met so far (``is_meta_key`` is a pure function of the key)
