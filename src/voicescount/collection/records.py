@@ -10,8 +10,11 @@ instrument (``collection/xlsform.py``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,22 @@ class RawRecord:
     """Source metadata kept apart from answers: Kobo ``_id``/``_uuid``, ODK ``__id``, review state."""
     raw: Any = None
     """The original payload (JSON object, CSV row as a dict) verbatim, kept beside the typed values."""
+
+
+class RecordStream(Generic[T]):
+    """The records of a source, each converted from what the parser gave when it is reached.
+
+    It is an iterator of ``RawRecord``s, like a reader's generator. An import's worker process that leaves
+    some records to another worker passes over ``items`` (what the parser gives) and ``convert``s only
+    the ones it checks.
+    """
+
+    def __init__(self, items: Iterable[T], convert: Callable[[T], RawRecord]) -> None:
+        self.items: Iterator[T] = iter(items)
+        self.convert = convert
+
+    def __iter__(self) -> RecordStream[T]:
+        return self
+
+    def __next__(self) -> RawRecord:
+        return self.convert(next(self.items))

@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -42,9 +42,11 @@ from voicescount.collection.models import (
     Study,
     Submission,
 )
-from voicescount.collection.records import RawRecord
+from voicescount.collection.records import RawRecord, RecordStream
 from voicescount.collection.storing import PERSONAL_MARKER, RecordKeys, SubmissionWriter, leaf  # noqa: F401 -- PERSONAL_MARKER is part of this module's API
 from voicescount.perf import AheadInChild, paused_gc
+
+T = TypeVar("T")
 
 CHUNK = 1000
 MAX_INSTANCE_ID = 200  # Submission.instance_id's length
@@ -319,7 +321,7 @@ def form_check_for(instrument: Instrument, filename: str = "") -> FormCheck:
 # --- the import ------------------------------------------------------------------------------------
 
 
-def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+def _chunks(records: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -386,9 +388,11 @@ class _Preparer:
         )
         return Prepared(key, record.instance_id, record.locator, [], self.writer.stored(*fields))
 
-    def chunk(self, chunk: list[RawRecord]) -> list[Prepared]:
-        """Every record of a chunk prepared (in a worker process: duplicates are not known there)."""
-        return [self.prepare(p.record, p.key) for p in self.keyed(chunk)]
+    def chunk(self, chunk: list[Any], convert: Callable[[Any], RawRecord] | None = None) -> list[Prepared]:
+        """Every record of a chunk prepared (in a worker process: duplicates are not known there);
+        ``convert`` makes the records from what the parser gave (``RecordStream``)."""
+        records = chunk if convert is None else [convert(item) for item in chunk]
+        return [self.prepare(p.record, p.key) for p in self.keyed(records)]
 
     def notes(self) -> list[dict[str, Any]]:
         return list(getattr(self.checker, "notes", None) or [])
@@ -404,8 +408,15 @@ def _prepared_chunks(
 ) -> tuple[Iterator[list[Prepared] | list[_Pending]], AheadInChild[Any, Any] | None]:
     """Chunks of prepared records from a worker process, or of pending ones read here."""
     if workers > 0 and AheadInChild.available():
+        # Each worker passes over the records it leaves to the others without converting them.
+        items, convert = (
+            (records.items, records.convert) if isinstance(records, RecordStream) else (records, None)
+        )
         ahead: AheadInChild[Any, Any] = AheadInChild(
-            _chunks(records, CHUNK), preparer.chunk, preparer.notes, children=workers
+            _chunks(items, CHUNK),
+            functools.partial(preparer.chunk, convert=convert),
+            preparer.notes,
+            children=workers,
         )
         return iter(ahead), ahead
     return (preparer.keyed(chunk) for chunk in _chunks(records, CHUNK)), None

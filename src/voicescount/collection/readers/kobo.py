@@ -26,7 +26,7 @@ from voicescount.collection.readers import (
     parse_timestamp,
 )
 from voicescount.collection.readers.jsonstream import JSONStreamError, ListReader
-from voicescount.collection.records import RawRecord
+from voicescount.collection.records import RawRecord, RecordStream
 
 
 def json_pages(path: Path, name: str) -> list[Path]:
@@ -163,7 +163,10 @@ def _answer(key: str, value: Any, values: dict[str, Any]) -> None:
         values[key] = value
 
 
-def read_kobo(path: Path, *, name: str, progress: Progress | None = None) -> Iterator[RawRecord]:
+def read_kobo(path: Path, *, name: str, progress: Progress | None = None) -> RecordStream[tuple[Any, str]]:
     """Records of a Kobo API v2 JSON export: a page, a directory of pages, or a bare list."""
-    for item, locator in json_items(json_pages(path, name), "results", name=name, progress=progress):
-        yield kobo_record(item, locator, name=name)
+
+    def items() -> Iterator[tuple[Any, str]]:
+        yield from json_items(json_pages(path, name), "results", name=name, progress=progress)
+
+    return RecordStream(items(), lambda pair: kobo_record(pair[0], pair[1], name=name))

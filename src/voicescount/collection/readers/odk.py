@@ -39,7 +39,7 @@ from voicescount.collection.readers import (
     safety,
 )
 from voicescount.collection.readers.kobo import json_items, json_pages
-from voicescount.collection.records import RawRecord
+from voicescount.collection.records import RawRecord, RecordStream
 
 CSV_SYSTEM_COLUMNS = {
     "SubmissionDate": "__system/submissionDate",
@@ -440,7 +440,10 @@ def odata_record(item: Any, locator: str, *, name: str) -> RawRecord:
     )
 
 
-def read_odata(path: Path, *, name: str, progress: Progress | None = None) -> Iterator[RawRecord]:
+def read_odata(path: Path, *, name: str, progress: Progress | None = None) -> RecordStream[tuple[Any, str]]:
     """Records of an ODK Central OData ``Submissions`` response (a file or a directory of pages)."""
-    for item, locator in json_items(json_pages(path, name), "value", name=name, progress=progress):
-        yield odata_record(item, locator, name=name)
+
+    def items() -> Iterator[tuple[Any, str]]:
+        yield from json_items(json_pages(path, name), "value", name=name, progress=progress)
+
+    return RecordStream(items(), lambda pair: odata_record(pair[0], pair[1], name=name))
