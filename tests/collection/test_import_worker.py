@@ -1,6 +1,7 @@
 """Imports with worker processes (``workers`` 1 or 2): the batch one process stores; errors raised here."""
 
 import datetime as dt
+import json
 import os
 
 import pytest
@@ -185,3 +186,46 @@ def test_notes_of_several_workers_are_added_up():
         {"field": "x", "code": "unknown_field", "message": "left out", "count": 7},
         {"field": "y", "code": "label_mapped", "message": "label", "count": 1},
     ]
+
+
+def test_workers_convert_only_the_records_they_check(instrument, tmp_path, monkeypatch):
+    """Kobo records come as a RecordStream: each worker converts only its own chunks; the batch is the
+    one a single process stores."""
+    from voicescount.collection import importing
+    from voicescount.collection.readers import kobo
+
+    page = {
+        "results": [
+            {"consent": "yes", "age": str(20 + i % 30), "hh": f"hh-{i}", "_uuid": f"u{i}"} for i in range(40)
+        ]
+    }
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(page))
+    log = tmp_path / "converted.txt"
+    real = kobo.kobo_record
+
+    def counting(item, locator, *, name):
+        with open(log, "a") as out:  # one short line per call: appends from two processes do not mix
+            out.write(f"{os.getpid()} {locator}\n")
+        return real(item, locator, name=name)
+
+    monkeypatch.setattr(kobo, "kobo_record", counting)
+    reports = []
+    for workers in (2, 0):
+        log.write_text("")
+        for model in (Submission, QuarantinedRecord, AuditEntry, ImportBatch):
+            model.objects.all().delete()
+        stream = importing.read_records(export, "kobo-json")
+        report = services.import_records(
+            instrument, stream, checker=check, source="kobo-json", check_permission=False, workers=workers
+        )
+        stored = sorted(Submission.objects.values_list("instance_id", flat=True))
+        reports.append((report.accepted, report.quarantined, stored))
+        calls = [line.split(" ", 1) for line in log.read_text().splitlines()]
+        assert sorted(locator for _, locator in calls) == sorted(
+            f"results[{i}] in export.json" for i in range(40)
+        )
+        pids = {pid for pid, _ in calls}
+        assert pids == ({str(os.getpid())} if workers == 0 else pids - {str(os.getpid())})
+        assert len(pids) == (2 if workers else 1)  # each record converted once, by the worker checking it
+    assert reports[0] == reports[1] and reports[0][0] == 40
