@@ -150,11 +150,11 @@ def default_language() -> str:
 def import_workers() -> int:
     """Worker processes that read and check a file being imported (0: none, in the importing process).
 
-    Default: one on a machine with two cores or more. A worker process reads the file and checks the
-    records while the importing process writes them."""
+    Default: two on a machine with two cores or more (each reads the file and checks every other
+    chunk of records while the importing process writes them), none on one core."""
     raw = os.environ.get(ENV_IMPORT_WORKERS, "").strip()
     if not raw:
-        return 1 if (os.cpu_count() or 1) > 1 else 0
+        return 2 if (os.cpu_count() or 1) > 1 else 0
     if not raw.isdigit() or int(raw) > 16:
         raise ConfigurationError(f"{ENV_IMPORT_WORKERS} must be a whole number from 0 to 16, not {raw!r}.")
     return int(raw)

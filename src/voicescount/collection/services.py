@@ -443,11 +443,12 @@ def import_records(
     so memory does not grow with the size of the batch. When ``checker`` has ``notes`` (an
     ``InstrumentChecker``), they are kept in the report.
 
-    With ``workers=1`` (``voicescount import`` on a machine with two cores or more) the records are
-    read, checked and encrypted in a forked worker process a chunk ahead of this one, which looks up
-    duplicates and writes: the same batch, nearly twice as fast. The worker checks duplicates too
-    (it cannot know them), so the report's notes then count every record read. ``progress(n)`` is
-    called after each chunk of ``n`` records is stored.
+    With ``workers`` > 0 (``voicescount import``: ``import_workers()``, two on a machine with two
+    cores or more) the records are read, checked and encrypted in forked worker processes a chunk
+    ahead of this one, which looks up duplicates and writes: the same batch, in the same transaction.
+    Each worker reads the whole source and checks every ``workers``-th chunk. Workers check duplicates
+    too (they cannot know them), so the report's notes then count every record read. ``progress(n)``
+    is called after each chunk of ``n`` records is stored.
 
     Raises ``ImportFileError`` (nothing imported) when the source cannot be read to the end, and
     ``PermissionDenied`` when ``user`` may not import for the study's organisation.
