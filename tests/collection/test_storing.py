@@ -253,13 +253,22 @@ def test_record_keys_beyond_the_cap_still_find_answers_and_personal_fields(monke
     assert split["g/phone"] == services.PERSONAL_MARKER and removed == {"g/phone": "0901"}
 
 
-def test_postgresql_keeps_submission_rows_inline_without_compression_attempts():
+def test_postgresql_compresses_submission_json_with_lz4():
     if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL storage parameter")
+        pytest.skip("a PostgreSQL storage setting")
     with connection.cursor() as cursor:
+        cursor.execute("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+        if "lz4" not in (cursor.fetchone()[0] or []):
+            pytest.skip("this PostgreSQL is built without lz4")
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [Submission._meta.db_table])
         (options,) = cursor.fetchone()
-    assert "toast_tuple_target=8160" in (options or [])
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            [Submission._meta.db_table],
+        )
+        compression = dict(cursor.fetchall())
+    assert not any(o.startswith("toast_tuple_target") for o in options or [])
+    assert {compression[c] for c in ("raw", "values", "meta")} == {"l"}
 
 
 def test_json_that_orjson_refuses_is_written_as_django_would(instrument, coordinator):
