@@ -349,3 +349,15 @@ def test_source_size_and_digest_of_a_directory(tmp_path):
 
 def test_format_choices_cover_every_format():
     assert [value for value, _label in importing.FORMAT_CHOICES] == list(importing.FORMATS)
+
+
+def test_detect_format_refuses_json_that_is_not_utf8(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes('{"results": [{"name": "Nguyễn"}]}'.encode("utf-16"))  # BOM, 2 bytes a character
+    with pytest.raises(ImportFileError):
+        importing.detect_format(path)
+    for bad in (b"\xe9", b"\xc0\x80", b"\xed\xa0\x80"):  # Latin-1, overlong, an encoded surrogate
+        latin = tmp_path / "latin.json"
+        latin.write_bytes(b'{"title": "caf' + bad + b'", "results": [{"q": "1"}]}')
+        with pytest.raises(ImportFileError, match="latin.json: The file is not valid UTF-8"):
+            importing.detect_format(latin)

@@ -145,10 +145,20 @@ def _json_format(path: Path, name: str) -> str | None:
                         return "odk-odata"
                 if count > SNIFF_EVENTS:
                     break
-        except ijson.JSONError:
-            pass
+        except UnicodeDecodeError:
+            raise _not_utf8(name) from None
+        except ijson.JSONError as exc:  # its text quotes the file: never shown
+            if "UTF8" in str(exc):
+                raise _not_utf8(name) from None
     raise ImportFileError(
         "This JSON file has neither a 'results' list (KoboToolbox) nor a 'value' list (ODK Central OData).",
+        file=name,
+    )
+
+
+def _not_utf8(name: str) -> ImportFileError:
+    return ImportFileError(
+        "The file is not valid UTF-8 text: JSON exports are UTF-8 (was it saved in another encoding?).",
         file=name,
     )
 
