@@ -323,6 +323,8 @@ def import_only(export: Path) -> dict[str, Any]:
         "import_s": import_s,
         "import_cpu_s": time.process_time() - cpu,
         "workers_cpu_s": _children_cpu() - children,
+        # the largest resident set any finished child reached (Linux: kB), i.e. the bigger worker
+        "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "workers": services.import_workers(),
         "rss_before_mb": rss_before,
         "peak_mb": peak_memory_mb(),
@@ -410,6 +412,10 @@ def table(results: list[dict[str, Any]]) -> str:
         lambda r: (
             f"{r['peak_mb']:.0f} MB (+{r['peak_mb'] - r['rss_before_mb']:.0f} over {r['rss_before_mb']:.0f})"
         ),
+    )
+    add(
+        "  peak RSS of the larger worker",
+        lambda r: f"{r['worker_peak_mb']:.0f} MB" if r["workers"] else "no workers",
     )
     add(
         "  per MB of export",
