@@ -1,7 +1,5 @@
 """Import service: one batch, all or nothing; duplicates skipped; consent enforced; personal data hidden."""
 
-import datetime as dt
-
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -13,7 +11,6 @@ from voicescount.collection.models import (
     AuditEntry,
     ConsentRecord,
     ImportBatch,
-    Instrument,
     QuarantinedRecord,
     Study,
     Submission,
@@ -24,24 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def instrument(org):
-    study = Study.objects.create(
-        organisation=org,
-        slug="s",
-        title_en="Study",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 1, 1),
-        period_end=dt.date(2022, 3, 31),
+def instrument(make_instrument):
+    return make_instrument(
         consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
-    )
-    return Instrument.objects.create(
-        study=study,
-        form_id="f",
-        version="1",
-        filename="f.xlsx",
-        source=b"",
-        definition={},
-        xform="<x/>",
         roles={"name": "personal", "phone": "personal", "hh": "respondent_id"},
         consent_question="consent",
         age_question="age",

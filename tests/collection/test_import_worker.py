@@ -1,6 +1,5 @@
 """Imports with worker processes (``workers`` 1 or 2): the batch one process stores; errors raised here."""
 
-import datetime as dt
 import json
 import os
 
@@ -12,7 +11,6 @@ from voicescount.collection.errors import ImportFileError
 from voicescount.collection.models import (
     AuditEntry,
     ImportBatch,
-    Instrument,
     QuarantinedRecord,
     Study,
     Submission,
@@ -32,27 +30,8 @@ def small_chunks(monkeypatch):
 
 
 @pytest.fixture
-def instrument(org):
-    study = Study.objects.create(
-        organisation=org,
-        slug="s",
-        title_en="Study",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 1, 1),
-        period_end=dt.date(2022, 3, 31),
-        consent_procedure=Study.Consent.ORAL,
-    )
-    return Instrument.objects.create(
-        study=study,
-        form_id="f",
-        version="1",
-        filename="f.xlsx",
-        source=b"",
-        definition={},
-        xform="<x/>",
-        roles={"name": "personal", "hh": "respondent_id"},
-        consent_question="consent",
-    )
+def instrument(make_instrument):
+    return make_instrument(roles={"name": "personal", "hh": "respondent_id"}, consent_question="consent")
 
 
 def check(record: RawRecord) -> services.Checked:

@@ -17,9 +17,7 @@ from voicescount.collection import services
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.models import (
     ImportBatch,
-    Instrument,
     QuarantinedRecord,
-    Study,
     Submission,
 )
 from voicescount.collection.records import RawRecord
@@ -31,26 +29,9 @@ COMPARED = [f for f in SUBMISSION_FIELDS if f not in ("created", "personal")]
 
 
 @pytest.fixture
-def instrument(org):
-    study = Study.objects.create(
-        organisation=org,
-        slug="s",
-        title_en="Study",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 1, 1),
-        period_end=dt.date(2022, 3, 31),
-        consent_procedure=Study.Consent.ORAL,
-    )
-    return Instrument.objects.create(
-        study=study,
-        form_id="f",
-        version="1",
-        filename="f.xlsx",
-        source=b"",
-        definition={},
-        xform="<x/>",
-        roles={"name": "personal", "phone": "personal", "hh": "respondent_id"},
-        consent_question="consent",
+def instrument(make_instrument):
+    return make_instrument(
+        roles={"name": "personal", "phone": "personal", "hh": "respondent_id"}, consent_question="consent"
     )
 
 

@@ -1,6 +1,5 @@
 """The submissions API: a field tool or script pushes submissions with a token and reads the batch report."""
 
-import datetime as dt
 import json
 
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from voicescount.accounts.models import Membership, Organisation, Role
 from voicescount.accounts.services import create_api_token
 from voicescount.collection import api as submissions_api
-from voicescount.collection.models import ImportBatch, Instrument, QuarantinedRecord, Study, Submission
+from voicescount.collection.models import ImportBatch, QuarantinedRecord, Submission
 from voicescount.collection.xlsform import parse_xlsform
 
 pytestmark = pytest.mark.django_db
@@ -40,24 +39,13 @@ def definition():
 
 
 @pytest.fixture
-def instrument(org, definition):
-    study = Study.objects.create(
-        organisation=org,
-        slug="survey",
-        title_en="Survey",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 1, 1),
-        period_end=dt.date(2022, 3, 31),
-        consent_procedure=Study.Consent.ORAL,
-    )
-    return Instrument.objects.create(
-        study=study,
+def instrument(make_instrument, definition):
+    return make_instrument(
+        study_slug="survey",
         form_id="hh_api",
-        version="1",
         filename="hh_api.md",
         source=FORM,
         definition=definition,
-        xform="<x/>",
         roles={"name": "personal", "phone": "personal"},
         consent_question="consent",
     )
