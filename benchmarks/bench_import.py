@@ -196,10 +196,10 @@ def time_reader_checker(path: Path, instrument) -> float:
 
 def voicescount_import(path: Path, instrument):
     """The real path, as ``voicescount import`` and ``voicescount demo`` run it."""
-    from voicescount.collection import importing, services
+    from voicescount.collection import batches, importing
     from voicescount.collection.checking import checker_for
 
-    return services.import_records(
+    return batches.import_records(
         instrument,
         importing.read_records(path, "kobo-json", display_name=path.name),
         checker=checker_for(instrument),
@@ -207,8 +207,8 @@ def voicescount_import(path: Path, instrument):
         filename=path.name,
         file_sha256=importing.sha256_of(path),
         check_permission=False,
-        workers=services.import_workers(),
-        form_check=services.form_check_for(instrument, path.name),
+        workers=batches.import_workers(),
+        form_check=batches.form_check_for(instrument, path.name),
     )
 
 
@@ -308,7 +308,7 @@ def import_only(export: Path) -> dict[str, Any]:
     import django
 
     django.setup()
-    from voicescount.collection import services
+    from voicescount.collection import batches
     from voicescount.collection.models import Instrument, Submission
     from voicescount.demo import survey
 
@@ -325,7 +325,7 @@ def import_only(export: Path) -> dict[str, Any]:
         "workers_cpu_s": _children_cpu() - children,
         # the largest resident set any finished child reached (Linux: kB), i.e. the bigger worker
         "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "workers": services.import_workers(),
+        "workers": batches.import_workers(),
         "rss_before_mb": rss_before,
         "peak_mb": peak_memory_mb(),
         "accepted": report.accepted,

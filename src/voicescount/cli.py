@@ -396,7 +396,7 @@ def import_command(
     setup_django(data_dir)
     from django.core.exceptions import PermissionDenied
 
-    from voicescount.collection import importing, services
+    from voicescount.collection import batches, importing
     from voicescount.collection.checking import checker_for
     from voicescount.collection.errors import CollectionError
 
@@ -424,7 +424,7 @@ def import_command(
         # and the bar moves as each chunk is stored here.
         read = (
             multiprocessing.get_context("fork").Value("q", 0, lock=False)
-            if services.import_workers()
+            if batches.import_workers()
             else None
         )
         with progress:
@@ -443,7 +443,7 @@ def import_command(
                 questions=[q["path"] for q in instrument.definition.get("questions", [])],
                 progress=bytes_read,
             )
-            report = services.import_records(
+            report = batches.import_records(
                 instrument,
                 records,
                 checker=checker_for(instrument),
@@ -452,8 +452,8 @@ def import_command(
                 file_sha256=importing.sha256_of(source),
                 user=user_obj,
                 check_permission=user_obj is not None,
-                workers=services.import_workers(),
-                form_check=services.form_check_for(instrument, source.name),
+                workers=batches.import_workers(),
+                form_check=batches.form_check_for(instrument, source.name),
                 progress=None if read is None else lambda _n: progress.update(task, completed=read.value),
             )
             progress.update(task, completed=total)

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from voicescount.accounts.models import Membership, Role
-from voicescount.collection import services
+from voicescount.collection import batches, services
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.models import (
@@ -52,7 +52,7 @@ def rec(i, **values):
 
 
 def run(instrument, records, user):
-    return services.import_records(instrument, records, checker=check_age, source="kobo-json", user=user)
+    return batches.import_records(instrument, records, checker=check_age, source="kobo-json", user=user)
 
 
 def test_accepts_valid_records_and_encrypts_personal_fields(instrument, coordinator):
@@ -148,7 +148,7 @@ def test_study_level_consent_when_the_form_has_no_question(instrument, coordinat
 
 def test_an_import_that_fails_half_way_leaves_nothing(instrument, coordinator):
     def broken_reader():
-        for i in range(services.CHUNK + 5):
+        for i in range(batches.CHUNK + 5):
             yield rec(i)
         raise ImportFileError("unexpected end of JSON", file="export.json", row=1006)
 
@@ -195,11 +195,11 @@ def test_reasons_and_audit_never_hold_personal_values(instrument, coordinator):
 
 def form_check():
     names = frozenset({"consent", "age", "name", "phone", "hh", "guardian_ok", "assent"})
-    return services.FormCheck(form_id="f", version="1", names=names, filename="export.json")
+    return batches.FormCheck(form_id="f", version="1", names=names, filename="export.json")
 
 
 def run_checked(instrument, records, user):
-    return services.import_records(
+    return batches.import_records(
         instrument, records, checker=check_age, source="kobo-json", user=user, form_check=form_check()
     )
 

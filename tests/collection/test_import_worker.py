@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from voicescount.collection import services
+from voicescount.collection import batches, services
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.models import (
@@ -26,7 +26,7 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(services, "CHUNK", 7)  # several chunks from a few dozen records
+    monkeypatch.setattr(batches, "CHUNK", 7)  # several chunks from a few dozen records
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def stored(study: Study) -> tuple:
 
 
 def run(instrument, workers: int, source=None) -> services.ImportReport:
-    return services.import_records(
+    return batches.import_records(
         instrument,
         records() if source is None else source,
         checker=check,
@@ -126,12 +126,12 @@ def test_an_error_in_a_worker_is_raised_and_nothing_is_stored(instrument, worker
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_an_export_of_another_form_found_in_a_worker_stops_the_import(instrument, workers):
-    check_form = services.FormCheck(form_id="f", version="1", names=frozenset(), filename="x.json")
+    check_form = batches.FormCheck(form_id="f", version="1", names=frozenset(), filename="x.json")
     later = [
         RawRecord(source="kobo-json", locator="results[20]", values={}, meta={"_xform_id_string": "other"})
     ]
     with pytest.raises(ImportFileError, match="form 'other'") as caught:
-        services.import_records(
+        batches.import_records(
             instrument,
             [*records(20), *later],
             checker=check,
@@ -149,7 +149,7 @@ def test_a_worker_that_dies_is_reported(instrument):
         os._exit(3)
 
     with pytest.raises(RuntimeError, match="stopped unexpectedly"):
-        services.import_records(
+        batches.import_records(
             instrument, records(), checker=killed, source="api", check_permission=False, workers=1
         )
     assert not Submission.objects.exists()
@@ -160,7 +160,7 @@ def test_notes_of_several_workers_are_added_up():
     first = [skipped, {"field": "x", "code": "unknown_field", "message": "left out", "count": 3}]
     second = [skipped, {"field": "x", "code": "unknown_field", "message": "left out", "count": 4}]
     second.append({"field": "y", "code": "label_mapped", "message": "label", "count": 1})
-    assert services._merged_notes([first, second]) == [
+    assert batches._merged_notes([first, second]) == [
         skipped,
         {"field": "x", "code": "unknown_field", "message": "left out", "count": 7},
         {"field": "y", "code": "label_mapped", "message": "label", "count": 1},
@@ -195,7 +195,7 @@ def test_workers_convert_only_the_records_they_check(instrument, tmp_path, monke
         for model in (Submission, QuarantinedRecord, AuditEntry, ImportBatch):
             model.objects.all().delete()
         stream = importing.read_records(export, "kobo-json")
-        report = services.import_records(
+        report = batches.import_records(
             instrument, stream, checker=check, source="kobo-json", check_permission=False, workers=workers
         )
         stored = sorted(Submission.objects.values_list("instance_id", flat=True))

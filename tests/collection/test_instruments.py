@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from tests.collection.forms.vi_form import build_vi_form
-from voicescount.collection import services
+from voicescount.collection import batches, services
 from voicescount.collection.checking import checker_for, known_area_codes
 from voicescount.collection.errors import InstrumentError
 from voicescount.collection.instruments import add_instrument
@@ -148,7 +148,7 @@ def test_import_with_the_checker_quarantines_invalid_records_and_hides_personal_
         record(4, sex="Nữ"),  # a label, mapped to its code
         record(5, visit_date="2999-01-01"),
     ]
-    report = services.import_records(
+    report = batches.import_records(
         instrument, records, checker=checker_for(instrument), source="api", user=coordinator
     )
     assert (report.accepted, report.quarantined) == (3, 2)

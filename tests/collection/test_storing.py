@@ -13,7 +13,7 @@ import json
 import pytest
 from django.db import connection
 
-from voicescount.collection import services
+from voicescount.collection import batches, services
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.models import (
     ImportBatch,
@@ -110,7 +110,7 @@ def stored_row(pk: int) -> dict:
 
 @pytest.mark.parametrize("record", RECORDS, ids=["kobo", "csv-repeat", "group-object"])
 def test_imported_rows_are_the_rows_the_orm_stores(instrument, coordinator, record):
-    report = services.import_records(
+    report = batches.import_records(
         instrument, [record], checker=typed, source=record.source, user=coordinator
     )
     assert report.accepted == 1
@@ -145,7 +145,7 @@ def test_imported_rows_are_the_rows_the_orm_stores(instrument, coordinator, reco
 
 
 def test_personal_values_are_split_off_wherever_they_are(instrument, coordinator):
-    services.import_records(instrument, RECORDS, checker=typed, source="api", user=coordinator)
+    batches.import_records(instrument, RECORDS, checker=typed, source="api", user=coordinator)
     repeat = Submission.objects.get(instance_id=None)
     assert repeat.raw["members"][0]["name"] == services.PERSONAL_MARKER
     assert repeat.raw["grp/name"] == ""  # an empty answer is not personal data
@@ -190,11 +190,11 @@ def check_age(record):
 
 
 def test_duplicates_are_found_across_chunks_of_one_batch(instrument, coordinator):
-    later = services.CHUNK + 3
+    later = batches.CHUNK + 3
     records = [rec(i) for i in range(later)] + [rec(1), rec(2, age="x"), rec(later - 1)]
     records[5] = rec(5, age="x")  # quarantined in the first chunk ...
     records.append(rec(5))  # ... and its corrected copy in the same batch is a duplicate, as before
-    report = services.import_records(instrument, records, checker=check_age, source="api", user=coordinator)
+    report = batches.import_records(instrument, records, checker=check_age, source="api", user=coordinator)
     assert (report.received, report.accepted, report.quarantined, report.duplicates) == (
         later + 4,
         later - 1,
@@ -205,8 +205,8 @@ def test_duplicates_are_found_across_chunks_of_one_batch(instrument, coordinator
 
 
 def test_a_corrected_record_in_a_later_batch_resolves_its_quarantine(instrument, coordinator):
-    services.import_records(instrument, [rec(1, age="x")], checker=check_age, source="api", user=coordinator)
-    report = services.import_records(instrument, [rec(1)], checker=check_age, source="api", user=coordinator)
+    batches.import_records(instrument, [rec(1, age="x")], checker=check_age, source="api", user=coordinator)
+    report = batches.import_records(instrument, [rec(1)], checker=check_age, source="api", user=coordinator)
     assert report.accepted == 1
     held = QuarantinedRecord.objects.get()
     assert held.status == QuarantinedRecord.Status.ACCEPTED
@@ -215,9 +215,9 @@ def test_a_corrected_record_in_a_later_batch_resolves_its_quarantine(instrument,
 
 
 def test_a_discarded_record_imported_again_is_a_duplicate(instrument, coordinator):
-    services.import_records(instrument, [rec(1, age="x")], checker=check_age, source="api", user=coordinator)
+    batches.import_records(instrument, [rec(1, age="x")], checker=check_age, source="api", user=coordinator)
     services.discard(QuarantinedRecord.objects.get(), user=coordinator, reason="test entry")
-    report = services.import_records(
+    report = batches.import_records(
         instrument, [rec(1, age="x")], checker=check_age, source="api", user=coordinator
     )
     assert (report.quarantined, report.duplicates) == (0, 1)
@@ -260,7 +260,7 @@ def test_json_that_orjson_refuses_is_written_as_django_would(instrument, coordin
         instance_id="uuid:big",
         raw={"consent": "yes", "hh": "hh-1", "count": 2**70},  # beyond 64 bits: orjson refuses it
     )
-    report = services.import_records(instrument, [record], checker=typed, source="api", user=coordinator)
+    report = batches.import_records(instrument, [record], checker=typed, source="api", user=coordinator)
     assert report.accepted == 1
     assert Submission.objects.get().raw["count"] == 2**70
 
@@ -287,7 +287,7 @@ def test_copies_of_personal_locations_and_media_are_personal_too(instrument, coo
             "export.csv": {"grp-gps-Latitude": "21.0285", "grp-gps-Longitude": "105.8542", "grp-n": "1"},
         },
     )
-    services.import_records(instrument, [record], checker=typed, source="kobo-json", user=coordinator)
+    batches.import_records(instrument, [record], checker=typed, source="kobo-json", user=coordinator)
     stored = Submission.objects.get()
     text = json.dumps([stored.raw, stored.values, stored.meta])
     assert "21.0285" not in text and "105.8542" not in text and "face.jpg" not in text

@@ -4,7 +4,7 @@ computation start from answers, not from forms)."""
 import datetime as dt
 
 from voicescount.accounts.models import Coalition, Organisation
-from voicescount.collection import services
+from voicescount.collection import batches, services
 from voicescount.collection.models import Instrument, Study
 
 
@@ -41,7 +41,7 @@ def study_with_answers(slug, records, *, design=("weight", "stratum", "commune")
         roles={respondent: "respondent_id"},
         **{"consent_question": "consent", **consent},
     )
-    report = services.import_records(
+    report = batches.import_records(
         instrument, records, checker=accept_all, source="api", check_permission=False
     )
     return study, report

@@ -5,7 +5,7 @@ in a recomputed one only the estimates of groups the changed respondents belong 
 import pytest
 
 from tests.indicators.test_compute import DIMENSIONS, definition, study, synthetic_records  # noqa: F401  (fixtures)
-from voicescount.collection import services
+from voicescount.collection import batches, services
 from voicescount.collection.models import Submission
 from voicescount.collection.records import RawRecord
 from voicescount.framework.models import Indicator
@@ -123,7 +123,7 @@ def test_adding_100_submissions_changes_only_the_groups_they_join(definition, ch
         if len(extra) == 100:
             break
     instrument = study.instruments.get()
-    report = services.import_records(
+    report = batches.import_records(
         instrument,
         extra,
         checker=lambda r: services.Checked(dict(r.values), []),

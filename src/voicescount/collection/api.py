@@ -33,7 +33,7 @@ from ninja.security import HttpBearer
 
 from voicescount.accounts.permissions import Action, actions_for
 from voicescount.accounts.services import user_for_api_token
-from voicescount.collection import services
+from voicescount.collection import batches
 from voicescount.collection.errors import CollectionError
 from voicescount.collection.models import Instrument, Submission
 from voicescount.collection.readers.kobo import kobo_record
@@ -170,14 +170,14 @@ def push_submissions(request: HttpRequest, study: str, form_id: str) -> dict[str
     from voicescount.collection import checking  # imported here: it loads the geography's area codes
 
     try:
-        report = services.import_records(
+        report = batches.import_records(
             instrument,
             records,
             checker=checking.checker_for(instrument),
             source="api",
             user=request.user,
             check_permission=False,  # checked above: SUBMIT is enough here
-            form_check=services.form_check_for(instrument, "the request body"),
+            form_check=batches.form_check_for(instrument, "the request body"),
         )
     except CollectionError as exc:  # another form or version: nothing stored
         raise HttpError(422, str(exc)) from None

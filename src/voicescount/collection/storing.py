@@ -1,6 +1,6 @@
 """Writing accepted submissions in bulk: the import's hot path, below the ORM.
 
-``import_records`` (``collection/services.py``) decides what happens to each record; this module
+``import_records`` (``collection/batches.py``) decides what happens to each record; this module
 turns an accepted record into the row Django would store for a ``Submission`` and writes a chunk
 of rows in one statement — ``executemany`` on SQLite, ``COPY`` on PostgreSQL — inside the import's
 transaction. Going below ``bulk_create`` saves its per-field preparation (a dozen method calls per

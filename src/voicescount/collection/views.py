@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from voicescount.accounts.permissions import Action, has_permission
-from voicescount.collection import importing, services
+from voicescount.collection import batches, importing
 from voicescount.collection.checking import checker_for
 from voicescount.collection.errors import CollectionError
 from voicescount.collection.models import Study
@@ -99,7 +99,7 @@ def _import_upload(request, data, upload):
                 fmt = importing.detect_format(path, upload.name)
             questions = [q["path"] for q in data["instrument"].definition.get("questions", [])]
             records = importing.read_records(path, fmt, display_name=upload.name, questions=questions)
-            report = services.import_records(
+            report = batches.import_records(
                 data["instrument"],
                 records,
                 checker=checker_for(data["instrument"]),
@@ -107,8 +107,8 @@ def _import_upload(request, data, upload):
                 filename=upload.name,
                 file_sha256=digest.hexdigest(),
                 user=request.user,
-                workers=services.import_workers(),
-                form_check=services.form_check_for(data["instrument"], upload.name),
+                workers=batches.import_workers(),
+                form_check=batches.form_check_for(data["instrument"], upload.name),
             )
         except CollectionError as exc:
             return None, str(exc)

@@ -19,7 +19,7 @@ from pathlib import Path
 from django.db import transaction
 
 from voicescount.accounts.models import Organisation
-from voicescount.collection import importing, services
+from voicescount.collection import batches, importing, services
 from voicescount.collection.checking import checker_for
 from voicescount.collection.instruments import add_instrument
 from voicescount.collection.models import Study
@@ -84,7 +84,7 @@ def _import(instrument, respondents: int) -> services.ImportReport:
         path = Path(tmp) / "kobo-export.json"
         path.write_text(json.dumps(page, ensure_ascii=False), encoding="utf-8")
         records = importing.read_records(path, "kobo-json", display_name=path.name)
-        return services.import_records(
+        return batches.import_records(
             instrument,
             records,
             checker=checker_for(instrument),
@@ -92,8 +92,8 @@ def _import(instrument, respondents: int) -> services.ImportReport:
             filename=path.name,
             file_sha256=importing.sha256_of(path),
             check_permission=False,
-            workers=services.import_workers(),
-            form_check=services.form_check_for(instrument, path.name),
+            workers=batches.import_workers(),
+            form_check=batches.form_check_for(instrument, path.name),
         )
 
 
