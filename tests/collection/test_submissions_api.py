@@ -101,16 +101,27 @@ def test_a_revoked_token_is_401(push, token, coordinator):
     assert push(answers()).status_code == 401
 
 
-def test_a_user_who_may_not_import_for_the_organisation_is_403(push, org, django_user_model):
+def test_a_member_who_may_not_submit_or_import_is_403(push, org, django_user_model):
+    reviewer = django_user_model.objects.create_user("reviewer")
+    Membership.objects.create(user=reviewer, organisation=org, role=Role.NSO_REVIEWER)
+    response = push(answers(), secret=create_api_token(reviewer, "t")[1])
+    assert response.status_code == 403
+    assert "may not submit or import" in response.json()["detail"]
+    assert nothing_stored()
+
+
+def test_another_organisations_private_study_is_not_said_to_exist(push, org, instrument, django_user_model):
     other = Organisation.objects.create(slug="other", name="Other", coalition=org.coalition)
     outsider = django_user_model.objects.create_user("outsider")
     Membership.objects.create(user=outsider, organisation=other, role=Role.COORDINATOR)
-    reviewer = django_user_model.objects.create_user("reviewer")
-    Membership.objects.create(user=reviewer, organisation=org, role=Role.NSO_REVIEWER)
-    for user in (outsider, reviewer):
-        response = push(answers(), secret=create_api_token(user, "t")[1])
-        assert response.status_code == 403
-        assert "may not submit or import" in response.json()["detail"]
+    secret = create_api_token(outsider, "t")[1]
+    response = push(answers(), secret=secret)
+    unknown = push(answers(), secret=secret, url="/api/v1/studies/nope/instruments/hh_api/submissions")
+    assert response.status_code == unknown.status_code == 404
+    assert response.json()["detail"] == "No instrument 'hh_api' in study 'survey'."
+    instrument.study.is_public = True  # a public study is known anyway: say why not
+    instrument.study.save()
+    assert push(answers(), secret=secret).status_code == 403
     assert nothing_stored()
 
 

@@ -157,9 +157,10 @@ def push_submissions(request: HttpRequest, study: str, form_id: str) -> dict[str
         .order_by("-uploaded", "-pk")
         .first()
     )
-    if instrument is None:
+    allowed = actions_for(request.user, instrument.study.organisation) if instrument else frozenset()
+    if instrument is None or not (allowed or instrument.study.is_public):
+        # a private study of an organisation the user has no role in is not said to exist
         raise HttpError(404, f"No instrument '{form_id}' in study '{study}'.")
-    allowed = actions_for(request.user, instrument.study.organisation)
     if Action.SUBMIT not in allowed and Action.IMPORT not in allowed:  # field workers submit, others import
         raise HttpError(403, f"You may not submit or import for {instrument.study.organisation.name}.")
     try:
