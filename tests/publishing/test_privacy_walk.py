@@ -38,10 +38,6 @@ SMALL = default_rule().suppress_below  # fewer respondents than this: never publ
 NUMERIC_FIELDS = ("estimate", "se", "ci_low", "ci_high", "deff", "weighted_n", "n", "value", "obs_value")
 
 
-class _Rollback(Exception):
-    pass
-
-
 @pytest.fixture
 def demo_site():
     from voicescount.accounts.demo import create_demo_accounts
@@ -107,27 +103,24 @@ def suppressed_numbers() -> tuple[set[str], list[str]]:
             for v in run.estimates.exclude(flag__startswith="suppressed").values_list("estimate", flat=True)
             if v is not None
         }
-        try:
-            with transaction.atomic():
-                bare = compute_definition(run.definition, rule=CellSizeRule(suppress_below=1), force=True)
-                rows = bare.estimates.filter(key__in=flags).values_list(
-                    "key", "estimate", "se", "ci_low", "ci_high"
-                )
-                for key, estimate, *others in rows:
-                    # 0% and 100% are everywhere; any other value shared with a published cell means the same
-                    # respondents, which only a complementary cell (n above the threshold) may have.
-                    if _distinctive(estimate) and round(estimate, 12) in published:
-                        assert flags[key] == Estimate.Flag.SUPPRESSED_COMPLEMENTARY, (
-                            f"{run.definition.code} {key}: a small cell's value is published as another cell"
-                        )
-                        same_as_published.append(f"{run.definition.code} {key}")
-                        continue
-                    for v in (estimate, *others):
-                        if _distinctive(v):
-                            hidden |= _forms(v)
-                raise _Rollback
-        except _Rollback:
-            pass
+        with transaction.atomic():
+            bare = compute_definition(run.definition, rule=CellSizeRule(suppress_below=1), force=True)
+            rows = bare.estimates.filter(key__in=flags).values_list(
+                "key", "estimate", "se", "ci_low", "ci_high"
+            )
+            for key, estimate, *others in rows:
+                # 0% and 100% are everywhere; any other value shared with a published cell means the same
+                # respondents, which only a complementary cell (n above the threshold) may have.
+                if _distinctive(estimate) and round(estimate, 12) in published:
+                    assert flags[key] == Estimate.Flag.SUPPRESSED_COMPLEMENTARY, (
+                        f"{run.definition.code} {key}: a small cell's value is published as another cell"
+                    )
+                    same_as_published.append(f"{run.definition.code} {key}")
+                    continue
+                for v in (estimate, *others):
+                    if _distinctive(v):
+                        hidden |= _forms(v)
+            transaction.set_rollback(True)  # a look, not a change: nothing kept
     return hidden, same_as_published
 
 

@@ -173,6 +173,17 @@ def _is_missing_scalar(v: Any) -> bool:
 _FACTORS: dict[int, tuple[weakref.ref, np.ndarray, list[Any]]] = {}
 
 
+def _keys_and_index(items: list[Any]) -> tuple[list[tuple[type, Any]], dict[Any, int]] | None:
+    """``(type, value)`` keys of the answers (lists as tuples) and a dict of them in first-seen order;
+    None when a list holds lists (unhashable)."""
+    frozen = [tuple(v) if v.__class__ is list else v for v in items]
+    keys = list(zip(map(type, items), frozen, strict=True))
+    try:
+        return keys, dict.fromkeys(keys, 0)
+    except TypeError:
+        return None
+
+
 def _factor(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     """Each row's code and the distinct values (first-seen order) of an object array."""
     key = id(a)
@@ -183,13 +194,9 @@ def _factor(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     kinds = set(map(type, items))
     if list in kinds and kinds <= {list, str, int, float, bool, type(None)}:
         # select_multiple answers as lists: as tuples they can be dict keys (first list kept as the level)
-        try:
-            frozen = [tuple(v) if v.__class__ is list else v for v in items]
-            keys = list(zip(map(type, items), frozen, strict=True))
-            index = dict.fromkeys(keys, 0)
-        except TypeError:  # a list holding lists: the general loop below
-            pass
-        else:
+        found = _keys_and_index(items)
+        if found is not None:  # None: a list holding lists, for the general loop below
+            keys, index = found
             first = list(index)
             index.update(zip(first, range(len(first)), strict=True))
             codes = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=a.size)
