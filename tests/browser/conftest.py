@@ -212,3 +212,14 @@ def axe_script() -> str:
             f"{AXE_SCRIPT.relative_to(REPO)} is missing: run npm install (package.json must list axe-core)"
         )
     return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def serious_violations(page, axe_script: str) -> dict[str, list[str]]:
+    """axe-core's serious and critical violations on the page as it is: rule id → the elements."""
+    page.add_script_tag(content=axe_script)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return {
+        v["id"]: [" ".join(map(str, node["target"])) for node in v["nodes"]]
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import missing_browser_requirement
+from tests.browser.conftest import missing_browser_requirement, serious_violations
 from tests.browser.test_tracker import overflowing_elements
 
 try:
@@ -33,13 +33,7 @@ def test_home_page_leads_to_the_study_and_its_indicators(page, js_errors):
 def test_no_serious_accessibility_violations(page, axe_script, artifacts, name):
     page.goto(PAGES[name])
     page.screenshot(path=artifacts / f"{name}-en.png", full_page=True)
-    page.add_script_tag(content=axe_script)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    serious = {
-        v["id"]: [" ".join(map(str, node["target"])) for node in v["nodes"]]
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    }
+    serious = serious_violations(page, axe_script)
     assert serious == {}, f"serious accessibility violations on {PAGES[name]}: {serious}"
 
 

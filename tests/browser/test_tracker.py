@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import missing_browser_requirement
+from tests.browser.conftest import missing_browser_requirement, serious_violations
 
 try:
     from playwright.sync_api import expect
@@ -201,13 +201,7 @@ def test_no_serious_accessibility_violations(page, axe_script, artifacts, name):
     page.goto(PAGES[name])
     wait_for_charts(page)
     page.screenshot(path=artifacts / f"{name}-en.png", full_page=True)
-    page.add_script_tag(content=axe_script)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    serious = {
-        v["id"]: [" ".join(map(str, node["target"])) for node in v["nodes"]]
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    }
+    serious = serious_violations(page, axe_script)
     known = KNOWN_VIOLATIONS.get(name, set())
     unexpected = {rule: targets for rule, targets in serious.items() if rule not in known}
     assert unexpected == {}, f"serious accessibility violations on {PAGES[name]}: {unexpected}"
