@@ -252,6 +252,26 @@ def test_postgresql_compresses_submission_json_with_lz4():
     assert {compression[c] for c in ("raw", "values", "meta")} == {"l"}
 
 
+def test_submissions_keep_one_index_per_purpose():
+    """Every index of the table is maintained by each import: respondent has a plain one (no
+    ``varchar_pattern_ops`` copy for LIKE queries), study has none of its own (the composites start
+    with it)."""
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, Submission._meta.db_table)
+    indexed = sorted(
+        tuple(c["columns"]) for c in indexes.values() if (c["index"] or c["unique"]) and not c["primary_key"]
+    )
+    assert indexed == sorted(
+        [
+            ("batch_id",),
+            ("instrument_id",),
+            ("respondent",),
+            ("study_id", "consent_status"),
+            ("study_id", "content_hash"),
+        ]
+    )
+
+
 def test_json_that_orjson_refuses_is_written_as_django_would(instrument, coordinator):
     record = RawRecord(
         source="api",
