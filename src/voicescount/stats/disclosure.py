@@ -202,6 +202,9 @@ def _solver() -> highspy.Highs:
         # one thread: the audit's problems are small, and no solver thread may exist when a worker
         # process is forked from this one
         solver.setOptionValue("threads", 1)
+        # primal simplex: after a change of objective the last optimal basis is still primal feasible,
+        # so each min/max starts from it (a third of the time of the default choice, dual simplex)
+        solver.setOptionValue("simplex_strategy", 4)
         _SOLVER = solver
     return _SOLVER
 
