@@ -11,6 +11,7 @@ import sdmx
 
 from voicescount.accounts.models import Coalition, Organisation
 from voicescount.collection.models import Study
+from voicescount.demo import definitions
 from voicescount.framework.models import Indicator
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition, OfficialObservation
 from voicescount.indicators.official import import_official
@@ -274,6 +275,54 @@ def test_open_sdg_csv_puts_provinces_and_regions_in_geocode(study):
         ("VN-01", "Female", "52"),
         ("VN-R3-N", "", "45"),
     ]
+
+
+def demo_age_codes() -> set[str]:
+    """Every age code a bin of the demo's indicator definitions can give a respondent."""
+    return {
+        code
+        for spec in definitions.DEFINITIONS
+        for dimension in spec.get("dimensions", [])
+        if dimension["code_list"] == "AGE"
+        for _, _, code in dimension.get("bins", [])
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_open_sdg_csv_labels_every_age_code_of_the_demo(study, language):
+    codes = sorted(demo_age_codes())
+    assert "Y25T59" in codes  # the bin that used to be exported as a bare code
+    definition = IndicatorDefinition.objects.create(
+        study=study,
+        indicator=Indicator.objects.get(framework__code="global", code="1.3.1"),
+        code="by-age",
+        title_en="Covered, by age",
+        unit="PT",
+        reference_period="2022",
+        is_public=True,
+    )
+    run = make_run(
+        definition,
+        [("_T", {}, 0.4, 400, "")] + [(f"AGE={code}", {"AGE": code}, 0.4, 100, "") for code in codes],
+    )
+    rows = read_csv(exports.open_sdg_csv(run, language=language))
+    column = "Nhóm tuổi" if language == "vi" else "Age group"
+    assert list(rows[0]) == ["Year", "Series", "Units", "GeoCode", column, "Value"]
+    labels = [r[column] for r in rows[1:]]
+    assert len(labels) == len(codes)
+    assert all(label and label not in codes for label in labels)
+    word = "tuổi" if language == "vi" else "years"
+    assert all(word in label for label in labels), labels
+    expected = {"en": "25 to 59 years", "vi": "từ 25 đến 59 tuổi"}[language]
+    assert labels[codes.index("Y25T59")] == expected
+
+
+def test_open_sdg_csv_keeps_official_age_labels_and_refuses_other_languages(run):
+    young = make_run(run.definition, [("AGE=Y15T24", {"AGE": "Y15T24"}, 0.3, 90, "")])
+    assert [r["Age group"] for r in read_csv(exports.open_sdg_csv(young))] == ["15 to 24 years old"]
+    assert [r["Nhóm tuổi"] for r in read_csv(exports.open_sdg_csv(young, language="vi"))] == ["15–24 tuổi"]
+    with pytest.raises(ValueError, match="language"):
+        exports.open_sdg_csv(young, language="fr")
 
 
 def test_open_sdg_meta(run):

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from django.utils import translation
 
-from voicescount.framework.models import Code, CodeList
+from voicescount.framework.labels import code_labels
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
 
@@ -274,43 +274,37 @@ def estimates_sdmx_ml(run: EstimateRun, structure_specific: bool = True) -> byte
 # ---------------------------------------------------------------------------------------- Open SDG
 
 
-def _labels(lists: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
-    names = dict(CodeList.objects.filter(code__in=lists).values_list("code", "name_en"))
-    codes = {
-        (c.code_list.code, c.code): c.name_en
-        for c in Code.objects.filter(code_list__code__in=lists).select_related("code_list")
-    }
-    return names, codes
-
-
 #: Code lists of places, finest first: in the Open SDG format they go in GeoCode, not in a column.
 OPEN_SDG_PLACES = ("AREA", "REGION")
 
 
 @per_run
-def open_sdg_csv(run: EstimateRun) -> bytes:
+def open_sdg_csv(run: EstimateRun, language: str = "en") -> bytes:
     """The run in the Open SDG data format: Year, Series, Units, GeoCode, disaggregations, Value.
 
-    Disaggregation columns carry the English names of our code lists and their codes' English labels
-    (blank for totals, so the all-blank row is the headline). Places are not a column: a province's or
-    region's estimate has its code in GeoCode (the province where a row has both), as Open SDG's maps
-    read it. Suppressed cells are left out.
+    Disaggregation columns carry the names of our code lists and their codes' labels in ``language``
+    ("en" or "vi"; :mod:`voicescount.framework.labels`, which labels an age bin missing from the AGE
+    list from its code), blank for totals, so the all-blank row is the headline. Places are not a
+    column: a province's or region's estimate has its code in GeoCode (the province where a row has
+    both), as Open SDG's maps read it. Suppressed cells are left out.
     """
+    if language not in ("en", "vi"):
+        raise ValueError(f"language must be 'en' or 'vi', not {language!r}")
     definition = run.definition
     estimates = _estimates(run)
     lists = [name for name in _code_lists(estimates) if name not in OPEN_SDG_PLACES]
-    names, labels = _labels(lists)
+    labels = code_labels(lists)
     scale = _scale(definition)
     series, area, period = _series(definition), _area(run), _period(run)
     units = "Percentage (%)" if definition.unit == "PT" else definition.unit
-    rows = [["Year", "Series", "Units", "GeoCode", *[names.get(n, n) for n in lists], "Value"]]
+    rows = [["Year", "Series", "Units", "GeoCode", *[labels.name(n, language) for n in lists], "Value"]]
     for e in estimates:
         if e.suppressed or e.estimate is None:
             continue
         dims = []
         for name in lists:
             code = e.dimensions.get(name, TOTAL)
-            dims.append("" if code == TOTAL else labels.get((name, code), code))
+            dims.append("" if code == TOTAL else labels.label(name, code, language))
         place = next((e.dimensions[p] for p in OPEN_SDG_PLACES if p in e.dimensions), area)
         rows.append([safe_cell(c) for c in [period, series, units, place, *dims, _number(e.estimate, scale)]])
     return _csv(rows).encode("utf-8")
