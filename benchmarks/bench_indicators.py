@@ -104,7 +104,7 @@ def build_large(respondents: int) -> tuple[object, list[str]]:
 
     from voicescount.collection.models import ImportBatch, Study, Submission
     from voicescount.demo import definitions as demo
-    from voicescount.indicators.compute import load_dataset
+    from voicescount.indicators.dataset import load_dataset
     from voicescount.indicators.expressions import parse
     from voicescount.indicators.models import IndicatorDefinition
 
@@ -220,7 +220,8 @@ def compare_with_r(study, tmp: Path) -> str:
     """R's survey on the first large definition: total + five one-way breakdowns, timed inside R."""
     if shutil.which("Rscript") is None:
         return "Rscript not found: comparison with R skipped (install r-base-core and r-cran-survey)"
-    from voicescount.indicators.compute import _outcome, design_for, load_dataset
+    from voicescount.indicators.dataset import design_for, load_dataset
+    from voicescount.indicators.estimation import _outcome
     from voicescount.indicators.models import Estimate
 
     definition = study.indicator_definitions.order_by("code").first()

@@ -8,7 +8,7 @@ from voicescount.collection import services
 from voicescount.collection.models import Submission
 from voicescount.collection.records import RawRecord
 from voicescount.framework.models import Indicator
-from voicescount.indicators import compute
+from voicescount.indicators import compute, dataset
 from voicescount.indicators.models import Estimate, IndicatorDefinition
 from voicescount.stats import estimators
 from voicescount.stats.design import SurveyDesign
@@ -394,10 +394,10 @@ def test_a_derived_variable_with_a_bad_expression_is_refused_when_saved(study):
 
 def test_answers_are_read_in_blocks_with_their_json_types(definition, study, monkeypatch):
     names = ["age", "sex", "commune", "weight"]
-    whole = compute.load_dataset(study, names)
-    monkeypatch.setattr(compute, "_BLOCK", 7)  # 900 rows: 129 blocks
-    blocks = compute.load_dataset(study, names)
-    one = compute.load_dataset(study, ["age"])  # a single question takes another path on SQLite
+    whole = dataset.load_dataset(study, names)
+    monkeypatch.setattr(dataset, "_BLOCK", 7)  # 900 rows: 129 blocks
+    blocks = dataset.load_dataset(study, names)
+    one = dataset.load_dataset(study, ["age"])  # a single question takes another path on SQLite
     assert blocks.ids == whole.ids == one.ids == sorted(whole.ids) and len(whole.ids) == N
     stored = dict(Submission.objects.filter(study=study).values_list("id", "values"))
     for name in names:

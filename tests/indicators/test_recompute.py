@@ -9,7 +9,7 @@ from voicescount.collection import batches, services
 from voicescount.collection.models import Submission
 from voicescount.collection.records import RawRecord
 from voicescount.framework.models import Indicator
-from voicescount.indicators import compute
+from voicescount.indicators import compute, dataset, estimation
 from voicescount.indicators.models import IndicatorDefinition
 
 pytestmark = pytest.mark.django_db
@@ -50,19 +50,19 @@ def cells_of(dimensions_of_person, keys):
     """Keys of the cells a respondent with ``dimensions_of_person`` (code list → code) belongs to."""
     out = set()
     for key in keys:
-        parts = [] if key == compute.TOTAL else [p.split("=", 1) for p in key.split("|")]
+        parts = [] if key == estimation.TOTAL else [p.split("=", 1) for p in key.split("|")]
         if all(dimensions_of_person.get(d) == c for d, c in parts):
             out.add(key)
     return out
 
 
 def person_dimensions(study, definition, submission_id):  # noqa: F811
-    data = compute.load_dataset(study)
+    data = dataset.load_dataset(study)
     row = data.ids.index(submission_id)
     return {
         spec["code_list"]: str(data.dimension(spec)[0][row])
         for spec in definition.dimensions
-        if not str(data.dimension(spec)[0][row]).startswith(compute.MISSING)
+        if not str(data.dimension(spec)[0][row]).startswith(dataset.MISSING)
     }
 
 
@@ -89,7 +89,7 @@ def test_withdrawing_one_consent_changes_exactly_the_groups_of_that_person(
     assert set(after) == set(before)
     changed = {k for k in before if differs(before[k], after[k])}
     affected = cells_of(who, before)
-    assert compute.TOTAL in affected and len(affected) < len(before) / 2
+    assert estimation.TOTAL in affected and len(affected) < len(before) / 2
     # every estimate of a group the person belonged to moved (n at least); nothing else did
     assert changed == affected
     assert all(after[k][4] == before[k][4] - 1 for k in affected)

@@ -1,0 +1,275 @@
+"""Estimating one indicator definition: its analysis variable, every disaggregation, disclosure flags, LNOB.
+
+For a definition prepared on a ``Dataset`` (``_Prepared``: the outcome from ``_outcome``, the dimensions'
+integer codes and the design), ``_kernel`` estimates the total, every dimension and every intersection
+the definition asks for, with all their margins, in one call per intersection (``voicescount.stats``);
+applies disclosure control (minimum cell size, the DHS precision convention, complementary suppression
+across the published margins); and computes the D-index and the furthest-behind / furthest-ahead groups.
+The kernel reads no database, so it may run in a worker process. The universe is a *domain* of the
+design, never a subset, so PSUs without members still count in the variance (as R's ``subset`` of a
+design).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicescount.indicators.dataset import MISSING, Dataset, _numeric
+from voicescount.indicators.errors import ComputeError
+from voicescount.indicators.expressions import ExpressionError, parse
+from voicescount.indicators.models import IndicatorDefinition
+from voicescount.stats import estimators
+from voicescount.stats.design import SurveyDesign
+from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells, protect_estimates
+from voicescount.stats.errors import StatsError
+from voicescount.stats.intervals import wilson
+from voicescount.stats.lnob import d_index_by_circumstances, furthest_behind
+
+TOTAL = "_T"
+
+
+def canonical_key(dimensions: dict[str, str]) -> str:
+    parts = [f"{k}={v}" for k, v in sorted(dimensions.items()) if v != TOTAL]
+    return "|".join(parts) or TOTAL
+
+
+def _numbers(definition: IndicatorDefinition, field_name: str, text: str, data: Dataset) -> np.ndarray:
+    """An expression's value per row as floats; a clear error when it gives text."""
+    expression = parse(text)
+    result = np.asarray(expression.evaluate(data.columns(expression.names), data.n))
+    if result.dtype == object:
+        numeric = _numeric(result)
+        present = np.array([v not in (None, "") for v in result], dtype=bool)
+        if (np.isnan(numeric) & present).any():
+            row = int(np.flatnonzero(np.isnan(numeric) & present)[0])
+            raise ComputeError(
+                f"Definition '{definition.code}': the {field_name} expression '{text}' gives text, not "
+                f"numbers (submission {data.ids[row]}: {str(result[row])[:40]!r}); use a numeric question "
+                "or a condition"
+            )
+        return numeric
+    return result.astype(float)
+
+
+def _outcome(definition: IndicatorDefinition, data: Dataset) -> tuple[np.ndarray, np.ndarray | None]:
+    """The analysis variable (and, for a ratio, the denominator): NaN outside the universe and where the
+    answer is unknown."""
+    kind = definition.kind
+    proportion = kind == IndicatorDefinition.Kind.PROPORTION
+    field_name = "numerator" if proportion else "value"
+    target_text = definition.numerator if proportion else definition.value
+    if not target_text.strip():
+        raise ComputeError(f"Definition '{definition.code}' has no {field_name} expression.")
+    if kind == IndicatorDefinition.Kind.RATIO and not definition.denominator.strip():
+        raise ComputeError(f"Definition '{definition.code}' is a ratio but has no denominator expression.")
+    try:
+        universe = parse(definition.universe) if definition.universe.strip() else None
+        in_universe = (
+            universe.mask(data.columns(universe.names), data.n) if universe else np.ones(data.n, dtype=bool)
+        )
+        y = _numbers(definition, field_name, target_text, data)
+        x = (
+            _numbers(definition, "denominator", definition.denominator, data)
+            if kind == IndicatorDefinition.Kind.RATIO
+            else None
+        )
+    except ExpressionError as exc:
+        raise ComputeError(f"Definition '{definition.code}': {exc}") from None
+    return np.where(in_universe, y, np.nan), None if x is None else np.where(in_universe, x, np.nan)
+
+
+def _intersections(definition: IndicatorDefinition) -> list[tuple[str, ...]]:
+    names = [d["code_list"] for d in definition.dimensions]
+    wanted = [tuple(i) for i in definition.intersections] or [(n,) for n in names]
+    for combo in wanted:
+        unknown = set(combo) - set(names)
+        if unknown:
+            raise ComputeError(
+                f"Definition '{definition.code}' asks for intersection {list(combo)} but has no dimension "
+                f"{sorted(unknown)}."
+            )
+    return wanted or [()]
+
+
+def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains, x: np.ndarray | None = None):
+    if kind == IndicatorDefinition.Kind.RATIO:
+        return estimators.ratio(design, y, x, domains, margins=domains is not None)
+    if kind == IndicatorDefinition.Kind.PROPORTION:
+        return estimators.proportion(design, y, domains, margins=domains is not None)
+    if kind == IndicatorDefinition.Kind.TOTAL:
+        return estimators.total(design, y, domains, margins=domains is not None)
+    return estimators.mean(design, y, domains, margins=domains is not None)
+
+
+PatternCache = dict[tuple, np.ndarray]
+
+
+def _protect(
+    rows: dict[str, dict], combo: tuple[str, ...], rule: CellSizeRule, cache: PatternCache | None = None
+) -> None:
+    """Complementary suppression on the finest table of ``combo`` over its published margins.
+
+    The pattern depends only on the table of unweighted n, the published margins and the rule, so
+    definitions of a study that share a universe and dimensions share it: ``cache`` keeps the flags by
+    that key for the duration of one ``compute_study``."""
+    if not combo:
+        return
+    cells = [r for r in rows.values() if set(r["dimensions"]) == set(combo)]
+    levels = [sorted({r["dimensions"][d] for r in cells}) for d in combo]
+    if not cells or any(len(lv) < 2 for lv in levels):
+        return
+    shape = tuple(len(lv) for lv in levels)
+    n = np.zeros(shape)
+    est = np.zeros(shape)
+    index = {}
+    for r in cells:
+        at = tuple(levels[i].index(r["dimensions"][d]) for i, d in enumerate(combo))
+        n[at], est[at] = r["n"], 0.0 if np.isnan(r["estimate"]) else r["estimate"]
+        index[at] = r
+    # Margins that are themselves publishable (no small cell); small margin cells are suppressed anyway.
+    margins = []
+    for size in range(len(combo)):
+        for axes in itertools.combinations(range(len(combo)), size):
+            drop = tuple(a for a in range(len(combo)) if a not in axes)
+            margin = np.atleast_1d(n.sum(axis=drop))
+            if not ((margin > 0) & (margin < rule.suppress_below)).any():
+                margins.append(axes)
+    cache_key = (n.shape, n.tobytes(), tuple(margins), rule.suppress_below, rule.caution_below)
+    flags = None if cache is None else cache.get(cache_key)
+    if flags is None:
+        flags = protect_estimates(est, n, rule=rule, margins=margins).flags
+        if cache is not None:
+            cache[cache_key] = flags
+    for at, r in index.items():
+        r["flag"] = max(r["flag"], CellFlag(int(flags[at])))
+
+
+def _lnob(
+    definition,
+    weights: np.ndarray,
+    y: np.ndarray,
+    dimensions: dict[str, tuple],
+    code_names: tuple[dict, dict],
+) -> dict:
+    """D-index over all intersections of the definition's dimensions and the furthest-behind tree.
+
+    The circumstances go to the statistics core as integer codes (``Dataset.dimension``); labels and
+    the leaves' conditions are translated back to the code lists' codes."""
+    if definition.kind != IndicatorDefinition.Kind.PROPORTION or not dimensions:
+        return {}
+    # Circumstances are personal characteristics; places (region, province) are reported separately.
+    names = [d for d in dimensions if d not in ("REGION", "AREA")] or list(dimensions)
+    valid = ~np.isnan(y)
+    for d in names:
+        _, distinct, codes = dimensions[d]
+        missing = np.flatnonzero(distinct == MISSING)
+        if missing.size:
+            valid &= codes != missing[0]
+    if valid.sum() < 100:
+        return {"note": "Too few respondents with every circumstance recorded for LNOB analysis."}
+    weights = weights[valid]
+    circumstances = {d: dimensions[d][2][valid] for d in names}
+    names_en, names_vi = code_names
+    labels = {
+        lang: {
+            d: {i: words.get(d, {}).get(code, code) for i, code in enumerate(dimensions[d][1])} for d in names
+        }
+        for lang, words in (("en", names_en), ("vi", names_vi))
+    }
+    try:
+        dindex = d_index_by_circumstances(y[valid], circumstances, weights)
+        tree = furthest_behind(y[valid], circumstances, weights, labels=labels)
+    except StatsError as exc:
+        return {"note": f"LNOB analysis not possible: {exc}"}
+
+    def leaf(group):
+        return {
+            "conditions": {
+                k: sorted(str(dimensions[k][1][code]) for code in v) for k, v in group.conditions.items()
+            },
+            "mean": group.mean,
+            "n": group.n,
+            "weight_share": group.weight_share,
+            "description_en": group.descriptions.get("en", ""),
+            "description_vi": group.descriptions.get("vi", ""),
+        }
+
+    return {
+        "circumstances": names,
+        "d_index": dindex.d,
+        "hoi": dindex.hoi,
+        "coverage": dindex.coverage,
+        "groups": len(dindex.groups),
+        "furthest_behind": leaf(tree.furthest_behind),
+        "furthest_ahead": leaf(tree.furthest_ahead),
+        "leaves": [leaf(g) for g in tree.leaves],
+        "method": "ESCAP LNOB: D-index over all intersections; regression tree depth ≤ 6, leaves ≥ 49 "
+        "respondents and ≥ 9% of the weighted sample.",
+    }
+
+
+@dataclass
+class _Prepared:
+    """A definition ready to be estimated: its analysis variables and the fingerprint of its inputs."""
+
+    definition: IndicatorDefinition
+    key: str
+    design: SurveyDesign
+    y: np.ndarray
+    x: np.ndarray | None
+    dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    started: float
+
+
+def _kernel(
+    prep: _Prepared, rule: CellSizeRule, pattern_cache: PatternCache | None, names: tuple[dict, dict]
+) -> tuple[dict[str, dict], dict]:
+    """Estimates with flags and the LNOB analytics of one prepared definition. Reads no database (it may
+    run in a worker process)."""
+    definition, design, y, x, dimensions = prep.definition, prep.design, prep.y, prep.x, prep.dimensions
+    rows: dict[str, dict] = {}
+    estimated: list[set[str]] = []
+    try:
+        # Largest intersections first: an intersection inside one already estimated is among its margins
+        # (the estimator returns every margin), so it is not estimated again, only protected.
+        for combo in sorted(_intersections(definition), key=len, reverse=True):
+            if any(set(combo) <= done for done in estimated):
+                _protect(rows, combo, rule, pattern_cache)
+                continue
+            estimated.append(set(combo))
+            # The estimator gets integer codes (cheap to group by); labels are put back on the rows.
+            domains = {d: dimensions[d][2] for d in combo} if combo else None
+            result = _estimate(definition.kind, design, y, domains, x)
+            new: list[str] = []
+            for row in result.rows():
+                dims = {d: str(dimensions[d][1][row[d]]) for d in combo if row[d] is not None}
+                if MISSING in dims.values() or row["n"] == 0:
+                    continue
+                key_ = canonical_key(dims)
+                if key_ not in rows:
+                    rows[key_] = _with_boundary_interval(
+                        definition, {**row, "dimensions": dims, "flag": CellFlag.OK}
+                    )
+                    new.append(key_)
+            flags = flag_cells(np.array([rows[k]["n"] for k in new], dtype=float), rule)
+            for key_, flag in zip(new, flags, strict=True):
+                rows[key_]["flag"] = CellFlag(int(flag))
+            _protect(rows, combo, rule, pattern_cache)
+    except StatsError as exc:
+        raise ComputeError(f"Definition '{definition.code}': {exc}") from None
+    return rows, _lnob(definition, design.weights, y, dimensions, names)
+
+
+def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:
+    """At 0% or 100% a domain has no variance and the logit interval is undefined (R gives NaN); the
+    Wilson interval on the unweighted n is used instead, so a published 0% still shows its uncertainty."""
+    proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
+    if proportion and np.isfinite(row["estimate"]) and not np.isfinite(row["ci_low"]) and row["n"] > 0:
+        low, high = wilson(
+            row["estimate"], row["se"], row["df"] if np.isfinite(row["df"]) else np.inf, row["n"]
+        )
+        row["ci_low"], row["ci_high"] = float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1))
+    return row
