@@ -11,14 +11,15 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("code", "en", "vi"),
     [
-        ("Y25T59", "25 to 59 years", "từ 25 đến 59 tuổi"),
-        ("Y0T4", "0 to 4 years", "từ 0 đến 4 tuổi"),
-        ("Y_GE70", "70 years and over", "từ 70 tuổi trở lên"),
-        ("Y_GT80", "over 80 years", "trên 80 tuổi"),
-        ("Y_LT5", "under 5 years", "dưới 5 tuổi"),
-        ("Y_LT1", "under 1 year", "dưới 1 tuổi"),
-        ("Y_LE24", "24 years and under", "từ 24 tuổi trở xuống"),
-        ("Y18", "18 years", "18 tuổi"),
+        ("Y25T59", "25 to 59 years old", "25–59 tuổi"),
+        ("Y0T4", "0 to 4 years old", "0–4 tuổi"),
+        ("Y_GE70", "70 years old and over", "Từ 70 tuổi trở lên"),
+        ("Y_GT80", "Over 80 years old", "Trên 80 tuổi"),
+        ("Y_LT5", "Under 5 years old", "Dưới 5 tuổi"),
+        ("Y_LT1", "Under 1 year old", "Dưới 1 tuổi"),
+        ("Y_LE24", "24 years old and under", "Từ 24 tuổi trở xuống"),
+        ("Y18", "18 years old", "18 tuổi"),
+        ("Y1", "1 year old", "1 tuổi"),
     ],
 )
 def test_age_label_from_the_code_pattern(code, en, vi):
@@ -40,8 +41,8 @@ def test_an_official_age_code_keeps_its_official_label():
 def test_an_age_code_missing_from_the_list_gets_the_generated_label():
     labels = code_labels(["AGE"])
     assert not Code.objects.filter(code_list__code="AGE", code="Y25T59").exists()
-    assert labels.label("AGE", "Y25T59") == "25 to 59 years"
-    assert labels.label("AGE", "Y25T59", "vi") == "từ 25 đến 59 tuổi"
+    assert labels.label("AGE", "Y25T59") == "25 to 59 years old"
+    assert labels.label("AGE", "Y25T59", "vi") == "25–59 tuổi"
     assert labels.name("AGE") == "Age group" and labels.name("AGE", "vi") == "Nhóm tuổi"
 
 
@@ -58,5 +59,39 @@ def test_a_listed_age_code_without_vietnamese_takes_the_pattern_vietnamese():
     Code.objects.create(code_list=age, code="Y30T39", name_en="30 to 39 years old", name_vi="")
     Code.objects.create(code_list=age, code="_X", name_en="Not available", name_vi="")
     labels = code_labels(["AGE"])
-    assert labels.bilingual("AGE", "Y30T39") == ("30 to 39 years old", "từ 30 đến 39 tuổi")
+    assert labels.bilingual("AGE", "Y30T39") == ("30 to 39 years old", "30–39 tuổi")
     assert labels.bilingual("AGE", "_X") == ("Not available", "Not available")
+
+
+def test_generated_age_labels_are_worded_as_the_listed_ones():
+    """Every listed age bin: the label its code would be given if the list lacked it is the list's own,
+    so a generated bin reads like its neighbours in a table ("25 to 59 years old" beside "15 to 24
+    years old"; "25–59 tuổi" beside "15–24 tuổi")."""
+    listed = (
+        Code.objects.filter(code_list__code="AGE")
+        .exclude(code="_T")
+        .values_list("code", "name_en", "name_vi")
+    )
+    assert len(listed) >= 10
+    for code, en, vi in listed:
+        assert age_label(code) == (en, vi), code
+
+
+def test_every_code_list_when_none_is_named_and_extra_codes_can_be_added():
+    labels = code_labels()
+    assert labels.label("SEX", "F") == "Female" and labels.label("AGE", "Y25T59", "vi") == "25–59 tuổi"
+    assert labels.name("DISABILITY_STATUS", "vi") == "Tình trạng khuyết tật"
+    more = labels.with_codes({("AREA", "VN-01"): ("Ha Noi", "Hà Nội")})
+    assert more.label("AREA", "VN-01", "vi") == "Hà Nội" and more.label("SEX", "M") == "Male"
+    assert labels.label("AREA", "VN-01") == "VN-01"  # the original is unchanged
+
+
+def test_labels_in_one_language_as_mappings_find_generated_age_labels():
+    by_list = code_labels(["SEX", "AGE"]).in_language("vi")
+    assert by_list["SEX"]["F"] == "Nữ" and by_list["SEX"].get("X", "X") == "X"
+    assert by_list["AGE"].get("Y25T59") == "25–59 tuổi"  # generated, not in the list
+    assert "Y25T59" not in list(by_list["AGE"]) and "Y15T24" in list(by_list["AGE"])
+    assert len(by_list["AGE"]) == Code.objects.filter(code_list__code="AGE").count()
+    with pytest.raises(KeyError):
+        by_list["SEX"]["Y25T59"]
+    assert code_labels(["AGE"]).in_language("en")["AGE"]["Y_GE60"] == "60 years old and over"

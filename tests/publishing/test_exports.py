@@ -313,7 +313,7 @@ def test_open_sdg_csv_labels_every_age_code_of_the_demo(study, language):
     assert all(label and label not in codes for label in labels)
     word = "tuổi" if language == "vi" else "years"
     assert all(word in label for label in labels), labels
-    expected = {"en": "25 to 59 years", "vi": "từ 25 đến 59 tuổi"}[language]
+    expected = {"en": "25 to 59 years old", "vi": "25–59 tuổi"}[language]
     assert labels[codes.index("Y25T59")] == expected
 
 
@@ -345,6 +345,7 @@ def test_data_package(run, tmp_path):
         f"{folder}/sdmx.csv",
         f"{folder}/sdmx.xml",
         f"{folder}/indicator_1-3-1.csv",
+        f"{folder}/vi/indicator_1-3-1.csv",
         f"{folder}/meta.json",
     ]
     with zipfile.ZipFile(path) as zf:
@@ -352,6 +353,10 @@ def test_data_package(run, tmp_path):
         assert "suppressed_small" in zf.read("README.md").decode()
         assert zf.read(f"{folder}/estimates.csv") == exports.estimates_csv(run)
         assert json.loads(zf.read(f"{folder}/meta.json"))["indicator_number"] == "1.3.1"
+        assert zf.read(f"{folder}/indicator_1-3-1.csv") == exports.open_sdg_csv(run, language="en")
+        assert zf.read(f"{folder}/vi/indicator_1-3-1.csv") == exports.open_sdg_csv(run, language="vi")
+        assert "Giới tính" in zf.read(f"{folder}/vi/indicator_1-3-1.csv").decode()
+        assert "vi/indicator_<x-y-z>.csv" in zf.read("README.md").decode()
         everything = b"".join(zf.read(n) for n in zf.namelist())
     assert run.definition.study.pseudonym_key.encode() not in everything
     assert b"43.21" not in everything

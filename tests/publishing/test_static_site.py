@@ -71,8 +71,10 @@ def test_language_neutral_addresses():
     assert language_neutral_key("/en/open-data/voicescount-open-data.zip") == (
         "/open-data/voicescount-open-data.zip"
     )
-    # The plain CSV carries the study title and flag reasons in the page's language.
+    # The plain CSV carries the study title and flag reasons in the page's language, the Open SDG file
+    # its column names and labels.
     assert language_neutral_key("/vi/indicators/1.3.1/runs/3/download/csv/") is None
+    assert language_neutral_key("/vi/indicators/1.3.1/runs/3/download/open-sdg/") is None
     assert language_neutral_key("/vi/indicators/1.3.1/") is None
 
 
@@ -80,13 +82,21 @@ def test_language_neutral_downloads_are_the_same_bytes_in_every_language(client,
     """The export renders these once and writes them under both languages: check that the live site
     really answers both languages with the same bytes."""
     urls = [u for u in page_urls() if language_neutral_key(u) is not None]
-    assert len(urls) == 2 * (3 + 1)  # three formats of the one run, the data package; both languages
+    assert len(urls) == 2 * (2 + 1)  # the two SDMX formats of the one run, the data package; both languages
     for url in urls:
         if not url.startswith("/vi/"):
             continue
         vi = client.get(url).content
         en = client.get("/en/" + url.removeprefix("/vi/")).content
         assert vi == en, url
+
+
+def test_published_open_sdg_files_are_in_the_page_language(tmp_path, published):  # noqa: F811
+    publish(tmp_path)
+    (vi,) = (tmp_path / "vi").rglob("download/open-sdg.csv")
+    (en,) = (tmp_path / "en").rglob("download/open-sdg.csv")
+    assert "Giới tính" in vi.read_text(encoding="utf-8") and "Nữ" in vi.read_text(encoding="utf-8")
+    assert "Sex" in en.read_text(encoding="utf-8") and "Female" in en.read_text(encoding="utf-8")
 
 
 def test_render_cache_shares_reads_only_inside_a_publish(published):  # noqa: F811

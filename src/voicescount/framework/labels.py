@@ -1,27 +1,29 @@
-"""English and Vietnamese labels of disaggregation codes, for the open-data exports.
+"""English and Vietnamese labels of disaggregation codes, for the public pages and the open-data exports.
 
 A code's label comes from its code list (``data/code-lists.json``, loaded into :class:`Code`); for the
 code lists of the SDMX Global DSD for the SDGs these are the official English names (``Y15T24`` "15 to
 24 years old"). Age bins are chosen per indicator definition, so an age code may be missing from the
 list (the demo's ``Y25T59``): it is labelled from its SDMX pattern instead, so that readers never see a
-bare code and a new bin needs no new list entry.
+bare code and a new bin needs no new list entry. The generated labels are worded like the list's own
+(English "15 to 24 years old", "60 years old and over"; Vietnamese "15–24 tuổi", "Từ 60 tuổi trở lên"),
+so that a generated bin does not stand out among listed ones in a table:
 
-=============  ========================  =========================
-pattern        English                   Vietnamese
-=============  ========================  =========================
-``Y25T59``     25 to 59 years            từ 25 đến 59 tuổi
-``Y_GE60``     60 years and over         từ 60 tuổi trở lên
-``Y_GT60``     over 60 years             trên 60 tuổi
-``Y_LT5``      under 5 years             dưới 5 tuổi
-``Y_LE24``     24 years and under        từ 24 tuổi trở xuống
-``Y18``        18 years                  18 tuổi
-=============  ========================  =========================
+=============  ==========================  =========================
+pattern        English                     Vietnamese
+=============  ==========================  =========================
+``Y25T59``     25 to 59 years old          25–59 tuổi
+``Y_GE60``     60 years old and over       Từ 60 tuổi trở lên
+``Y_GT60``     Over 60 years old           Trên 60 tuổi
+``Y_LT5``      Under 5 years old           Dưới 5 tuổi
+``Y_LE24``     24 years old and under      Từ 24 tuổi trở xuống
+``Y18``        18 years old                18 tuổi
+=============  ==========================  =========================
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from voicescount.framework.models import Code, CodeList
@@ -34,12 +36,15 @@ def _years(number: str) -> str:
 
 
 AGE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Label]], ...] = (
-    (re.compile(r"Y(\d+)T(\d+)"), lambda m: (f"{m[1]} to {m[2]} years", f"từ {m[1]} đến {m[2]} tuổi")),
-    (re.compile(r"Y_GE(\d+)"), lambda m: (f"{m[1]} {_years(m[1])} and over", f"từ {m[1]} tuổi trở lên")),
-    (re.compile(r"Y_GT(\d+)"), lambda m: (f"over {m[1]} {_years(m[1])}", f"trên {m[1]} tuổi")),
-    (re.compile(r"Y_LT(\d+)"), lambda m: (f"under {m[1]} {_years(m[1])}", f"dưới {m[1]} tuổi")),
-    (re.compile(r"Y_LE(\d+)"), lambda m: (f"{m[1]} {_years(m[1])} and under", f"từ {m[1]} tuổi trở xuống")),
-    (re.compile(r"Y(\d+)"), lambda m: (f"{m[1]} {_years(m[1])}", f"{m[1]} tuổi")),
+    (re.compile(r"Y(\d+)T(\d+)"), lambda m: (f"{m[1]} to {m[2]} years old", f"{m[1]}–{m[2]} tuổi")),
+    (re.compile(r"Y_GE(\d+)"), lambda m: (f"{m[1]} {_years(m[1])} old and over", f"Từ {m[1]} tuổi trở lên")),
+    (re.compile(r"Y_GT(\d+)"), lambda m: (f"Over {m[1]} {_years(m[1])} old", f"Trên {m[1]} tuổi")),
+    (re.compile(r"Y_LT(\d+)"), lambda m: (f"Under {m[1]} {_years(m[1])} old", f"Dưới {m[1]} tuổi")),
+    (
+        re.compile(r"Y_LE(\d+)"),
+        lambda m: (f"{m[1]} {_years(m[1])} old and under", f"Từ {m[1]} tuổi trở xuống"),
+    ),
+    (re.compile(r"Y(\d+)"), lambda m: (f"{m[1]} {_years(m[1])} old", f"{m[1]} tuổi")),
 )
 
 
@@ -86,18 +91,49 @@ class CodeLabels:
         en, vi = self.names.get(code_list, (code_list, ""))
         return (vi or en) if language == "vi" else en
 
+    def with_codes(self, codes: Mapping[tuple[str, str], Label]) -> CodeLabels:
+        """These labels and ``codes`` ((code list, code) → (English, Vietnamese)), for codes kept
+        outside the code lists, such as the areas used as REGION and AREA codes."""
+        return CodeLabels(names=self.names, codes={**self.codes, **codes})
 
-def code_labels(lists: Iterable[str]) -> CodeLabels:
-    """The labels of the code lists ``lists`` from the database."""
-    lists = list(lists)
-    names = {
-        code: (en, vi)
-        for code, en, vi in CodeList.objects.filter(code__in=lists).values_list("code", "name_en", "name_vi")
-    }
+    def in_language(self, language: str) -> dict[str, Mapping[str, str]]:
+        """code list → {code: label in ``language``}, for callers that look codes up in dicts. Lookups
+        go through :meth:`bilingual`, so a code its list lacks is found as :meth:`label` finds it (an
+        age bin by its pattern); iterating gives the listed codes only."""
+        lists = {code_list for code_list, _ in self.codes} | set(self.names) | set(GENERATED)
+        return {code_list: _LabelsOfList(self, code_list, language) for code_list in sorted(lists)}
+
+
+class _LabelsOfList(Mapping[str, str]):
+    """One code list's labels in one language, as a read-only mapping (see :meth:`CodeLabels.in_language`)."""
+
+    def __init__(self, labels: CodeLabels, code_list: str, language: str) -> None:
+        self._labels, self._code_list, self._language = labels, code_list, language
+
+    def __getitem__(self, code: str) -> str:
+        both = self._labels.bilingual(self._code_list, code)
+        if both is None:
+            raise KeyError(code)
+        return both[1] if self._language == "vi" else both[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return (code for code_list, code in self._labels.codes if code_list == self._code_list)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def code_labels(lists: Iterable[str] | None = None) -> CodeLabels:
+    """The labels of the code lists ``lists`` (every code list when None) from the database."""
+    list_rows = CodeList.objects.all()
+    code_rows = Code.objects.all()
+    if lists is not None:
+        lists = list(lists)
+        list_rows = list_rows.filter(code__in=lists)
+        code_rows = code_rows.filter(code_list__code__in=lists)
+    names = {code: (en, vi) for code, en, vi in list_rows.values_list("code", "name_en", "name_vi")}
     codes = {
         (code_list, code): (en, vi)
-        for code_list, code, en, vi in Code.objects.filter(code_list__code__in=lists).values_list(
-            "code_list__code", "code", "name_en", "name_vi"
-        )
+        for code_list, code, en, vi in code_rows.values_list("code_list__code", "code", "name_en", "name_vi")
     }
     return CodeLabels(names=names, codes=codes)

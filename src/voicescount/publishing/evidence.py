@@ -9,12 +9,20 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
-from voicescount.framework.models import Code, Indicator
+from django.db.models import Q
+
+from voicescount.framework.labels import CodeLabels
+from voicescount.framework.labels import code_labels as code_labels_of_lists
+from voicescount.framework.models import Indicator
 from voicescount.indicators.comparison import ComparisonRow, compare_run
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing.render_cache import memo, run_estimates
+from voicescount.stats.lnob import describe_conditions
 
 DIMENSION_NAMES = {
     "SEX": ("Sex", "Giới tính"),
@@ -28,29 +36,92 @@ DIMENSION_NAMES = {
 }
 
 
+#: Code lists whose codes are places (areas of the geography app, not codes of a code list).
+PLACES = ("REGION", "AREA")
+
+
 def dimension_name(code_list: str, language: str) -> str:
     en, vi = DIMENSION_NAMES.get(code_list, (code_list.title(), code_list.title()))
     return vi if language == "vi" else en
 
 
-def code_labels(language: str) -> dict[str, dict[str, str]]:
-    """code list → code → label, plus the region areas used as REGION codes."""
-    return memo(("code_labels", language), lambda: _code_labels(language))
+def labels() -> CodeLabels:
+    """The labels of disaggregation codes on the public pages, in both languages: every code list's
+    (:mod:`voicescount.framework.labels`: the list's label, else an age bin's label read from its code,
+    so a page never shows a bare ``Y25T59``), the regions and provinces used as REGION and AREA codes
+    and the countries (COUNTRY) an estimate without a place stands for.
+    A page takes its language with ``labels().label(code_list, code, language)``."""
+    return memo(("code_labels",), _labels)
 
 
-def _code_labels(language: str) -> dict[str, dict[str, str]]:
+def _labels() -> CodeLabels:
     from voicescount.geography.models import Area
 
-    labels: dict[str, dict[str, str]] = {}
-    for code in Code.objects.select_related("code_list"):
-        name = code.name_vi if language == "vi" and code.name_vi else code.name_en
-        labels.setdefault(code.code_list.code, {})[code.code] = name
-    for area in Area.objects.filter(
-        level__in=[Area.Level.MACRO_REGION, Area.Level.PROVINCE], country_code="VN"
-    ).only("code", "level", "name", "name_en"):
-        name = area.name if language == "vi" else area.name_en
-        labels.setdefault("REGION" if area.level == Area.Level.MACRO_REGION else "AREA", {})[area.code] = name
-    return labels
+    kinds = {Area.Level.MACRO_REGION: "REGION", Area.Level.PROVINCE: "AREA", Area.Level.COUNTRY: "COUNTRY"}
+    rows = Area.objects.filter(
+        Q(level__in=[Area.Level.MACRO_REGION, Area.Level.PROVINCE], country_code="VN")
+        | Q(level=Area.Level.COUNTRY)
+    ).only("code", "level", "name", "name_en")
+    areas = {(kinds[area.level], area.code): (area.name_en or area.name, area.name) for area in rows}
+    return code_labels_of_lists().with_codes(areas)
+
+
+def code_labels(language: str) -> dict[str, Mapping[str, str]]:
+    """code list → {code: label in ``language``}: :func:`labels` for callers that look codes up by key."""
+    return labels().in_language(language)
+
+
+def estimate_label(dimensions: Mapping[str, str], dims: Iterable[str], language: str) -> str:
+    """The words for one cell of a breakdown: the labels of its codes of ``dims``, joined by commas."""
+    words = labels()
+    return ", ".join(words.label(d, dimensions[d], language) for d in dims)
+
+
+def _in_sentence(code_list: str, label: str) -> str:
+    return label if code_list in PLACES else label.lower()
+
+
+def place_label(code: str, language: str) -> str:
+    """The name of a province, region or country code in ``language``; the code if it is none of them."""
+    words = labels()
+    code_list = next((c for c in (*PLACES, "COUNTRY") if words.bilingual(c, code)), None)
+    return words.label(code_list, code, language) if code_list else code
+
+
+def comparison_label(row: ComparisonRow, language: str) -> str:
+    """Where and whom a comparison with official statistics is about, in words: the place, then the
+    labels of the group's codes (``Viet Nam · Female, 25 to 59 years old``)."""
+    dims = sorted(d for d in row.cgd.dimensions if d not in PLACES)
+    place = place_label(row.area_code, language)
+    return f"{place} · {estimate_label(row.cgd.dimensions, dims, language)}" if dims else place
+
+
+def described_group(
+    group: Mapping[str, Any] | None, definition: IndicatorDefinition
+) -> Mapping[str, Any] | None:
+    """A furthest-behind or furthest-ahead group of ``run.lnob`` with ``description_en`` and
+    ``description_vi`` worded afresh from its ``conditions`` (code list → codes) with :func:`labels`.
+
+    The descriptions stored by the computation label the codes from the code lists only, so an age
+    bin missing from the AGE list would be shown as its code; worded here, the group reads as the
+    breakdown table beside it does. Labels are lower-cased, as the stored descriptions are, because
+    they stand inside a sentence; names of places keep their capitals. A group without conditions
+    (from older runs) is returned as stored.
+    """
+    if not group or "conditions" not in group:
+        return group
+    conditions: Mapping[str, list[str]] = group["conditions"]
+    order = [spec["code_list"] if isinstance(spec, dict) else spec for spec in definition.dimensions]
+    order += [d for d in conditions if d not in order]  # JSONB does not keep the stored key order
+    words = labels()
+    out = dict(group)
+    for language in ("en", "vi"):
+        names = {
+            d: {c: _in_sentence(d, words.label(d, c, language)) for c in codes}
+            for d, codes in conditions.items()
+        }
+        out[f"description_{language}"] = describe_conditions(conditions, names, language, order=order)
+    return out
 
 
 @dataclass
@@ -64,6 +135,16 @@ class Evidence:
     @property
     def percent(self) -> bool:
         return self.definition.kind == IndicatorDefinition.Kind.PROPORTION and self.definition.unit == "PT"
+
+    @cached_property
+    def furthest_behind(self) -> Mapping[str, Any] | None:
+        """The run's furthest-behind group, described with the page's code labels."""
+        return described_group((self.run.lnob or {}).get("furthest_behind"), self.definition)
+
+    @cached_property
+    def furthest_ahead(self) -> Mapping[str, Any] | None:
+        """The run's furthest-ahead group, described with the page's code labels."""
+        return described_group((self.run.lnob or {}).get("furthest_ahead"), self.definition)
 
 
 def public_definitions(indicator: Indicator):
@@ -131,7 +212,8 @@ def widest_gaps(limit: int = 3) -> list[dict]:
         lnob = run.lnob if run else {}
         if not lnob.get("furthest_behind"):
             continue
-        behind, ahead = lnob["furthest_behind"], lnob["furthest_ahead"]
+        behind = described_group(lnob["furthest_behind"], definition)
+        ahead = described_group(lnob["furthest_ahead"], definition)
         out.append(
             {
                 "definition": definition,

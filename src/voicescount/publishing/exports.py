@@ -354,7 +354,10 @@ Each folder `<indicator>_<definition>` holds the latest run of one indicator def
 - `sdmx.csv` — SDMX-CSV 1.0 with SDG DSD column names (DATAFLOW, SERIES, REF_AREA, SEX, AGE, …,
   TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, LOWER_BOUND, UPPER_BOUND, OBS_STATUS, CONF_STATUS, COMMENT_OBS).
 - `sdmx.xml` — the same as an SDMX-ML 2.1 structure-specific data message.
-- `indicator_<x-y-z>.csv` and `meta.json` — the Open SDG data format and its metadata.
+- `indicator_<x-y-z>.csv` and `meta.json` — the Open SDG data format (column names and labels in
+  English) and its metadata; `vi/indicator_<x-y-z>.csv` — the same data with Vietnamese names and
+  labels. Age groups missing from the SDG age code list are labelled from their code
+  (`Y25T59` → "25 to 59 years old", "25–59 tuổi").
 
 Percentages: proportions are given in percent (0–100).
 
@@ -384,6 +387,9 @@ def _folder(definition: IndicatorDefinition) -> str:
 def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[bytes]) -> list[str]:
     """Write a zip of the runs' open data (one folder per definition, README.md, LICENSE).
 
+    The Open SDG file is written in English (``indicator_<x-y-z>.csv``) and in Vietnamese
+    (``vi/indicator_<x-y-z>.csv``); the other files carry codes, and ``estimates.csv`` English text.
+
     Returns the names written. Only :class:`Estimate` rows are read: no personal data can be included.
     """
     names = []
@@ -405,6 +411,8 @@ def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[
             write(f"{folder}/sdmx.csv", estimates_sdmx_csv(run))
             write(f"{folder}/sdmx.xml", estimates_sdmx_ml(run))
             write(f"{folder}/indicator_{slug}.csv", open_sdg_csv(run))
+            # Vietnamese labels under the same file name, since Open SDG reads the indicator from it.
+            write(f"{folder}/vi/indicator_{slug}.csv", open_sdg_csv(run, language="vi"))
             meta = json.dumps(open_sdg_meta(definition), ensure_ascii=False, indent=2)
             write(f"{folder}/meta.json", meta)
     return names

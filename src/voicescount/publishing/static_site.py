@@ -98,10 +98,11 @@ def target_path(out: Path, url: str) -> Path:
     return out.joinpath(*parts, "index.html")
 
 
-#: Responses that are the same in every language (SDMX and Open SDG files, the data package): the export
-#: renders them once and writes the bytes under each language's address.
+#: Responses that are the same in every language (SDMX files, the data package with both languages'
+#: Open SDG files): the export renders them once and writes the bytes under each language's address.
+#: The CSV and Open SDG downloads carry text in the page's language, so each language has its own.
 _LANGUAGE_NEUTRAL = re.compile(
-    r"^/[a-z]{2}(?P<rest>/indicators/[^/]+/runs/\d+/download/(?:sdmx-csv|sdmx-ml|open-sdg)/"
+    r"^/[a-z]{2}(?P<rest>/indicators/[^/]+/runs/\d+/download/(?:sdmx-csv|sdmx-ml)/"
     r"|/open-data/voicescount-open-data\.zip)$"
 )
 

@@ -77,6 +77,7 @@ def indicator_detail(request, code: str):
                 "item": item,
                 "table": _breakdown_context(item.run, dims, item.breakdowns, language),
                 "map": _province_map(item, language),
+                "comparisons": [(evidence.comparison_label(c, language), c) for c in item.comparisons],
             }
         )
     context = {"indicator": indicator, "linked": linked, "blocks": blocks}
@@ -113,15 +114,13 @@ def _province_map(item, language: str) -> dict | None:
 
 
 def _breakdown_context(run, dims, available, language: str) -> dict:
-    labels = evidence.code_labels(language)
     definition = run.definition
     percent = definition.kind == "proportion" and definition.unit == "PT"
     rows = []
     for e in evidence.breakdown(run, dims):
-        label = ", ".join(labels.get(d, {}).get(e.dimensions[d], e.dimensions[d]) for d in dims)
         rows.append(
             {
-                "label": label,
+                "label": evidence.estimate_label(e.dimensions, dims, language),
                 "estimate": e.estimate,
                 "ci_low": e.ci_low,
                 "ci_high": e.ci_high,
@@ -190,7 +189,7 @@ def download(request, code: str, run_id: int, fmt: str):
         "csv": lambda: exports.estimates_csv(run, language=_language()),
         "sdmx-csv": lambda: exports.estimates_sdmx_csv(run),
         "sdmx-ml": lambda: exports.estimates_sdmx_ml(run),
-        "open-sdg": lambda: exports.open_sdg_csv(run),
+        "open-sdg": lambda: exports.open_sdg_csv(run, language=_language()),
     }
     content_type, extension = DOWNLOADS[fmt]
     response = HttpResponse(makers[fmt](), content_type=content_type)
