@@ -139,3 +139,15 @@ def test_a_table_whose_margins_are_missing_is_refused():
 def test_a_primary_outside_the_published_tables_is_refused():
     with pytest.raises(StatsError, match="no published table"):
         linked_suppression((2,), (False,), [(), (0,)], {(None,): 7.0, (0,): 7.0}, {(5,)})
+
+
+def test_pruning_gives_cells_back_only_where_the_audit_still_passes():
+    rng = np.random.default_rng(3)
+    full = rng.multinomial(300, rng.dirichlet(np.full(36, 0.6))).reshape(3, 4, 3).astype(float)
+    tables = all_margins((0, 1, 2))
+    n = publish(full, full.shape, tables)
+    primary = {k for k, v in n.items() if 0 < v < THRESHOLD}
+    plain = linked_suppression(full.shape, [False] * 3, tables, n, primary)
+    pruned = linked_suppression(full.shape, [False] * 3, tables, n, primary, prune=len(plain))
+    assert pruned < plain  # some complements were not needed
+    assert not exposed_primaries(full, full.shape, tables, n, primary, primary | pruned)

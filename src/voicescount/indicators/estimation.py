@@ -4,7 +4,8 @@ For a definition prepared on a ``Dataset`` (``_Prepared``: the outcome from ``_o
 integer codes and the design), ``_kernel`` estimates the total, every dimension and every intersection
 the definition asks for, with all their margins, in one call per intersection (``voicescount.stats``);
 applies disclosure control (minimum cell size, the DHS precision convention, complementary suppression
-across the published margins); and computes the D-index and the furthest-behind / furthest-ahead groups.
+across all the tables it publishes, linked by their margins); and computes the D-index and the
+furthest-behind / furthest-ahead groups.
 The kernel reads no database, so it may run in a worker process. The universe is a *domain* of the
 design, never a subset, so PSUs without members still count in the variance (as R's ``subset`` of a
 design).
@@ -23,9 +24,10 @@ from voicescount.indicators.expressions import ExpressionError, parse
 from voicescount.indicators.models import IndicatorDefinition
 from voicescount.stats import estimators
 from voicescount.stats.design import SurveyDesign
-from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells, protect_estimates
+from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells
 from voicescount.stats.errors import StatsError
 from voicescount.stats.intervals import wilson
+from voicescount.stats.linked import linked_suppression
 from voicescount.stats.lnob import d_index_by_circumstances, furthest_behind
 
 TOTAL = "_T"
@@ -104,47 +106,52 @@ def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains, x: np.nda
     return estimators.mean(design, y, domains, margins=domains is not None)
 
 
-PatternCache = dict[tuple, np.ndarray]
+PatternCache = dict[tuple, frozenset]
 
 
 def _protect(
-    rows: dict[str, dict], combo: tuple[str, ...], rule: CellSizeRule, cache: PatternCache | None = None
+    rows: dict[str, dict],
+    combos: list[set[str]],
+    dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    rule: CellSizeRule,
+    cache: PatternCache | None = None,
 ) -> None:
-    """Complementary suppression on the finest table of ``combo`` over its published margins.
+    """Complementary suppression over every table the definition publishes, at once.
 
-    The pattern depends only on the table of unweighted n, the published margins and the rule, so
-    definitions of a study that share a universe and dimensions share it: ``cache`` keeps the flags by
-    that key for the duration of one ``compute_study``."""
-    if not combo:
+    The intersections ``combos`` were estimated with all their margins; all those tables, their small
+    cells and the cells of answers that map to no code (never published) form one linked system
+    (``stats.linked``), so that no published number of one table, with those of another, gives away a
+    suppressed cell. The pattern depends only on the unweighted n of the cells and the rule, so
+    definitions of a study that share a universe and dimensions share it: ``cache`` keeps it by that
+    key for the duration of one ``compute_study``."""
+    if not any(r["flag"] == CellFlag.SUPPRESSED_SMALL_CELL for r in rows.values()):
         return
-    cells = [r for r in rows.values() if set(r["dimensions"]) == set(combo)]
-    levels = [sorted({r["dimensions"][d] for r in cells}) for d in combo]
-    if not cells or any(len(lv) < 2 for lv in levels):
-        return
-    shape = tuple(len(lv) for lv in levels)
-    n = np.zeros(shape)
-    est = np.zeros(shape)
-    index = {}
-    for r in cells:
-        at = tuple(levels[i].index(r["dimensions"][d]) for i, d in enumerate(combo))
-        n[at], est[at] = r["n"], 0.0 if np.isnan(r["estimate"]) else r["estimate"]
-        index[at] = r
-    # Margins that are themselves publishable (no small cell); small margin cells are suppressed anyway.
-    margins = []
-    for size in range(len(combo)):
-        for axes in itertools.combinations(range(len(combo)), size):
-            drop = tuple(a for a in range(len(combo)) if a not in axes)
-            margin = np.atleast_1d(n.sum(axis=drop))
-            if not ((margin > 0) & (margin < rule.suppress_below)).any():
-                margins.append(axes)
-    cache_key = (n.shape, n.tobytes(), tuple(margins), rule.suppress_below, rule.caution_below)
-    flags = None if cache is None else cache.get(cache_key)
-    if flags is None:
-        flags = protect_estimates(est, n, rule=rule, margins=margins).flags
+    names = sorted(set().union(*combos))
+    labels = {d: [str(label) for label in dimensions[d][1]] for d in names}
+    codes = {d: [label for label in labels[d] if label != MISSING] for d in names}
+    position = {d: {code: i for i, code in enumerate(codes[d])} for d in names}
+    levels = tuple(len(codes[d]) for d in names)
+    has_missing = tuple(MISSING in labels[d] for d in names)
+    tables: set[tuple[int, ...]] = set()
+    for combo in combos:
+        axes = sorted(names.index(d) for d in combo)
+        tables.update(c for k in range(len(axes) + 1) for c in itertools.combinations(axes, k))
+    n: dict[tuple[int | None, ...], float] = {}
+    primary = set()
+    by_key = {}
+    for row in rows.values():
+        key = tuple(position[d][row["dimensions"][d]] if d in row["dimensions"] else None for d in names)
+        n[key], by_key[key] = float(row["n"]), row
+        if row["flag"] == CellFlag.SUPPRESSED_SMALL_CELL:
+            primary.add(key)
+    cache_key = (levels, has_missing, tuple(sorted(tables)), tuple(sorted(n.items(), key=repr)), rule)
+    complements = None if cache is None else cache.get(cache_key)
+    if complements is None:
+        complements = frozenset(linked_suppression(levels, has_missing, tables, n, primary))
         if cache is not None:
-            cache[cache_key] = flags
-    for at, r in index.items():
-        r["flag"] = max(r["flag"], CellFlag(int(flags[at])))
+            cache[cache_key] = complements
+    for key in complements:
+        by_key[key]["flag"] = max(by_key[key]["flag"], CellFlag.SUPPRESSED_COMPLEMENTARY)
 
 
 def _lnob(
@@ -234,10 +241,9 @@ def _kernel(
     estimated: list[set[str]] = []
     try:
         # Largest intersections first: an intersection inside one already estimated is among its margins
-        # (the estimator returns every margin), so it is not estimated again, only protected.
+        # (the estimator returns every margin), so it is not estimated again.
         for combo in sorted(_intersections(definition), key=len, reverse=True):
             if any(set(combo) <= done for done in estimated):
-                _protect(rows, combo, rule, pattern_cache)
                 continue
             estimated.append(set(combo))
             # The estimator gets integer codes (cheap to group by); labels are put back on the rows.
@@ -257,7 +263,7 @@ def _kernel(
             flags = flag_cells(np.array([rows[k]["n"] for k in new], dtype=float), rule)
             for key_, flag in zip(new, flags, strict=True):
                 rows[key_]["flag"] = CellFlag(int(flag))
-            _protect(rows, combo, rule, pattern_cache)
+        _protect(rows, estimated, dimensions, rule, pattern_cache)
     except StatsError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
     return rows, _lnob(definition, design.weights, y, dimensions, names)
