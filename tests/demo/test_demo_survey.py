@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from pyxform.xls2xform import convert
 
 from voicescount.demo import definitions, official, survey
+from voicescount.framework.labels import age_label
 from voicescount.indicators.expressions import parse
 
 FRAMEWORK = Path(survey.__file__).parents[1] / "framework" / "data"
@@ -252,7 +253,7 @@ def test_definitions_refer_to_the_framework_and_code_lists():
         indicators = {row["code"] for row in csv.DictReader(f) if row["kind"] == "indicator"}
     lists = json.loads((FRAMEWORK / "code-lists.json").read_text(encoding="utf-8"))["lists"]
     codes = {cl["code"]: {c[0] for c in cl["codes"]} for cl in lists}
-    codes["AGE"] |= {"Y25T59"}  # added by the demo; see docs/demo-study.md
+    codes["AGE"] |= {"Y16T24", "Y25T59"}  # added by the demo; see docs/demo-study.md
     codes["REGION"] = {"VN-R3-N", "VN-R3-C", "VN-R3-S"}
     assert 15 <= len(definitions.DEFINITIONS) <= 25
     assert len({d["code"] for d in definitions.DEFINITIONS}) == len(definitions.DEFINITIONS)
@@ -279,6 +280,22 @@ def test_definitions_refer_to_the_framework_and_code_lists():
             assert all(a[1] < b[0] for a, b in itertools.pairwise(bins)), "age bins must not overlap"
         for combo in d["intersections"]:
             assert set(combo) <= set(names) and len(combo) >= 1, (d["code"], combo)
+
+
+OLDEST = 110  # the age question's constraint: 11 to 110
+
+
+@pytest.mark.parametrize(("dimension", "youngest"), [(definitions.AGE_ALL, 11), (definitions.AGE_ADULTS, 16)])
+def test_every_age_bin_is_coded_by_the_ages_it_holds(dimension, youngest):
+    """A bin's code, read as its label, names exactly the ages it holds (16–24 is Y16T24, not Y15T24),
+    and every age the survey allows falls in one bin (bins are inclusive, the first that holds an age
+    wins)."""
+    for low, high, code in dimension["bins"]:
+        words = f"{low} years old and over" if high >= OLDEST else f"{low} to {high} years old"
+        assert age_label(code) is not None and age_label(code)[0] == words, code
+    for age in range(youngest, OLDEST + 1):
+        assert sum(low <= age <= high for low, high, _ in dimension["bins"]) == 1, age
+    assert min(low for low, _, _ in dimension["bins"]) == youngest
 
 
 def test_every_expression_parses_and_gives_a_plausible_value(columns):

@@ -77,21 +77,24 @@ def test_generated_age_labels_are_worded_as_the_listed_ones():
         assert age_label(code) == (en, vi), code
 
 
-def test_every_code_list_when_none_is_named_and_extra_codes_can_be_added():
+def test_every_code_list_when_none_is_named():
     labels = code_labels()
     assert labels.label("SEX", "F") == "Female" and labels.label("AGE", "Y25T59", "vi") == "25–59 tuổi"
     assert labels.name("DISABILITY_STATUS", "vi") == "Tình trạng khuyết tật"
-    more = labels.with_codes({("AREA", "VN-01"): ("Ha Noi", "Hà Nội")})
-    assert more.label("AREA", "VN-01", "vi") == "Hà Nội" and more.label("SEX", "M") == "Male"
-    assert labels.label("AREA", "VN-01") == "VN-01"  # the original is unchanged
 
 
-def test_labels_in_one_language_as_mappings_find_generated_age_labels():
-    by_list = code_labels(["SEX", "AGE"]).in_language("vi")
-    assert by_list["SEX"]["F"] == "Nữ" and by_list["SEX"].get("X", "X") == "X"
-    assert by_list["AGE"].get("Y25T59") == "25–59 tuổi"  # generated, not in the list
-    assert "Y25T59" not in list(by_list["AGE"]) and "Y15T24" in list(by_list["AGE"])
-    assert len(by_list["AGE"]) == Code.objects.filter(code_list__code="AGE").count()
-    with pytest.raises(KeyError):
-        by_list["SEX"]["Y25T59"]
-    assert code_labels(["AGE"]).in_language("en")["AGE"]["Y_GE60"] == "60 years old and over"
+def test_labels_inside_a_sentence_are_lower_case_but_places_keep_their_names():
+    labels = code_labels(["SEX", "AGE", "AREA"])
+    assert labels.in_sentence("SEX", "F") == "female" and labels.in_sentence("SEX", "F", "vi") == "nữ"
+    assert labels.in_sentence("AGE", "Y_GE60", "vi") == "từ 60 tuổi trở lên"
+    assert labels.in_sentence("AGE", "Y25T59") == "25 to 59 years old"  # generated
+    assert labels.in_sentence("AREA", "VN-01", "vi") == "Thành phố Hà Nội"
+
+
+def test_areas_are_the_codes_of_the_place_lists_asked_for():
+    places = code_labels(["REGION", "AREA", "COUNTRY"])
+    assert places.label("AREA", "VN-01", "vi") == "Thành phố Hà Nội"
+    assert places.label("COUNTRY", "VN") == "Viet Nam" and places.label("COUNTRY", "VN", "vi") == "Việt Nam"
+    assert places.label("REGION", "VN-R3-N") != "VN-R3-N"
+    assert code_labels(["SEX"]).label("AREA", "VN-01") == "VN-01"  # not asked for
+    assert code_labels().label("AREA", "VN-01") == places.label("AREA", "VN-01")  # every list

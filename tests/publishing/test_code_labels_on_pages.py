@@ -13,16 +13,16 @@ from voicescount.publishing import evidence
 
 pytestmark = pytest.mark.django_db
 
-AGE_CODES = [code for _, _, code in definitions.AGE_ADULTS["bins"]]  # Y15T24, Y25T59, Y_GE60
+AGE_CODES = [code for _, _, code in definitions.AGE_ADULTS["bins"]]  # Y16T24, Y25T59, Y_GE60
 LABELS = {
-    "en": {"Y15T24": "15 to 24 years old", "Y25T59": "25 to 59 years old", "Y_GE60": "60 years old and over"},
-    "vi": {"Y15T24": "15–24 tuổi", "Y25T59": "25–59 tuổi", "Y_GE60": "Từ 60 tuổi trở lên"},
+    "en": {"Y16T24": "16 to 24 years old", "Y25T59": "25 to 59 years old", "Y_GE60": "60 years old and over"},
+    "vi": {"Y16T24": "16–24 tuổi", "Y25T59": "25–59 tuổi", "Y_GE60": "Từ 60 tuổi trở lên"},
 }
 
 
 def group(code: str, mean: float) -> dict:
-    """A furthest-behind/ahead group as the computation stores it: its description labels the codes
-    from the code list only, so the missing bin is written as its code."""
+    """A furthest-behind/ahead group as the computation stored it before it labelled codes with
+    ``framework.labels``: the missing bin is written as its code."""
     return {
         "conditions": {"AGE": [code]},
         "mean": mean,
@@ -132,11 +132,12 @@ def test_the_page_labels_and_the_exports_come_from_the_same_lookup(by_age):
         assert exported == on_page == [LABELS[language][c] for c in AGE_CODES]
 
 
-def test_code_labels_by_language_keeps_its_dict_form_for_the_study_pages():
-    vi = evidence.code_labels("vi")
-    assert vi["AGE"].get("Y25T59") == "25–59 tuổi"
-    assert vi["AREA"].get("VN-01") == "Thành phố Hà Nội" and vi["REGION"]
-    assert evidence.code_labels("en")["POPULATION_GROUP"].get("YOUTH") == "Youth (16–30)"
+def test_the_page_labels_name_the_areas_and_every_code_list():
+    words = evidence.labels()
+    assert words.label("AGE", "Y25T59", "vi") == "25–59 tuổi"
+    assert words.label("AREA", "VN-01", "vi") == "Thành phố Hà Nội"
+    assert words.label("REGION", "VN-R3-N") != "VN-R3-N"
+    assert words.label("POPULATION_GROUP", "YOUTH") == "Youth (16–30)"
 
 
 @pytest.mark.parametrize(

@@ -18,15 +18,18 @@ from voicescount.demo.survey import FORM_ID, FORM_VERSION
 # --- disaggregation dimensions ------------------------------------------------------------------------
 
 SEX = {"code_list": "SEX", "source": "sex", "codes": {"female": "F", "male": "M"}}
+# Age bins are [lowest, highest, code], both ends included; each code says the ages it holds (adults are
+# 16 and over, so the youngest adults are Y16T24, not the SDG's Y15T24). Y16T24 and Y25T59 are not in the
+# AGE code list: framework.labels words them from the code ("16 to 24 years old").
 AGE_ADULTS = {
     "code_list": "AGE",
     "source": "age",
-    "bins": [[16, 24, "Y15T24"], [25, 59, "Y25T59"], [60, 200, "Y_GE60"]],
+    "bins": [[16, 24, "Y16T24"], [25, 59, "Y25T59"], [60, 200, "Y_GE60"]],
 }
 AGE_ALL = {
     "code_list": "AGE",
     "source": "age",
-    "bins": [[11, 15, "Y11T15"], [16, 24, "Y15T24"], [25, 59, "Y25T59"], [60, 200, "Y_GE60"]],
+    "bins": [[11, 15, "Y11T15"], [16, 24, "Y16T24"], [25, 59, "Y25T59"], [60, 200, "Y_GE60"]],
 }
 DISABILITY = {"code_list": "DISABILITY_STATUS", "source": "@wg_disability"}
 URBANISATION = {"code_list": "URBANISATION", "source": "urban_rural", "codes": {"urban": "U", "rural": "R"}}

@@ -1,4 +1,5 @@
-"""English and Vietnamese labels of disaggregation codes, for the public pages and the open-data exports.
+"""English and Vietnamese labels of disaggregation codes: the one lookup for the public pages, the
+open-data exports and the furthest-behind / furthest-ahead sentences the computation stores.
 
 A code's label comes from its code list (``data/code-lists.json``, loaded into :class:`Code`); for the
 code lists of the SDMX Global DSD for the SDGs these are the official English names (``Y15T24`` "15 to
@@ -18,13 +19,17 @@ pattern        English                     Vietnamese
 ``Y_LE24``     24 years old and under      Từ 24 tuổi trở xuống
 ``Y18``        18 years old                18 tuổi
 =============  ==========================  =========================
+
+The codes of REGION, AREA and COUNTRY are areas of the geography app and are named from it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from django.db.models import Q
 
 from voicescount.framework.models import Code, CodeList
 
@@ -56,6 +61,10 @@ def age_label(code: str) -> Label | None:
             return label(m)
     return None
 
+
+#: Code lists whose codes are areas of the geography app (named from it, not from a code list):
+#: survey regions, provinces and countries.
+PLACE_LISTS = ("REGION", "AREA", "COUNTRY")
 
 #: Code lists whose codes can be labelled from their pattern when the list lacks them.
 GENERATED: dict[str, Callable[[str], Label | None]] = {"AGE": age_label}
@@ -91,49 +100,42 @@ class CodeLabels:
         en, vi = self.names.get(code_list, (code_list, ""))
         return (vi or en) if language == "vi" else en
 
-    def with_codes(self, codes: Mapping[tuple[str, str], Label]) -> CodeLabels:
-        """These labels and ``codes`` ((code list, code) → (English, Vietnamese)), for codes kept
-        outside the code lists, such as the areas used as REGION and AREA codes."""
-        return CodeLabels(names=self.names, codes={**self.codes, **codes})
-
-    def in_language(self, language: str) -> dict[str, Mapping[str, str]]:
-        """code list → {code: label in ``language``}, for callers that look codes up in dicts. Lookups
-        go through :meth:`bilingual`, so a code its list lacks is found as :meth:`label` finds it (an
-        age bin by its pattern); iterating gives the listed codes only."""
-        lists = {code_list for code_list, _ in self.codes} | set(self.names) | set(GENERATED)
-        return {code_list: _LabelsOfList(self, code_list, language) for code_list in sorted(lists)}
-
-
-class _LabelsOfList(Mapping[str, str]):
-    """One code list's labels in one language, as a read-only mapping (see :meth:`CodeLabels.in_language`)."""
-
-    def __init__(self, labels: CodeLabels, code_list: str, language: str) -> None:
-        self._labels, self._code_list, self._language = labels, code_list, language
-
-    def __getitem__(self, code: str) -> str:
-        both = self._labels.bilingual(self._code_list, code)
-        if both is None:
-            raise KeyError(code)
-        return both[1] if self._language == "vi" else both[0]
-
-    def __iter__(self) -> Iterator[str]:
-        return (code for code_list, code in self._labels.codes if code_list == self._code_list)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+    def in_sentence(self, code_list: str, code: str, language: str = "en") -> str:
+        """The label of ``code`` as it reads inside a sentence (a furthest-behind group: "female, 25 to
+        59 years old"): lower-cased, since listed labels start with a capital, except the names of
+        places (:data:`PLACE_LISTS`)."""
+        label = self.label(code_list, code, language)
+        return label if code_list in PLACE_LISTS else label.lower()
 
 
 def code_labels(lists: Iterable[str] | None = None) -> CodeLabels:
-    """The labels of the code lists ``lists`` (every code list when None) from the database."""
+    """The labels of the code lists ``lists`` (every code list when None) from the database, with the
+    names of the areas used as codes of :data:`PLACE_LISTS` among them."""
     list_rows = CodeList.objects.all()
     code_rows = Code.objects.all()
+    places = PLACE_LISTS
     if lists is not None:
         lists = list(lists)
         list_rows = list_rows.filter(code__in=lists)
         code_rows = code_rows.filter(code_list__code__in=lists)
+        places = tuple(p for p in PLACE_LISTS if p in lists)
     names = {code: (en, vi) for code, en, vi in list_rows.values_list("code", "name_en", "name_vi")}
     codes = {
         (code_list, code): (en, vi)
         for code_list, code, en, vi in code_rows.values_list("code_list__code", "code", "name_en", "name_vi")
     }
-    return CodeLabels(names=names, codes=codes)
+    return CodeLabels(names=names, codes={**codes, **_place_labels(places)})
+
+
+def _place_labels(places: Iterable[str]) -> dict[tuple[str, str], Label]:
+    """(place list, area code) → (English, Vietnamese) name: Viet Nam's survey regions (REGION) and
+    provinces (AREA), and every country (COUNTRY, what an estimate without a place stands for)."""
+    from voicescount.geography.models import Area
+
+    kinds = {Area.Level.MACRO_REGION: "REGION", Area.Level.PROVINCE: "AREA", Area.Level.COUNTRY: "COUNTRY"}
+    levels = [level for level, kind in kinds.items() if kind in places]
+    if not levels:
+        return {}
+    in_viet_nam = Q(country_code="VN") | Q(level=Area.Level.COUNTRY)
+    rows = Area.objects.filter(in_viet_nam, level__in=levels).only("code", "level", "name", "name_en")
+    return {(kinds[area.level], area.code): (area.name_en or area.name, area.name) for area in rows}

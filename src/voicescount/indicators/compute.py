@@ -39,7 +39,7 @@ from django.db import connection, transaction
 
 from voicescount import __version__
 from voicescount.collection.models import Study
-from voicescount.framework.models import Code
+from voicescount.framework.labels import CodeLabels, code_labels
 from voicescount.indicators.dataset import Dataset, design_for, load_dataset, questions_read
 from voicescount.indicators.errors import ComputeError, DatasetError
 from voicescount.indicators.estimation import PatternCache, _intersections, _kernel, _outcome, _Prepared
@@ -67,13 +67,11 @@ def default_rule() -> CellSizeRule:
 Progress = Callable[[str, int, int], None]
 
 
-def _code_names(code_lists: Iterable[str]) -> tuple[dict, dict]:
-    en: dict[str, dict[str, str]] = {}
-    vi: dict[str, dict[str, str]] = {}
-    for code in Code.objects.filter(code_list__code__in=list(code_lists)).select_related("code_list"):
-        en.setdefault(code.code_list.code, {})[code.code] = code.name_en.lower()
-        vi.setdefault(code.code_list.code, {})[code.code] = (code.name_vi or code.name_en).lower()
-    return en, vi
+def _code_names(code_lists: Iterable[str]) -> CodeLabels:
+    """The labels of ``code_lists`` for the LNOB descriptions, read here because the kernel reads no
+    database: the one lookup of the public pages (:mod:`voicescount.framework.labels`), so an age bin
+    missing from the AGE list is worded as on the pages ("25 to 59 years old", "25–59 tuổi")."""
+    return code_labels(code_lists)
 
 
 def fingerprint(
@@ -300,10 +298,10 @@ def compute_study(
     return {d.code: results[d.code] for d in definitions if d.code in results}
 
 
-_JOBS: tuple[list[_Prepared], CellSizeRule, tuple[dict, dict]] | None = None
+_JOBS: tuple[list[_Prepared], CellSizeRule, CodeLabels] | None = None
 
 
-def _kernels(prepared: list[_Prepared], rule: CellSizeRule, names: tuple[dict, dict], n_rows: int):
+def _kernels(prepared: list[_Prepared], rule: CellSizeRule, names: CodeLabels, n_rows: int):
     """(prepared, (rows, lnob) or the ComputeError) for each definition, in order; in worker processes
     when the study is large and the machine has more than one core."""
     workers = min(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voicescount.framework.labels import CodeLabels
 from voicescount.indicators.dataset import MISSING, Dataset, _numeric
 from voicescount.indicators.errors import ComputeError
 from voicescount.indicators.expressions import ExpressionError, parse
@@ -159,12 +160,14 @@ def _lnob(
     weights: np.ndarray,
     y: np.ndarray,
     dimensions: dict[str, tuple],
-    code_names: tuple[dict, dict],
+    code_names: CodeLabels,
 ) -> dict:
     """D-index over all intersections of the definition's dimensions and the furthest-behind tree.
 
     The circumstances go to the statistics core as integer codes (``Dataset.dimension``); labels and
-    the leaves' conditions are translated back to the code lists' codes."""
+    the leaves' conditions are translated back to the code lists' codes. The leaves' descriptions are
+    worded in English and Vietnamese with ``code_names`` as the public pages word them
+    (``CodeLabels.in_sentence``)."""
     if definition.kind != IndicatorDefinition.Kind.PROPORTION or not dimensions:
         return {}
     # Circumstances are personal characteristics; places (region, province) are reported separately.
@@ -179,12 +182,12 @@ def _lnob(
         return {"note": "Too few respondents with every circumstance recorded for LNOB analysis."}
     weights = weights[valid]
     circumstances = {d: dimensions[d][2][valid] for d in names}
-    names_en, names_vi = code_names
     labels = {
-        lang: {
-            d: {i: words.get(d, {}).get(code, code) for i, code in enumerate(dimensions[d][1])} for d in names
+        language: {
+            d: {i: code_names.in_sentence(d, str(code), language) for i, code in enumerate(dimensions[d][1])}
+            for d in names
         }
-        for lang, words in (("en", names_en), ("vi", names_vi))
+        for language in ("en", "vi")
     }
     try:
         dindex = d_index_by_circumstances(y[valid], circumstances, weights)
@@ -232,7 +235,7 @@ class _Prepared:
 
 
 def _kernel(
-    prep: _Prepared, rule: CellSizeRule, pattern_cache: PatternCache | None, names: tuple[dict, dict]
+    prep: _Prepared, rule: CellSizeRule, pattern_cache: PatternCache | None, names: CodeLabels
 ) -> tuple[dict[str, dict], dict]:
     """Estimates with flags and the LNOB analytics of one prepared definition. Reads no database (it may
     run in a worker process)."""

@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Q
-
-from voicescount.framework.labels import CodeLabels
-from voicescount.framework.labels import code_labels as code_labels_of_lists
+from voicescount.framework.labels import PLACE_LISTS, CodeLabels, code_labels
 from voicescount.framework.models import Indicator
 from voicescount.indicators.comparison import ComparisonRow, compare_run
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
@@ -46,29 +43,12 @@ def dimension_name(code_list: str, language: str) -> str:
 
 
 def labels() -> CodeLabels:
-    """The labels of disaggregation codes on the public pages, in both languages: every code list's
-    (:mod:`voicescount.framework.labels`: the list's label, else an age bin's label read from its code,
-    so a page never shows a bare ``Y25T59``), the regions and provinces used as REGION and AREA codes
-    and the countries (COUNTRY) an estimate without a place stands for.
-    A page takes its language with ``labels().label(code_list, code, language)``."""
-    return memo(("code_labels",), _labels)
-
-
-def _labels() -> CodeLabels:
-    from voicescount.geography.models import Area
-
-    kinds = {Area.Level.MACRO_REGION: "REGION", Area.Level.PROVINCE: "AREA", Area.Level.COUNTRY: "COUNTRY"}
-    rows = Area.objects.filter(
-        Q(level__in=[Area.Level.MACRO_REGION, Area.Level.PROVINCE], country_code="VN")
-        | Q(level=Area.Level.COUNTRY)
-    ).only("code", "level", "name", "name_en")
-    areas = {(kinds[area.level], area.code): (area.name_en or area.name, area.name) for area in rows}
-    return code_labels_of_lists().with_codes(areas)
-
-
-def code_labels(language: str) -> dict[str, Mapping[str, str]]:
-    """code list → {code: label in ``language``}: :func:`labels` for callers that look codes up by key."""
-    return labels().in_language(language)
+    """The labels of disaggregation codes on the public pages, in both languages
+    (:func:`voicescount.framework.labels.code_labels`): every code list's (the list's label, else an
+    age bin's label read from its code, so a page never shows a bare ``Y25T59``), the regions and
+    provinces used as REGION and AREA codes and the countries (COUNTRY) an estimate without a place
+    stands for. A page takes its language with ``labels().label(code_list, code, language)``."""
+    return memo(("code_labels",), code_labels)
 
 
 def estimate_label(dimensions: Mapping[str, str], dims: Iterable[str], language: str) -> str:
@@ -77,14 +57,10 @@ def estimate_label(dimensions: Mapping[str, str], dims: Iterable[str], language:
     return ", ".join(words.label(d, dimensions[d], language) for d in dims)
 
 
-def _in_sentence(code_list: str, label: str) -> str:
-    return label if code_list in PLACES else label.lower()
-
-
 def place_label(code: str, language: str) -> str:
     """The name of a province, region or country code in ``language``; the code if it is none of them."""
     words = labels()
-    code_list = next((c for c in (*PLACES, "COUNTRY") if words.bilingual(c, code)), None)
+    code_list = next((c for c in PLACE_LISTS if words.bilingual(c, code)), None)
     return words.label(code_list, code, language) if code_list else code
 
 
@@ -102,11 +78,12 @@ def described_group(
     """A furthest-behind or furthest-ahead group of ``run.lnob`` with ``description_en`` and
     ``description_vi`` worded afresh from its ``conditions`` (code list → codes) with :func:`labels`.
 
-    The descriptions stored by the computation label the codes from the code lists only, so an age
-    bin missing from the AGE list would be shown as its code; worded here, the group reads as the
-    breakdown table beside it does. Labels are lower-cased, as the stored descriptions are, because
-    they stand inside a sentence; names of places keep their capitals. A group without conditions
-    (from older runs) is returned as stored.
+    The computation stores descriptions worded the same way (``CodeLabels.in_sentence``: labels
+    lower-cased inside the sentence, names of places keep their capitals), but with the labels of
+    the day it ran; a run is not computed again when only labels change (its fingerprint is its
+    submissions and its definition), and runs stored before age bins missing from the AGE list were
+    labelled show such a bin as its code. Worded here, the group reads as the breakdown table beside
+    it does. A group without conditions (from older runs) is returned as stored.
     """
     if not group or "conditions" not in group:
         return group
@@ -116,10 +93,7 @@ def described_group(
     words = labels()
     out = dict(group)
     for language in ("en", "vi"):
-        names = {
-            d: {c: _in_sentence(d, words.label(d, c, language)) for c in codes}
-            for d, codes in conditions.items()
-        }
+        names = {d: {c: words.in_sentence(d, c, language) for c in codes} for d, codes in conditions.items()}
         out[f"description_{language}"] = describe_conditions(conditions, names, language, order=order)
     return out
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from voicescount.collection.models import QuarantinedRecord, Study, Submission
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
-from voicescount.publishing.evidence import code_labels
+from voicescount.publishing.evidence import labels
 
 
 def public_studies(user=None):
@@ -164,14 +164,11 @@ def study_profile(study: Study, language: str) -> StudyProfile:
         .values_list("consent_status", "n")
     )
     results = latest_runs(study)
-    labels = code_labels(language)
+    words = labels()
     areas = sorted((a.name if language == "vi" else (a.name_en or a.name)) for a in study.areas.all())
-    region_labels = labels.get("REGION", {})
-    area_labels = labels.get("AREA", {})
-    regions = sorted(region_labels.get(c, c) for c in _estimate_codes(results, "REGION"))
+    regions = sorted(words.label("REGION", c, language) for c in _estimate_codes(results, "REGION"))
     if not areas:
-        areas = sorted(area_labels.get(c, c) for c in _estimate_codes(results, "AREA"))
-    groups = labels.get("POPULATION_GROUP", {})
+        areas = sorted(words.label("AREA", c, language) for c in _estimate_codes(results, "AREA"))
     instruments = study.instruments.order_by("form_id", "version", "uploaded")
     child_consent = study.consent_procedure == Study.Consent.GUARDIAN_AND_ASSENT
     return StudyProfile(
@@ -182,7 +179,7 @@ def study_profile(study: Study, language: str) -> StudyProfile:
         design=design_in_plain_words(study),
         areas=areas,
         regions=regions,
-        target_groups=[groups.get(code, code) for code in study.target_groups or []],
+        target_groups=[words.label("POPULATION_GROUP", code, language) for code in study.target_groups or []],
         child_consent=child_consent,
         results=results,
         instruments=[(i.title or i.form_id, i.version) for i in instruments],
