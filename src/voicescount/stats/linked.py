@@ -37,12 +37,12 @@ Cells are keyed by a tuple with, per dimension, the index of its code (``0 ≤ i
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
 
-from .disclosure import _Attacker
+from .disclosure import _Attacker, _is_exact
 from .errors import StatsError
 
 __all__ = ["LATENT_LIMIT", "PRUNE_ATTEMPTS", "linked_suppression"]
@@ -50,6 +50,7 @@ __all__ = ["LATENT_LIMIT", "PRUNE_ATTEMPTS", "linked_suppression"]
 Key = tuple[int | None, ...]
 LATENT_LIMIT = 200_000
 """Cells at most in the tables added to close a cycle of breakdowns (beyond: refused)."""
+_TOL = 1e-7
 PRUNE_ATTEMPTS = 0
 """Complements, largest first, that the pruning step tries to publish again. Each attempt costs an audit
 of every primary cell; on the demo's tables pruning the 40 largest gave none back (they are needed) and
@@ -156,19 +157,47 @@ class _Linked:
                     out.append([self.index[tuple(key)], *children])
         return out
 
-    def exposed(
-        self, suppressed: np.ndarray, targets: Iterable[int], *, first_only: bool = False
-    ) -> list[int]:
-        """Which ``targets`` (suppressed cells) the published cells determine exactly."""
+    def auditor(self, suppressed: np.ndarray, watch: np.ndarray | None = None) -> Callable[[int], bool]:
+        """Whether a suppressed cell is determined exactly by the cells ``suppressed`` leaves published.
+
+        Every solve yields a table consistent with what is published; a ``watch`` cell (suppressed) that
+        differs there from its true value by a whole unit is not exact either, and is not solved for
+        again. (Valid until the next auditor is made: they share one solver.)"""
         unknown = suppressed | ~self.visible
         a = self.matrix[:, unknown]
         b = -(self.matrix[:, ~unknown] @ self.value[~unknown])
         used = np.diff(a.tocsr().indptr) > 0
         attacker = _Attacker(a[used], b[used], nonnegative=True)
         column = np.cumsum(unknown) - 1
+        watched = np.asarray(watch if watch is not None else [], dtype=int)
+        free = np.zeros(len(self.cells), dtype=bool)  # shown not exact by some solution
+
+        def bound(cell: int, sign: float) -> float:
+            value = attacker._bound(int(column[cell]), sign)
+            if np.isfinite(value) and watched.size:
+                solution = np.asarray(attacker.highs.getSolution().col_value)
+                moved = np.abs(solution[column[watched]] - self.value[watched]) >= 1.0 - _TOL
+                free[watched[moved]] = True
+            return value
+
+        def exact(cell: int) -> bool:
+            if free[cell] or attacker.empty:
+                return False
+            high = bound(cell, -1.0)
+            if high - self.value[cell] >= 1.0 - _TOL:
+                return False
+            return _is_exact(bound(cell, 1.0), high, True, _TOL)
+
+        return exact
+
+    def exposed(
+        self, suppressed: np.ndarray, targets: Iterable[int], *, first_only: bool = False
+    ) -> list[int]:
+        """Which ``targets`` (suppressed cells) the published cells determine exactly."""
+        exact = self.auditor(suppressed)
         out = []
         for cell in targets:
-            if attacker.is_exact(int(column[cell]), float(self.value[cell]), integer=True, tol=1e-7):
+            if exact(int(cell)):
                 out.append(int(cell))
                 if first_only:
                     break
@@ -250,9 +279,12 @@ def linked_suppression(
         return set()
     targets = np.flatnonzero(prim)
     mask = linked.close_lines(prim)
-    bad = linked.exposed(mask, targets, first_only=True)
-    while bad:
-        target = bad[0]
+    # Suppressing more never narrows a cell's interval, so a primary cell found protected stays
+    # protected: each is audited once, in order, against the pattern as it grows.
+    exact = linked.auditor(mask, targets)
+    for target in map(int, targets):
+        if not exact(target):
+            continue
         neighbours = [c for c in linked.neighbours(target) if not mask[c]]
         for cand in linked.cheapest(neighbours):
             trial = mask.copy()
@@ -263,7 +295,7 @@ def linked_suppression(
                 break
         else:
             mask = _widen(linked, mask, target)
-        bad = linked.exposed(mask, targets, first_only=True)
+        exact = linked.auditor(mask, targets)
     complements = np.flatnonzero(mask & ~prim)
     for cell in sorted(complements, key=lambda c: (-linked.value[c], c))[:prune]:
         trial = mask.copy()
