@@ -71,6 +71,10 @@ def _convert_decimal(raw: Any, notes: list[tuple[str, str]]) -> float:
     return value
 
 
+_NOT_A_DATE = ("not_a_date", "expected a date as YYYY-MM-DD (Excel date numbers are not accepted)")
+_NOT_A_DATETIME = ("not_a_datetime", "expected an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SS±HH:MM)")
+
+
 def _parse_date(raw: Any) -> dt.date:
     if isinstance(raw, dt.datetime):
         return raw.date()
@@ -84,8 +88,8 @@ def _parse_date(raw: Any) -> dt.date:
             if len(text) > 10 and text[10] in "T ":
                 return dt.datetime.fromisoformat(text).date()
         except ValueError:
-            pass
-    raise _Invalid("not_a_date", "expected a date as YYYY-MM-DD (Excel date numbers are not accepted)")
+            raise _Invalid(*_NOT_A_DATE) from None
+    raise _Invalid(*_NOT_A_DATE)
 
 
 def _parse_datetime(raw: Any) -> dt.datetime:
@@ -97,8 +101,8 @@ def _parse_datetime(raw: Any) -> dt.datetime:
         try:
             return dt.datetime.fromisoformat(raw.strip())
         except ValueError:
-            pass
-    raise _Invalid("not_a_datetime", "expected an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SS±HH:MM)")
+            raise _Invalid(*_NOT_A_DATETIME) from None
+    raise _Invalid(*_NOT_A_DATETIME)
 
 
 def _convert_time(raw: Any, notes: list[tuple[str, str]]) -> str:
