@@ -62,7 +62,11 @@ def test_accepts_valid_records_and_encrypts_personal_fields(instrument, coordina
     assert submission.values["age"] == 30
     assert submission.values["name"] == services.PERSONAL_MARKER
     assert "Nguyễn" not in str(submission.raw) and "0901234567" not in str(submission.values)
-    assert decrypt_json(submission.personal)["raw"] == {"name": "Nguyễn Văn 1", "phone": "0901234567"}
+    assert decrypt_json(submission.personal)["raw"] == {
+        "name": "Nguyễn Văn 1",
+        "phone": "0901234567",
+        "hh": "hh1",
+    }
     # Pseudonymous, stable, not the household id itself.
     assert submission.respondent.startswith("r-") and "hh1" not in submission.respondent
     assert submission.respondent == services.pseudonym(instrument.study, "hh1")

@@ -151,8 +151,10 @@ def test_personal_values_are_split_off_wherever_they_are(instrument, coordinator
     assert repeat.raw["grp/name"] == ""  # an empty answer is not personal data
     assert decrypt_json(repeat.personal)["raw"] == {"members[0]/name": "Lê Thị B"}
     grouped = Submission.objects.get(instance_id="uuid:c")
-    assert grouped.raw["grp"] == {"phone": services.PERSONAL_MARKER, "hh": "hh-9"}
+    # The questionnaire code (role respondent_id) is personal data too.
+    assert grouped.raw["grp"] == {"phone": services.PERSONAL_MARKER, "hh": services.PERSONAL_MARKER}
     assert "0912" not in str(grouped.values) and "0912" not in str(grouped.raw)
+    assert "hh-9" not in str(grouped.values) and "hh-9" not in str(grouped.raw)
     # The respondent is the pseudonym of the first answer named hh.
     assert grouped.respondent == services.pseudonym(instrument.study, "hh-9")
 

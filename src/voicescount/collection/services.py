@@ -148,11 +148,17 @@ GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
 MEDIA_TYPES = frozenset({"image", "audio", "video", "file", "signature", "background-audio"})
 
 
+ENCRYPTED_ROLES = frozenset({"personal", "respondent_id"})
+"""Roles whose answers are stored encrypted. The questionnaire code (``respondent_id``) is personal
+data too: field teams write it on the paper form and the household list, so kept in clear beside the
+pseudonym derived from it, it would undo the pseudonym."""
+
+
 def personal_fields(instrument: Instrument) -> frozenset[str]:
-    """Names of the answers to store encrypted: the questions with the ``personal`` role, and the
-    KoboToolbox fields that copy them — ``_geolocation`` (the form's first geopoint) when a location
-    question is personal, ``_attachments`` (file names and links) when a media question is."""
-    names = {name for name, role in (instrument.roles or {}).items() if role == "personal"}
+    """Names of the answers to store encrypted: the questions with a role of :data:`ENCRYPTED_ROLES`,
+    and the KoboToolbox fields that copy them — ``_geolocation`` (the form's first geopoint) when a
+    location question is personal, ``_attachments`` (file names and links) when a media question is."""
+    names = {name for name, role in (instrument.roles or {}).items() if role in ENCRYPTED_ROLES}
     kinds = {
         q.get("type") for q in (instrument.definition or {}).get("questions", []) if q.get("name") in names
     }

@@ -47,7 +47,7 @@ from voicescount.collection.sections import (
     _Remembered,
     _Section,
 )
-from voicescount.collection.services import Issue
+from voicescount.collection.services import ENCRYPTED_ROLES, Issue
 from voicescount.collection.xlsform import GROUP_TYPES, FormDefinition, suggest_roles
 from voicescount.collection.xpath import Expression, NotEvaluable, compile_expression
 
@@ -180,11 +180,12 @@ class RecordValidator:
         constraint = self._expression(q["constraint"], q, "constraint") if q.get("constraint") else None
         messages = q.get("constraint_message") or {}
         key = section.relative(q["path"])
-        # Remember converted answers, except free text of personal questions (names, phone numbers:
-        # they do not repeat, and need not sit in memory) and nested lists (traces, shapes).
+        # Remember converted answers, except free text of personal questions and questionnaire codes
+        # (names, phone numbers, codes: they do not repeat, and need not sit in memory) and nested lists
+        # (traces, shapes).
         remember = (
             convert is not None
-            and self.roles.get(q["name"]) != "personal"
+            and self.roles.get(q["name"]) not in ENCRYPTED_ROLES
             and q["type"] not in ("geotrace", "geoshape")
         )
         section.fields[key] = _Field(
