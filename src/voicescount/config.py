@@ -43,10 +43,24 @@ def data_dir() -> Path:
     return Path(raw).expanduser().resolve() if raw else default_data_dir()
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+"""The data directory and the embedded database are the user's alone: they hold sessions, password hashes,
+pseudonym keys and the encryption key."""
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Take group and other permissions off ``path`` when this user owns it (and they are there)."""
+    info = path.stat()
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+        path.chmod(mode)
+
+
 def ensure_data_dir(path: Path) -> Path:
-    """Create the data directory if needed and check that it is writable."""
+    """Create the data directory if needed (private: 0700) and check that it is writable."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        make_private(path, PRIVATE_DIR_MODE)
     except OSError as exc:
         raise ConfigurationError(
             f"Cannot create the data directory {path}: {exc.strerror or exc}. "
@@ -98,15 +112,39 @@ class DatabaseConfig:
     description: str  # safe to print: no password
 
 
+SQLITE_OPTIONS = {
+    # Seconds a writer waits for another's write lock before giving up ("database is locked").
+    "timeout": 20,
+    # WAL: readers (public pages) read the last committed state while an import writes its batch in one
+    # transaction; in the default rollback-journal mode the writer locks readers out as soon as the batch
+    # no longer fits in its page cache. synchronous stays FULL: a committed batch survives a power cut.
+    "init_command": "PRAGMA journal_mode=WAL",
+    # Writers take the write lock when their transaction begins, so a second writer waits (timeout)
+    # instead of failing when its read turns into a write half-way.
+    "transaction_mode": "IMMEDIATE",
+}
+
+
+def sqlite_file(path: Path) -> None:
+    """Create the SQLite database file private (0600) before SQLite creates it with the umask's mode,
+    or make an existing one private; its -wal and -shm files take the database file's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    make_private(path, PRIVATE_FILE_MODE)
+
+
+def _sqlite(path: Path) -> dict:
+    if path.parent.is_dir():
+        sqlite_file(path)
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": dict(SQLITE_OPTIONS)}
+
+
 def database(directory: Path) -> DatabaseConfig:
     """Parse ``DATABASE_URL`` (default: SQLite file in the data directory) into Django settings."""
     url = os.environ.get(ENV_DATABASE_URL, "").strip()
     if not url:
         path = directory / "voicescount.sqlite3"
-        return DatabaseConfig(
-            {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": {"timeout": 20}},
-            f"SQLite at {path}",
-        )
+        return DatabaseConfig(_sqlite(path), f"SQLite at {path}")
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0].lower()
     if not scheme or "://" not in url:
@@ -130,7 +168,10 @@ def database(directory: Path) -> DatabaseConfig:
         if scheme != "sqlite"
         else f"SQLite at {parsed['NAME']}"
     )
-    return DatabaseConfig(dict(parsed), desc)
+    settings = dict(parsed)
+    if scheme == "sqlite" and parsed["NAME"] and parsed["NAME"] != ":memory:":
+        settings |= _sqlite(Path(parsed["NAME"]))
+    return DatabaseConfig(settings, desc)
 
 
 def allowed_hosts(production: bool) -> list[str]:
