@@ -21,6 +21,9 @@ ASSETS = {
     "vega-lite": ["build/vega-lite.min.js"],
     "vega-embed": ["build/vega-embed.min.js"],
     "htmx.org": ["dist/htmx.min.js"],
+    # The API documentation at /api/docs (Swagger UI); the stylesheet names its source map, which
+    # production's manifest storage resolves, so the map comes along.
+    "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui.css.map"],
 }
 
 
@@ -40,6 +43,8 @@ def main() -> int:
             if (pkg_dir / licence).exists():
                 shutil.copy2(pkg_dir / licence, TARGET / f"{package}.LICENSE.txt")
                 break
+        if (pkg_dir / "NOTICE").exists():  # Apache-2.0: the notice travels with the files
+            shutil.copy2(pkg_dir / "NOTICE", TARGET / f"{package}.NOTICE.txt")
     (TARGET / "versions.json").write_text(json.dumps(versions, indent=2) + "\n", encoding="utf-8")
     print(f"Copied {len(ASSETS)} front-end packages to {TARGET.relative_to(ROOT)}")
     return 0
