@@ -10,7 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 
@@ -22,6 +22,8 @@ ENV_LANGUAGE = "VOICESCOUNT_LANGUAGE"
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_ENCRYPTION_KEYS = "VOICESCOUNT_ENCRYPTION_KEYS"
 ENV_IMPORT_WORKERS = "VOICESCOUNT_IMPORT_WORKERS"
+ENV_EMAIL_URL = "VOICESCOUNT_EMAIL_URL"
+ENV_EMAIL_FROM = "VOICESCOUNT_EMAIL_FROM"
 
 MODES = ("development", "production")
 SUPPORTED_DB_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
@@ -159,7 +161,9 @@ def database(directory: Path) -> DatabaseConfig:
     if scheme != "sqlite" and not parts.path.strip("/"):
         raise ConfigurationError(f"{ENV_DATABASE_URL} names no database (expected …/dbname at the end).")
     try:
-        parsed = dj_database_url.parse(url, conn_max_age=60)
+        # Connections are kept for a minute between requests; a kept connection the server has closed
+        # meanwhile (restart, idle timeout) is checked and replaced at the start of the next request.
+        parsed = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except (ValueError, KeyError) as exc:
         raise ConfigurationError(f"{ENV_DATABASE_URL} could not be read: {exc}") from exc
     safe_host = parts.hostname or "localhost"
@@ -233,3 +237,76 @@ def encryption_keys(production: bool, directory: Path) -> list[str]:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key)
     return [key]
+
+
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+SMTP_SCHEMES = {"smtp": (False, False, 25), "smtp+tls": (True, False, 587), "smtp+ssl": (False, True, 465)}
+"""URL scheme → (STARTTLS, implicit TLS, default port)."""
+DEFAULT_EMAIL_FROM = "VoicesCount <noreply@localhost>"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """How the site sends mail (password reset links): Django's EMAIL_* settings and whether it can at all."""
+
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    sender: str = DEFAULT_EMAIL_FROM
+    can_send: bool = True
+
+
+def email(production: bool) -> EmailConfig:
+    """Mail settings from ``$VOICESCOUNT_EMAIL_URL`` (and ``$VOICESCOUNT_EMAIL_FROM``).
+
+    ``smtp+tls://user:password@host:587`` (STARTTLS), ``smtp+ssl://…:465`` (TLS from the start),
+    ``smtp://host:25`` (no encryption) or ``console:`` (printed on the server's console). Unset: the console
+    in development; in production no mail is sent and the password reset page says to ask an administrator.
+    """
+    url = os.environ.get(ENV_EMAIL_URL, "").strip()
+    sender = os.environ.get(ENV_EMAIL_FROM, "").strip()
+    if not url:
+        if production:
+            return EmailConfig(EMAIL_BACKENDS["dummy"], sender=sender or DEFAULT_EMAIL_FROM, can_send=False)
+        return EmailConfig(EMAIL_BACKENDS["console"], sender=sender or DEFAULT_EMAIL_FROM)
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "console":
+        return EmailConfig(EMAIL_BACKENDS["console"], sender=sender or DEFAULT_EMAIL_FROM)
+    if scheme not in SMTP_SCHEMES:
+        raise ConfigurationError(
+            f"{ENV_EMAIL_URL} must start with smtp+tls://, smtp+ssl://, smtp:// or console: "
+            "(e.g. smtp+tls://user:password@mail.example.org:587)."
+        )
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(
+            f"{ENV_EMAIL_URL} has a port that is not a number from 1 to 65535."
+        ) from None
+    if not parts.hostname:
+        raise ConfigurationError(f"{ENV_EMAIL_URL} names no mail server (expected e.g. smtp+tls://host:587).")
+    if production and not sender:
+        raise ConfigurationError(
+            f"{ENV_EMAIL_FROM} must be set in production when {ENV_EMAIL_URL} is "
+            "(the sender address of password reset mails, e.g. 'VoicesCount <noreply@sdg.example.org>')."
+        )
+    use_tls, use_ssl, default_port = SMTP_SCHEMES[scheme]
+    return EmailConfig(
+        EMAIL_BACKENDS["smtp"],
+        host=parts.hostname,
+        port=port or default_port,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=use_tls,
+        use_ssl=use_ssl,
+        sender=sender or DEFAULT_EMAIL_FROM,
+    )

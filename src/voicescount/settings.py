@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",  # sign-in rate limit (see the sign-in block below)
     "voicescount.accounts",
     "voicescount.framework",
     "voicescount.geography",
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in of a locked-out client into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "voicescount.urls"
@@ -82,7 +86,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+
+# Signing in: the site's own pages (accounts/urls.py) for every role; the admin login only for staff.
+LOGIN_URL = "accounts:sign-in"
+LOGIN_REDIRECT_URL = "accounts:account"
+# Failed sign-ins are counted by django-axes (in the database, table axes_accessattempt), per username
+# and address together: after AXES_FAILURE_LIMIT failures that username is refused from that address
+# for AXES_COOLOFF_TIME, on the site's sign-in page and the admin login alike. An administrator unlocks
+# earlier with `voicescount manage axes_reset_username USERNAME` (or axes_reset for everyone).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets the earlier failures
+AXES_LOCKOUT_CALLABLE = "voicescount.accounts.views.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not recorded (no need to keep who came from where)
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]  # masked in axes' log lines
+# Password reset mails: printed on the console in development; SMTP from VOICESCOUNT_EMAIL_URL (config.py).
+_email = config.email(PRODUCTION)
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST, EMAIL_PORT = _email.host, _email.port
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email.username, _email.password
+EMAIL_USE_TLS, EMAIL_USE_SSL = _email.use_tls, _email.use_ssl
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = _email.sender
+VOICESCOUNT_PASSWORD_RESET_BY_EMAIL = _email.can_send
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for a day
 
 # Languages: Vietnamese is the default for the Vietnam deployment; the URL prefix (/vi/, /en/) decides.
 LANGUAGE_CODE = config.default_language()

@@ -12,6 +12,7 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("", include("voicescount.accounts.urls")),
     # Publishing's public study pages answer /studies/ and /studies/<slug>/; collection keeps the import page.
     path("", include("voicescount.publishing.urls")),
     path("", include("voicescount.collection.urls")),

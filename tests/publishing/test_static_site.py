@@ -13,7 +13,7 @@ from voicescount.publishing import exports, render_cache
 from voicescount.publishing.static_site import language_neutral_key, page_urls, publish, target_path
 
 pytestmark = pytest.mark.django_db
-LIVE_ONLY = ("/admin/", "/api/docs", "/i18n/")
+LIVE_ONLY = ("/admin/", "/accounts/", "/api/docs", "/i18n/")  # served by the live site only
 
 
 def resolve(out, page_url, href):

@@ -38,6 +38,14 @@ DEMO_USERS = [
 ]
 
 
+DEMO_EMAIL_DOMAIN = "example.org"  # reserved for examples (RFC 2606): no mail ever reaches anyone
+
+
+def demo_email(username: str) -> str:
+    """The demo user's e-mail address, at a domain that can receive no mail."""
+    return f"{username}@{DEMO_EMAIL_DOMAIN}"
+
+
 @dataclass(frozen=True)
 class DemoUser:
     username: str
@@ -58,6 +66,7 @@ def create_demo_accounts() -> list[DemoUser]:
     created = []
     for username, org_slug, role, superuser in DEMO_USERS:
         user, _ = User.objects.get_or_create(username=username)
+        user.email = demo_email(username)  # lets the password reset be tried (the mail goes to the console)
         user.is_staff = superuser
         user.is_superuser = superuser
         user.set_password(DEMO_PASSWORD)
