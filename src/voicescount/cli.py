@@ -133,8 +133,23 @@ def load_reference_data() -> None:
         raise fail(f"The reference data could not be loaded: {exc}") from None
 
 
+def close_connections() -> None:
+    """Close every database connection (and cache client) this process holds.
+
+    Called in the master before gunicorn forks its workers and again in each worker after the fork: a
+    connection opened before the fork (by the migrations, the demo loader…) would otherwise be one socket
+    shared by every worker, and on PostgreSQL one request would read another's rows.
+    """
+    from django.core.cache import caches
+    from django.db import connections
+
+    connections.close_all()
+    for cache in caches.all(initialized_only=True):
+        cache.close()
+
+
 def serve_wsgi(host: str, port: int, workers: int) -> None:
-    """Serve the site with gunicorn (static files by whitenoise)."""
+    """Serve the site with gunicorn (static files by whitenoise); each worker opens its own connections."""
     from gunicorn.app.base import BaseApplication
 
     from voicescount.wsgi import application
@@ -145,10 +160,15 @@ def serve_wsgi(host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 120)
+            # The application is imported here, in the master, and shared by the forked workers; it opens
+            # no connection on import, and the workers close whatever they might have inherited.
+            self.cfg.set("preload_app", False)
+            self.cfg.set("post_fork", lambda _server, _worker: close_connections())
 
         def load(self):
             return application
 
+    close_connections()
     VoicesCountServer().run()
 
 
