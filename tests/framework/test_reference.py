@@ -44,11 +44,6 @@ def test_every_goal_has_a_vietnamese_name():
     assert not Goal.objects.filter(short_title_vi="").exists()
 
 
-def test_indicators_of_other_goals_are_not_marked_as_translated():
-    indicator = selectors.indicator_by_code("3.1.1")
-    assert indicator.title_vi == "" and not indicator.vi_unofficial
-
-
 def test_loading_twice_changes_nothing():
     before = (Goal.objects.count(), Target.objects.count(), Indicator.objects.count(), Code.objects.count())
     loaders.load_all()
