@@ -104,6 +104,16 @@ def test_vietnamese_indicator_page_shows_the_vietnamese_titles_as_unofficial(cli
     assert "Chưa dịch: hiển thị tên tiếng Anh" not in page
 
 
+@pytest.mark.parametrize("number", range(1, 18))
+def test_vietnamese_goal_page_lists_every_target_and_indicator_in_vietnamese(client, number):
+    page = html.unescape(client.get(f"/vi/goals/{number}/").content.decode())
+    targets = Target.objects.filter(goal__number=number)
+    indicators = Indicator.objects.filter(framework__code=GLOBAL, target__goal__number=number)
+    assert targets.exists() and indicators.exists()
+    for item in [*targets, *indicators]:
+        assert item.title_vi in page and item.title_en not in page, item.code
+
+
 def test_without_a_vietnamese_row_the_english_title_is_shown_unmarked(client, tmp_path, monkeypatch):
     rows = (loaders.DATA / "vi_titles.csv").read_text(encoding="utf-8").splitlines()
     kept = [row for row in rows if not row.startswith("indicator,3.1.1,")]
