@@ -19,10 +19,13 @@ import pytest
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.readers.jsonstream import (
     BLOCK_SIZE,
+    MAX_DEPTH,
     InvalidJSON,
     InvalidUTF8,
     ItemTooLarge,
     ListReader,
+    TooDeep,
+    find_key,
 )
 from voicescount.collection.readers.kobo import json_items
 
@@ -241,11 +244,6 @@ def test_progress_counts_bytes_and_ends_at_the_total(tmp_path):
         (b'{"results": [{"a": -Infinity}]}', "before the first record"),
         (b'{"results": [{"a": 1e400}]}', "before the first record"),
         (b'{"next": NaN, "results": []}', "before the first record"),
-        (b'{"results": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "before the first record"),
-        (
-            b'{"results": [{"a": "Secret"}, ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"]}",
-            "after results[0]",
-        ),
         (b"{} {}", "before the first record"),
         (b"{", "before the first record"),
     ],
@@ -253,6 +251,80 @@ def test_progress_counts_bytes_and_ends_at_the_total(tmp_path):
 def test_invalid_json_is_refused_naming_the_last_good_record(tmp_path, data, where):
     message = refusal(page(tmp_path, data))
     assert message == f"page.json: The JSON is invalid or truncated {where}."
+
+
+def opening(depth: int) -> bytes:
+    """The first ``depth`` openings of ``nest``: lists and objects alternately."""
+    return b"".join(b"[" if i % 2 == 0 else b'{"k":' for i in range(depth))
+
+
+def nest(depth: int, inner: bytes = b"1") -> bytes:
+    """``inner`` inside ``depth`` levels, alternating lists and objects."""
+    return opening(depth) + inner + b"".join(b"]" if i % 2 == 0 else b"}" for i in reversed(range(depth)))
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        # a page is level 1, its list 2, a submission 3: a submission has MAX_DEPTH - 2 levels of its own
+        (b'{"results": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "at byte 75 before the first record"),
+        (
+            b'{"results": [' + nest(MAX_DEPTH - 1) + b"]}",
+            f"at byte {13 + len(opening(MAX_DEPTH - 2))} before the first record",
+        ),
+        (  # a bare list is level 1
+            b"[" + nest(MAX_DEPTH) + b"]",
+            f"at byte {1 + len(opening(MAX_DEPTH - 1))} before the first record",
+        ),
+        (
+            b'{"results": [{"a": "Secret"}, ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"]}",
+            "at byte 340 after results[0]",
+        ),
+        # another top-level value than the list is level 2; a byte offset counts UTF-8 bytes, not characters
+        (
+            b'{"n\xc3\xa1m": ' + b"[" * 2000 + b"]" * 2000 + b', "results": []}',
+            "at byte 72 before the first record",
+        ),
+    ],
+)
+def test_nesting_deeper_than_the_limit_is_refused_at_its_byte(tmp_path, data, where):
+    message = refusal(page(tmp_path, data))
+    assert message == f"page.json: The JSON is nested deeper than {MAX_DEPTH} levels {where}."
+
+
+def test_nesting_up_to_the_limit_is_read_whatever_the_brackets_in_strings_or_the_block_size():
+    deepest = json.loads(nest(MAX_DEPTH - 2))
+    many = [{"k": [i, {"x": "[[[[{{{{"}]} for i in range(200)]  # 600 brackets, 5 levels deep
+    strings = ["[" * 500, "{" * 500 + '"\\', '\\"[[[']
+    data = json.dumps({"results": [deepest, many, strings]}).encode()
+    for block_size in (7, 100, BLOCK_SIZE):
+        assert stream(data, block_size=block_size) == [deepest, many, strings]
+
+
+@pytest.mark.parametrize("block_size", [5, 64, BLOCK_SIZE])
+def test_the_offset_of_too_deep_a_value_counts_bytes_across_blocks(block_size):
+    head = json.dumps({"results": [{"name": "Nguyễn 😀" * 40}] * 3}, ensure_ascii=False).encode()[:-2]
+    data = head + b", " + b"[" * 70 + b"]" * 70 + b"]}"
+    with pytest.raises(TooDeep) as caught:
+        stream(data, block_size=block_size)
+    assert caught.value.offset == len(head) + 2 + MAX_DEPTH - 2
+
+
+def test_find_key_reads_a_bounded_prefix_and_guards_depth():
+    assert find_key(io.BytesIO(b'{"count": 3, "next": {"a": [1]}, "results": ['), {"results"}) == "results"
+    assert find_key(io.BytesIO(b'{"count": 3}'), {"results"}) is None
+    late = b'{"next": "' + b"x" * 300_000 + b'", "results": []}'
+    assert find_key(io.BytesIO(late), {"results"}) is None  # not in the first SNIFF_BYTES
+    assert find_key(io.BytesIO(late), {"results"}, limit=400_000) == "results"
+    for deep in (b"[" * MAX_DEPTH + b"]" * MAX_DEPTH, b"[" * 200_000):  # whole, or cut by the prefix
+        with pytest.raises(TooDeep) as caught:
+            find_key(io.BytesIO(b'{"x": ' + deep + b', "results": []}'), {"results"})
+        assert caught.value.offset == 6 + MAX_DEPTH - 1
+    assert find_key(io.BytesIO(b'{"x": ' + nest(MAX_DEPTH - 1) + b', "value": []}'), {"value"}) == "value"
+    with pytest.raises(InvalidUTF8):
+        find_key(io.BytesIO(b'{"t": "caf\xe9", "results": []}'), {"results"})
+    cut = b'{"results": [], "t": "' + "đ".encode() * 10
+    assert find_key(io.BytesIO(cut), {"results"}, limit=len(cut) - 1) == "results"  # "đ" cut: not an error
 
 
 def test_a_file_cut_anywhere_is_refused_after_the_records_it_holds(tmp_path):

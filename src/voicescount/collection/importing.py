@@ -14,8 +14,6 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import ijson
-
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.readers import Progress, kobo, odk, safety, tabular
 from voicescount.collection.records import RawRecord
@@ -30,9 +28,6 @@ FORMAT_CHOICES = [
     ("xlsx", "Excel workbook (.xlsx) with the form's column names"),
 ]
 """(value, label) for a format field; the upload page adds its own "auto" choice in front."""
-
-SNIFF_EVENTS = 10_000
-"""JSON parser events examined to find a document's top-level list key."""
 
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
@@ -84,7 +79,7 @@ def detect_format(path: str | Path, name: str | None = None) -> str:
     suffix = Path(name).suffix.lower()
     if path.is_dir():
         pages = kobo.json_pages(path, name)
-        return _json_format(pages[0], name) or "kobo-json"
+        return kobo.sniff_json_format(pages[0], name) or "kobo-json"
     with open(path, "rb") as handle:
         head = handle.read(8)
     if head.startswith(safety.OLE2_SIGNATURE):
@@ -93,7 +88,7 @@ def detect_format(path: str | Path, name: str | None = None) -> str:
         return _zip_format(path, name)
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"  # not a zip: the xlsx reader reports it as corrupt
-    fmt = _json_format(path, name)
+    fmt = kobo.sniff_json_format(path, name)
     if fmt:
         return fmt
     if suffix in _TEXT_SUFFIXES:
@@ -123,44 +118,6 @@ def _zip_format(path: Path, name: str) -> str:
     if any(n.lower().endswith(".csv") for n in names):
         return "odk-csv"
     raise _unknown(name)
-
-
-def _json_format(path: Path, name: str) -> str | None:
-    """``kobo-json`` / ``odk-odata`` from the top-level keys, or None when this is not JSON."""
-    with open(path, "rb") as handle:
-        head = handle.read(4096)
-        start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-        first = head[start:].lstrip()[:1]
-        if first == b"[":
-            return "kobo-json"
-        if first != b"{":
-            return None
-        handle.seek(start)
-        try:
-            for count, (prefix, event, value) in enumerate(ijson.parse(handle)):
-                if prefix == "" and event == "map_key":
-                    if value == "results":
-                        return "kobo-json"
-                    if value == "value":
-                        return "odk-odata"
-                if count > SNIFF_EVENTS:
-                    break
-        except UnicodeDecodeError:
-            raise _not_utf8(name) from None
-        except ijson.JSONError as exc:  # its text quotes the file: never shown
-            if "UTF8" in str(exc):
-                raise _not_utf8(name) from None
-    raise ImportFileError(
-        "This JSON file has neither a 'results' list (KoboToolbox) nor a 'value' list (ODK Central OData).",
-        file=name,
-    )
-
-
-def _not_utf8(name: str) -> ImportFileError:
-    return ImportFileError(
-        "The file is not valid UTF-8 text: JSON exports are UTF-8 (was it saved in another encoding?).",
-        file=name,
-    )
 
 
 def _files(path: Path) -> list[Path]:

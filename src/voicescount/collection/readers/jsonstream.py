@@ -12,10 +12,15 @@ its values dropped as soon as it is scanned.
 
 Items are what ``ijson.items(..., use_float=True)`` gives: dicts, lists, strings, ``int`` for
 integers and ``float`` for other numbers. Unlike ijson (yajl), this refuses nesting deeper than
-Python's recursion limit, accepts integers beyond 64 bits, turns a lone UTF-16 surrogate escape
-(``"\\ud800"``) into U+FFFD (yajl gives ``?`` or garbles it) and treats only JSON's four whitespace
-characters as whitespace. ``NaN``, ``Infinity`` and numbers that overflow a float are refused, as
-yajl does. No error message quotes the file.
+``MAX_DEPTH`` levels (saying at which byte), accepts integers beyond 64 bits, turns a lone UTF-16
+surrogate escape (``"\\ud800"``) into U+FFFD (yajl gives ``?`` or garbles it) and treats only JSON's
+four whitespace characters as whitespace. ``NaN``, ``Infinity`` and numbers that overflow a float
+are refused, as yajl does. No error message quotes the file.
+
+Depth costs nothing measurable on the hot path: an item with no more ``[`` and ``{`` than the levels
+left is never walked; a richer one is tokenised (strings skipped by a regular expression) to its first
+bracket too deep. ``find_key`` is the format sniffer: it reads at most ``SNIFF_BYTES`` to find a
+top-level key, with the same depth guard.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import codecs
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, BinaryIO
 
@@ -34,11 +39,21 @@ MAX_ITEM_CHARS = 64 * 1024 * 1024
 """Characters of one item (or one other value of the top-level object) beyond which the file is refused."""
 KEYS_KEPT = 10
 """Keys of the top-level object remembered for an error message."""
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted, counted from the top of the document.
+
+A Kobo page is level 1, its ``results`` list 2, a submission 3; each repeat adds 2 levels (the list
+and an instance), an OData group 1. Real exports stay under 20; 64 is also System.Text.Json's default.
+"""
+SNIFF_BYTES = 256 * 1024
+"""Bytes ``find_key`` reads at most to find a top-level key (Kobo and OData put theirs in the first 1 KB)."""
 
 _LOOKAHEAD = 16  # a scan failing this close to the end of the buffer may only mean the text is cut there
 _WS = re.compile(r"[ \t\n\r]*").match
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_BRACKET_OR_QUOTE = re.compile(r'[\[\]{}"]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"')  # a string after its opening quote
 
 
 class JSONStreamError(ValueError):
@@ -55,6 +70,15 @@ class InvalidUTF8(JSONStreamError):
     """Bytes that are not UTF-8."""
 
     problem = "The file is not valid UTF-8 text"
+
+
+class TooDeep(JSONStreamError):
+    """Arrays or objects nested deeper than ``MAX_DEPTH``; ``offset``: the byte opening one level too many."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__("nesting too deep")
+        self.offset = offset
+        self.problem = f"The JSON is nested deeper than {MAX_DEPTH} levels at byte {offset}"
 
 
 class ItemTooLarge(JSONStreamError):
@@ -81,6 +105,34 @@ _scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(
 
 def _scan_key(text: str, pos: int) -> tuple[str, int]:
     return scanstring(text, pos + 1, True)  # type: ignore[no-any-return]
+
+
+def too_deep_at(text: str, start: int, end: int, depth: int) -> int | None:
+    """Index in ``text`` of the first bracket of ``text[start:end]`` that opens level ``MAX_DEPTH`` + 1.
+
+    ``depth`` levels are open at ``start``; brackets inside strings do not count, and a string cut by
+    ``end`` ends the search. None when no bracket goes too deep.
+    """
+    search, match = _BRACKET_OR_QUOTE.search, _STRING_REST.match
+    while (found := search(text, start, end)) is not None:
+        char, start = found.group(), found.end()
+        if char == '"':
+            closed = match(text, start, end)
+            if closed is None:
+                return None
+            start = closed.end()
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return found.start()
+        else:
+            depth -= 1
+    return None
+
+
+def has_room(text: str, start: int, end: int, depth: int) -> bool:
+    """Cheap test that ``text[start:end]`` cannot nest beyond ``MAX_DEPTH`` with ``depth`` levels open."""
+    return text.count("[", start, end) + text.count("{", start, end) <= MAX_DEPTH - depth
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -116,19 +168,24 @@ class ListReader:
         self._text = ""
         self._pos = 0  # where the next token starts in ``_text``
         self._start = 0  # where the last scanned value started
-        self._decoded_to = handle.tell()  # file offset up to which bytes are in ``_text``
+        self._read_to = handle.tell()  # file offset up to which bytes were read
+        self._decoded_to = self._read_to  # file offset up to which bytes are in ``_text``
         self._eof = False
         self._bad_utf8 = False
 
     def tell(self) -> int:
         """File offset just after the last item given (bytes, for progress)."""
-        return self._decoded_to - len(self._text[self._pos :].encode("utf-8", "surrogatepass"))
+        return self._offset(self._pos)
+
+    def _offset(self, index: int) -> int:
+        """File offset of the character at ``index`` in ``_text``."""
+        return self._decoded_to - len(self._text[index:].encode("utf-8", "surrogatepass"))
 
     def __iter__(self) -> Iterator[Any]:
         first = self._peek()
         self._pos += 1
         if first == "[":
-            yield from self._items()
+            yield from self._items(1)
         elif first == "{":
             yield from self._members()
         else:
@@ -155,9 +212,11 @@ class ListReader:
                 self.found = True
             if key == self.key and char == "[":
                 self._pos += 1
-                yield from self._items()  # a repeated key gives its items too, as with ijson
+                yield from self._items(2)  # a repeated key gives its items too, as with ijson
             else:
-                self._scan(_scan_value)  # checked and dropped
+                self._scan(_scan_value, 1)  # checked and dropped
+                if not has_room(self._text, self._start, self._pos, 1):
+                    self._check_depth(self._text, self._start, self._pos, 1)
             char = self._peek()
             self._pos += 1
             if char == "}":
@@ -166,7 +225,8 @@ class ListReader:
                 raise self._error()
             char = self._peek()
 
-    def _items(self) -> Iterator[Any]:
+    def _items(self, depth: int) -> Iterator[Any]:
+        """The items of a list whose ``[`` was just read; ``depth`` levels are open (the list's included)."""
         if self._peek() == "]":
             self._pos += 1
             return
@@ -185,8 +245,10 @@ class ListReader:
             if end + _LOOKAHEAD < len(text):
                 self._pos = end
             else:
-                item = self._scan(_scan_value)
+                item = self._scan(_scan_value, depth)
                 text, start, end = self._text, self._start, self._pos
+            if not has_room(text, start, end, depth):
+                self._check_depth(text, start, end, depth)
             if text.find("\\", start, end) >= 0 and _SURROGATE_ESCAPE(text, start, end):  # find: fast
                 item = _without_lone_surrogates(item)
             reserve = min(max(4096, 2 * (end - start)), self.block_size)  # room for the next item
@@ -215,8 +277,11 @@ class ListReader:
             if not self._more(pos):
                 return ""
 
-    def _scan(self, scan: Callable[[str, int], tuple[Any, int]]) -> Any:
-        """The value (or key) at ``_pos``, read further until it is whole; ``_pos`` goes past it."""
+    def _scan(self, scan: Callable[[str, int], tuple[Any, int]], depth: int = 0) -> Any:
+        """The value (or key) at ``_pos``, read further until it is whole; ``_pos`` goes past it.
+
+        ``depth`` levels are open where the value starts (for the error of a value nested too deep).
+        """
         start = self._pos
         read = self.block_size
         while True:
@@ -231,7 +296,8 @@ class ListReader:
                 cut = self._check_cut(error.value)
             except json.JSONDecodeError as error:
                 cut = self._check_cut(len(text) if error.msg.startswith("Unterminated") else error.pos)
-            except RecursionError:
+            except RecursionError:  # nested hundreds of levels deep: the C scanner's recursion limit
+                self._check_depth(text, start, len(text), depth)
                 raise InvalidJSON("nesting too deep") from None
             except JSONStreamError:
                 raise
@@ -243,6 +309,12 @@ class ListReader:
             if not self._more(start, read) and cut:  # cut by the end of the file or by bytes not UTF-8
                 raise InvalidUTF8("not UTF-8") if self._bad_utf8 else InvalidJSON("truncated")
             start = 0
+
+    def _check_depth(self, text: str, start: int, end: int, depth: int) -> None:
+        """Raise ``TooDeep`` if ``text[start:end]`` (``text`` is ``_text``) nests beyond ``MAX_DEPTH``."""
+        found = too_deep_at(text, start, end, depth)
+        if found is not None:
+            raise TooDeep(self._offset(found))
 
     def _check_cut(self, pos: int) -> bool:
         """Refuse a scan that failed before the end of the text: more text would not help."""
@@ -261,7 +333,8 @@ class ListReader:
                 new = error.object[: error.start].decode("utf-8")
                 self._bad_utf8 = True
             self._eof = self._bad_utf8 or not block
-            self._decoded_to += len(block) - len(self._decoder.getstate()[0])
+            self._read_to += len(block)
+            self._decoded_to = self._read_to - len(self._decoder.getstate()[0])
         self._text = self._text[keep:] + new
         self._pos -= keep
         return bool(new)
@@ -269,3 +342,54 @@ class ListReader:
     def _error(self) -> JSONStreamError:
         at_end = _WS(self._text, self._pos).end() >= len(self._text)  # type: ignore[union-attr]
         return InvalidUTF8("not UTF-8") if self._bad_utf8 and at_end else InvalidJSON("syntax error")
+
+
+def find_key(handle: BinaryIO, keys: Container[str], *, limit: int = SNIFF_BYTES) -> str | None:
+    """The first of ``keys`` met among the top-level object's keys in the first ``limit`` bytes, else None.
+
+    ``handle`` is positioned where the JSON starts (after any BOM). Work and memory are bounded by
+    ``limit``: the values before the key are scanned, checked for depth and dropped. Raises
+    ``InvalidUTF8`` when bytes before the key are not UTF-8 and ``TooDeep`` when a value before it
+    nests beyond ``MAX_DEPTH``; other errors give None (reading the file reports them).
+    """
+    origin = handle.tell()
+    raw = handle.read(limit)
+    whole = len(raw) < limit
+    bad_utf8 = False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # keep the text before the bad byte (or a character cut by ``limit``)
+        text = raw[: error.start].decode("utf-8")
+        bad_utf8 = whole or error.reason != "unexpected end of data"
+    pos = _WS(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("{", pos):
+        return None
+    pos = _WS(text, pos + 1).end()  # type: ignore[union-attr]
+    while text.startswith('"', pos):
+        try:
+            key, pos = _scan_key(text, pos)
+        except ValueError:
+            break
+        pos = _WS(text, pos).end()  # type: ignore[union-attr]
+        if not text.startswith(":", pos):
+            break
+        if key in keys:
+            return key
+        pos = _WS(text, pos + 1).end()  # type: ignore[union-attr]
+        try:
+            _value, end = _scan_value(text, pos)
+            cut = False
+        except (StopIteration, ValueError, RecursionError):  # cut by ``limit``, invalid, or very deep
+            end, cut = len(text), True
+        found = None if has_room(text, pos, end, 1) else too_deep_at(text, pos, end, 1)
+        if found is not None:
+            raise TooDeep(origin + len(text[:found].encode("utf-8", "surrogatepass")))
+        if cut:
+            break
+        pos = _WS(text, end).end()  # type: ignore[union-attr]
+        if not text.startswith(",", pos):
+            break
+        pos = _WS(text, pos + 1).end()  # type: ignore[union-attr]
+    if bad_utf8:
+        raise InvalidUTF8("not UTF-8")
+    return None

@@ -25,7 +25,13 @@ from voicescount.collection.readers import (
     make_relative,
     parse_timestamp,
 )
-from voicescount.collection.readers.jsonstream import JSONStreamError, ListReader
+from voicescount.collection.readers.jsonstream import (
+    InvalidUTF8,
+    JSONStreamError,
+    ListReader,
+    TooDeep,
+    find_key,
+)
 from voicescount.collection.records import RawRecord, RecordStream
 
 
@@ -83,6 +89,42 @@ def json_items(
             )
         before += file_size(page)
     ticker.finish()
+
+
+JSON_LIST_KEYS = {"results": "kobo-json", "value": "odk-odata"}
+"""The top-level key that holds the submissions, and the format it names."""
+
+
+def sniff_json_format(path: Path, name: str) -> str | None:
+    """``kobo-json`` / ``odk-odata`` from the top-level keys, or None when this is not JSON.
+
+    Reads at most ``jsonstream.SNIFF_BYTES`` (``find_key``): memory and work are bounded whatever
+    the file. A bare list is taken as Kobo's. Raises ``ImportFileError`` for a JSON object without
+    either key there, bytes that are not UTF-8, or nesting deeper than ``jsonstream.MAX_DEPTH``.
+    """
+    with open(path, "rb") as handle:
+        first = _first_char(handle)
+        if first == b"[":
+            return "kobo-json"
+        if first != b"{":
+            return None
+        try:
+            key = find_key(handle, JSON_LIST_KEYS)
+        except InvalidUTF8:
+            raise ImportFileError(
+                "The file is not valid UTF-8 text: JSON exports are UTF-8 (was it saved in another "
+                "encoding?).",
+                file=name,
+            ) from None
+        except TooDeep as error:
+            raise ImportFileError(f"{error.problem}.", file=name) from None
+    if key is None:
+        raise ImportFileError(
+            "This JSON file has neither a 'results' list (KoboToolbox) nor a 'value' list (ODK Central "
+            "OData).",
+            file=name,
+        )
+    return JSON_LIST_KEYS[key]
 
 
 def _first_char(handle: Any) -> bytes:
