@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from voicescount.api_head import answer_head
 from voicescount.collection.api import router as submissions_router
 from voicescount.publishing.api import router as public_router
 
@@ -12,5 +13,5 @@ api = NinjaAPI(
     "(`Authorization: Bearer vc_…`, made with `voicescount manage create_api_token`).",
     urls_namespace="api",
 )
-api.add_router("/v1/", public_router)
-api.add_router("/v1/", submissions_router)
+api.add_router("/v1/", answer_head(public_router))
+api.add_router("/v1/", answer_head(submissions_router))

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from voicescount.accounts.permissions import Action, has_permission
 from voicescount.collection import batches, importing
@@ -32,13 +32,13 @@ def _visible_study(request, slug: str) -> Study:
     return study
 
 
-@require_GET
+@require_safe
 def study_list(request):
     studies = Study.objects.visible_to(request.user).select_related("organisation").prefetch_related("areas")
     return render(request, "collection/study_list.html", {"studies": studies})
 
 
-@require_GET
+@require_safe
 def study_detail(request, slug: str):
     study = _visible_study(request, slug)
     can_import = has_permission(request.user, Action.IMPORT, study.organisation)
@@ -66,7 +66,7 @@ class ImportForm(forms.Form):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def import_page(request, slug: str):
     study = _visible_study(request, slug)
     if not has_permission(request.user, Action.IMPORT, study.organisation):

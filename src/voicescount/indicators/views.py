@@ -16,7 +16,7 @@ from voicescount.indicators.compute import compute_study, latest_run
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def study_indicators(request, slug: str):
     study = Study.objects.visible_to(request.user).select_related("organisation").filter(slug=slug).first()
     if study is None:

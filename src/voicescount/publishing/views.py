@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from voicescount.framework import selectors as framework
 from voicescount.geography import selectors as geography
@@ -35,7 +35,7 @@ def _bad_request(request, message: str) -> HttpResponse:
     return render(request, "publishing/error.html", {"status": 400, "message": message}, status=400)
 
 
-@require_GET
+@require_safe
 def home(request):
     goals = list(framework.goals_with_counts())
     community = evidence.community_counts()
@@ -49,7 +49,7 @@ def home(request):
     return render(request, "publishing/home.html", context)
 
 
-@require_GET
+@require_safe
 def goal_detail(request, number: int):
     goal = framework.goal_detail(number)
     if goal is None:
@@ -61,7 +61,7 @@ def goal_detail(request, number: int):
     return render(request, "publishing/goal.html", {"goal": goal, "status": status})
 
 
-@require_GET
+@require_safe
 def indicator_detail(request, code: str):
     indicator = framework.indicator_by_code(code)
     if indicator is None:
@@ -177,7 +177,7 @@ def _public_run(code: str, run_id: int):
     return run
 
 
-@require_GET
+@require_safe
 def download(request, code: str, run_id: int, fmt: str):
     """Open data for one run: CSV (with flags and CI), SDMX-CSV, SDMX-ML or the Open SDG format."""
     from voicescount.publishing import exports
@@ -198,7 +198,7 @@ def download(request, code: str, run_id: int, fmt: str):
     return response
 
 
-@require_GET
+@require_safe
 def data_package(request):
     """Every published indicator in one zip (CSV, SDMX, Open SDG, README and licence)."""
     import io
@@ -212,7 +212,7 @@ def data_package(request):
     return response
 
 
-@require_GET
+@require_safe
 def indicator_breakdown(request, code: str, run_id: int):
     """The disaggregation table and chart of one run (the htmx target of the picker)."""
     indicator = framework.indicator_by_code(code)
@@ -264,7 +264,7 @@ def _boundary_choice(request) -> tuple[str, dt.date]:
     return version, BOUNDARY_DATES[version]
 
 
-@require_GET
+@require_safe
 def province_map(request):
     try:
         version, on = _boundary_choice(request)
@@ -278,7 +278,7 @@ def province_map(request):
     return render(request, "publishing/map.html", context)
 
 
-@require_GET
+@require_safe
 @cache_control(public=True, max_age=3600)
 def provinces_geojson(request, version: str):
     """The provinces as GeoJSON for the map (archipelagos carry a label position)."""
@@ -301,7 +301,7 @@ def _with_label_points(collection: dict) -> dict:
     return {**collection, "features": features}
 
 
-@require_GET
+@require_safe
 def study_list(request):
     """Every public study with its method, period, organisation and how many people took part."""
     from voicescount.publishing import studies
@@ -313,7 +313,7 @@ def study_list(request):
     return render(request, "publishing/studies.html", {"studies": rows})
 
 
-@require_GET
+@require_safe
 def study_detail(request, slug: str):
     """A public study: methodology, coverage, sample, consent procedure, partners and its indicators."""
     from voicescount.accounts.permissions import Action, has_permission
@@ -336,7 +336,7 @@ def study_detail(request, slug: str):
     return render(request, "publishing/study.html", context)
 
 
-@require_GET
+@require_safe
 def about(request):
     """What CGD is and how the estimates are made, with the suppression thresholds actually in force."""
     from voicescount.indicators.compute import default_rule
