@@ -92,7 +92,10 @@ def nothing_stored():
 
 @pytest.mark.parametrize("secret", ["", "vc_not-a-token", "not even the prefix"])
 def test_no_token_or_a_wrong_one_is_401(push, secret):
-    assert push(answers(), secret=secret).status_code == 401
+    response = push(answers(), secret=secret)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="VoicesCount API"'  # RFC 6750: how to authenticate
+    assert "Authorization: Bearer vc_" in response.json()["detail"]
     assert nothing_stored()
 
 
@@ -152,6 +155,77 @@ def test_unknown_study_or_form_is_404(push, url):
     response = push(answers(), url=url)
     assert response.status_code == 404
     assert "nope" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/studies/survey%00/instruments/hh_api/submissions",
+        "/api/v1/studies/survey/instruments/%00/submissions",
+    ],
+)
+def test_a_slug_with_a_nul_character_names_nothing(push, url):
+    """PostgreSQL refuses text with NUL characters: such a slug was a 500 instead of a 404."""
+    response = push(answers(), url=url)
+    assert response.status_code == 404 and response.json()["detail"].startswith("No instrument")
+    assert nothing_stored()
+
+
+def test_the_description_documents_the_body_and_every_answer(client):
+    operation = client.get("/api/openapi.json").json()["paths"][
+        "/api/v1/studies/{study}/instruments/{form_id}/submissions"
+    ]["post"]
+    responses = operation["responses"]
+    assert set(responses) == {"200", "401", "403", "404", "409", "413", "422"}
+    assert (
+        responses["401"]["headers"]["WWW-Authenticate"]["schema"]["const"] == 'Bearer realm="VoicesCount API"'
+    )
+    report = responses["200"]["content"]["application/json"]["schema"]
+    assert report == {"$ref": "#/components/schemas/BatchReportOut"}
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+    assert body[0]["properties"]["submissions"]["maxItems"] == submissions_api.MAX_BATCH
+
+
+RULE_FORM = b"""| survey |
+| | type          | name    | label         | constraint                     |
+| | select_one yn | consent | Do you agree? |                                |
+| | integer       | age     | Age           | pulldata('a', 'b', 'c', .) > 1 |
+| choices |
+| | list_name | name | label |
+| | yn        | yes  | Yes   |
+| | yn        | no   | No    |
+| settings |
+| | form_id | version |
+| | hh_rule | 1       |
+"""
+
+
+def test_a_note_without_a_count_is_answered_without_one(client, make_instrument, token):
+    """The report keeps the shape ImportReport.as_dict gives it: a rule not checked is a note once, with
+    no count (the response schema does not invent a null one), beside counted notes."""
+    parsed = parse_xlsform("hh_rule.md", RULE_FORM)
+    make_instrument(
+        study_slug="rules",
+        form_id="hh_rule",
+        filename="hh_rule.md",
+        source=RULE_FORM,
+        definition={k: v for k, v in parsed.items() if k != "xform"},
+        consent_question="consent",
+    )
+    response = client.post(
+        "/api/v1/studies/rules/instruments/hh_rule/submissions",
+        data={"consent": "yes", "age": "30", "extra": "x"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert list(report) == [
+        "batch", "received", "accepted", "duplicates", "quarantined", "reasons", "reasons_truncated", "notes"
+    ]  # fmt: skip
+    notes = {note["code"]: note for note in report["notes"]}
+    assert set(notes["constraint_not_evaluated"]) == {"field", "code", "message"}
+    assert notes["unknown_field"]["count"] == 1
 
 
 def test_a_script_needs_no_csrf_cookie(instrument, token):

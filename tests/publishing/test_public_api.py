@@ -47,6 +47,69 @@ def test_openapi_docs(client):
     assert "/api/v1/indicators/{code}/estimates" in schema["paths"]
 
 
+def test_the_description_documents_every_error_an_operation_answers(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    statuses = {
+        path: set(operations["get"]["responses"]) for path, operations in paths.items() if "get" in operations
+    }
+    assert statuses == {
+        "/api/v1/goals": {"200"},
+        "/api/v1/indicators": {"200", "422"},
+        "/api/v1/indicators/{code}": {"200", "404"},
+        "/api/v1/indicators/{code}/definitions": {"200", "404"},
+        "/api/v1/indicators/{code}/estimates": {"200", "404", "422"},
+        "/api/v1/indicators/{code}/comparisons": {"200", "404"},
+        "/api/v1/studies": {"200", "422"},
+    }
+    estimates = paths["/api/v1/indicators/{code}/estimates"]["get"]["responses"]
+    assert estimates["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    invalid = estimates["422"]["content"]["application/json"]["schema"]
+    assert invalid == {"$ref": "#/components/schemas/ValidationErrors"}
+
+
+def test_errors_are_answered_as_documented(client):
+    unknown = client.get("/api/v1/indicators/99.9.9/estimates")
+    assert unknown.status_code == 404 and unknown["Content-Type"] == "application/json; charset=utf-8"
+    assert unknown.json() == {"detail": "No indicator has the code 99.9.9."}
+    invalid = client.get("/api/v1/indicators?limit=0&goal=one")
+    assert invalid.status_code == 422
+    assert {tuple(issue["loc"]): issue["type"] for issue in invalid.json()["detail"]} == {
+        ("query", "goal"): "int_parsing",
+        ("query", "limit"): "greater_than_equal",
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/indicators/1.3.1%00",
+        "/api/v1/indicators/%00/definitions",
+        "/api/v1/indicators/%00/comparisons",
+        "/api/v1/indicators/1.3.1%00/estimates",
+    ],
+)
+def test_a_code_with_a_nul_character_names_nothing(client, url):
+    """PostgreSQL refuses text with NUL characters: such a code was a 500 instead of a 404."""
+    response = client.get(url)
+    assert response.status_code == 404 and "No indicator has the code" in response.json()["detail"]
+
+
+def test_a_definition_with_a_nul_character_names_nothing(client, published):  # noqa: F811
+    for operation in ("estimates", "comparisons"):
+        response = client.get(f"/api/v1/indicators/1.3.1/{operation}", {"definition": "sp\x00"})
+        assert response.status_code == 200, response.content
+        items = response.json()
+        assert (items["items"] if operation == "estimates" else items) == []
+
+
+@pytest.mark.parametrize("url", ["/api/v1/nothing", "/api/v1/indicators/a%2Fb/definitions", "/api/v2/goals"])
+def test_an_unknown_api_path_is_a_json_404(client, url):
+    """Not the site's HTML page: an API client reads the reason as from any other error."""
+    response = client.get(url)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json()["detail"].startswith("No API operation at /api/")
+
+
 def test_estimates_queries_and_the_latest_run(
     client,
     published,  # noqa: F811

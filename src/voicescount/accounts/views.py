@@ -23,7 +23,14 @@ LOCKED_OUT_STATUS = 429
 CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 
-class SignInView(auth_views.LoginView):
+class PlainLabels:
+    """Form labels without Django's trailing colon (the labels sit above their fields)."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "label_suffix": ""}
+
+
+class SignInView(PlainLabels, auth_views.LoginView):
     """Sign in with username and password; then to a safe ``?next=`` or the account page."""
 
     template_name = "accounts/sign_in.html"
@@ -36,7 +43,7 @@ class SignOutView(auth_views.LogoutView):
     template_name = "accounts/signed_out.html"
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(PlainLabels, auth_views.PasswordChangeView):
     """A signed-in person changes their password (the old one first); they stay signed in."""
 
     template_name = "accounts/password_change.html"
@@ -47,7 +54,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "accounts/password_change_done.html"
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordResetView(PlainLabels, auth_views.PasswordResetView):
     """Ask for a reset link by e-mail; the same answer whether or not the address is known.
 
     Without a way to send mail (production with no ``VOICESCOUNT_EMAIL_URL``) the page says to ask an
@@ -75,7 +82,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
         return context
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(PlainLabels, auth_views.PasswordResetConfirmView):
     """The link from the mail: choose a new password. Earlier failed sign-ins of the account are forgotten,
     so a person locked out by mistyping can sign in straight away with the new password."""
 

@@ -33,7 +33,9 @@ from ninja.security import HttpBearer
 
 from voicescount.accounts.permissions import Action, actions_for
 from voicescount.accounts.services import user_for_api_token
+from voicescount.api_errors import TOKEN_REQUIRED, Error, names_nothing
 from voicescount.collection import batches
+from voicescount.collection.api_schemas import BatchReportOut, request_body
 from voicescount.collection.errors import CollectionError
 from voicescount.collection.models import Instrument, Submission
 from voicescount.collection.readers.kobo import kobo_record
@@ -148,11 +150,23 @@ def records_from_payload(items: list[Any]) -> list[RawRecord]:
     "/studies/{study}/instruments/{form_id}/submissions",
     auth=TokenAuth(),
     summary="Push submissions (one object, or {'submissions': [...]})",
-    response={200: dict, 403: dict, 404: dict, 413: dict, 422: dict},
+    response={
+        200: BatchReportOut,
+        **TOKEN_REQUIRED,
+        403: Error,
+        404: Error,
+        409: Error,
+        413: Error,
+        422: Error,
+    },
+    exclude_unset=True,  # a note without a count is answered without one
+    openapi_extra={"requestBody": request_body(MAX_BATCH)},
 )
 def push_submissions(request: HttpRequest, study: str, form_id: str) -> dict[str, Any]:
     instrument = (
-        Instrument.objects.select_related("study__organisation")
+        None
+        if names_nothing(study, form_id)
+        else Instrument.objects.select_related("study__organisation")
         .filter(study__slug=study, form_id=form_id)
         .order_by("-uploaded", "-pk")
         .first()

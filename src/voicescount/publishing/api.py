@@ -15,12 +15,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
-from django.http import Http404
 from django.views.decorators.cache import cache_page
 from ninja import Router, Schema
 from ninja.decorators import decorate_view
+from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from voicescount.api_errors import INVALID_PARAMETERS, NOT_FOUND, names_nothing
 from voicescount.collection.models import Study
 from voicescount.framework import selectors as framework
 from voicescount.framework.models import GLOBAL, Indicator
@@ -127,14 +128,17 @@ def _indicator_out(i: Indicator) -> dict:
 
 
 def _indicator(code: str) -> Indicator:
-    indicator = framework.indicator_by_code(code)
+    indicator = None if names_nothing(code) else framework.indicator_by_code(code)
     if indicator is None:
-        raise Http404(f"No indicator has the code {code}.")
+        raise HttpError(404, f"No indicator has the code {code}.")
     return indicator
 
 
 def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateRun]]:
     """The public definitions of the indicator with their latest run, in one query (404: no such code)."""
+    if names_nothing(code, definition):
+        _indicator(code)
+        return []
     latest = EstimateRun.objects.filter(definition=OuterRef("definition")).order_by("-started", "-pk")
     runs = (
         EstimateRun.objects.defer("lnob")
@@ -233,7 +237,7 @@ def goals(request):
     return list(framework.goals_with_counts())
 
 
-@router.get("/indicators", response=list[IndicatorOut])
+@router.get("/indicators", response={200: list[IndicatorOut], **INVALID_PARAMETERS})
 @decorate_view(cache_page(CACHE_SECONDS))
 @paginate(LimitOffsetPagination)
 def indicators(request, goal: int | None = None):
@@ -243,13 +247,13 @@ def indicators(request, goal: int | None = None):
     return [_indicator_out(i) for i in qs.order_by("sort_key")]
 
 
-@router.get("/indicators/{code}", response=IndicatorOut)
+@router.get("/indicators/{code}", response={200: IndicatorOut, **NOT_FOUND})
 @decorate_view(cache_page(CACHE_SECONDS))
 def indicator(request, code: str):
     return _indicator_out(_indicator(code))
 
 
-@router.get("/indicators/{code}/definitions", response=list[DefinitionOut])
+@router.get("/indicators/{code}/definitions", response={200: list[DefinitionOut], **NOT_FOUND})
 @decorate_view(cache_page(CACHE_SECONDS))
 def definitions(request, code: str):
     out = []
@@ -274,7 +278,10 @@ def definitions(request, code: str):
     return out
 
 
-@router.get("/indicators/{code}/estimates", response=list[EstimateOut])
+@router.get(
+    "/indicators/{code}/estimates",
+    response={200: list[EstimateOut], **NOT_FOUND, **INVALID_PARAMETERS},
+)
 @decorate_view(cache_page(CACHE_SECONDS))
 @paginate(LimitOffsetPagination)
 def estimates(
@@ -297,7 +304,7 @@ def estimates(
     return out
 
 
-@router.get("/indicators/{code}/comparisons", response=list[ComparisonOut])
+@router.get("/indicators/{code}/comparisons", response={200: list[ComparisonOut], **NOT_FOUND})
 @decorate_view(cache_page(CACHE_SECONDS))
 def comparisons(request, code: str, definition: str | None = None):
     out = []
@@ -327,7 +334,7 @@ def comparisons(request, code: str, definition: str | None = None):
     return out
 
 
-@router.get("/studies", response=list[StudyOut])
+@router.get("/studies", response={200: list[StudyOut], **INVALID_PARAMETERS})
 @decorate_view(cache_page(CACHE_SECONDS))
 @paginate(LimitOffsetPagination)
 def studies(request):
