@@ -1,6 +1,7 @@
 """Versioned geography: 63 provinces until 30 June 2025, 34 from 1 July 2025, and re-coding between them."""
 
 import datetime as dt
+import json
 
 import pytest
 from shapely.geometry import shape
@@ -80,14 +81,55 @@ def test_every_province_is_in_one_survey_region_and_one_gso_region():
     assert hcmc.name_en == "South"
 
 
-def test_feature_collection_has_archipelagos_as_vietnamese():
-    collection = selectors.province_feature_collection("VN", AFTER, language="en")
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("vi", ["Quần đảo Hoàng Sa", "Quần đảo Trường Sa"]),
+        ("en", ["Hoang Sa (Paracel) Islands", "Truong Sa (Spratly) Islands"]),
+    ],
+)
+@pytest.mark.parametrize(("on", "provinces"), [(BEFORE, 63), (AFTER, 34)])
+def test_feature_collection_has_archipelagos_as_vietnamese(language, names, on, provinces):
+    collection = selectors.province_feature_collection("VN", on, language=language)
     kinds = [f["properties"]["kind"] for f in collection["features"]]
-    assert kinds.count("province") == 34 and kinds.count("archipelago") == 2
-    names = {
-        f["properties"]["name"] for f in collection["features"] if f["properties"]["kind"] == "archipelago"
-    }
-    assert any("Hoàng Sa" in n for n in names) and any("Trường Sa" in n for n in names)
+    assert kinds.count("province") == provinces and kinds.count("archipelago") == 2
+    archipelagos = [
+        f["properties"] for f in collection["features"] if f["properties"]["kind"] == "archipelago"
+    ]
+    assert [a["name"] for a in archipelagos] == names
+
+
+# Where the archipelagos are (public record: Hoàng Sa about 16.5° N 112° E, Trường Sa about 10° N 114° E),
+# as boxes around them; the islands are Natural Earth's, not drawn by us.
+ARCHIPELAGO_BOXES = {"VN-HS": (110.5, 15.5, 113.0, 17.5), "VN-TS": (111.5, 7.5, 116.5, 12.0)}
+
+
+@pytest.mark.parametrize(("code", "islands"), [("VN-HS", 7), ("VN-TS", 12)])
+def test_archipelagos_are_natural_earths_islands_where_they_are(code, islands):
+    from shapely.geometry import box
+
+    geometry = shape(Area.objects.get(code=code).geometry)
+    assert geometry.geom_type == "MultiPolygon" and len(geometry.geoms) == islands
+    assert box(*ARCHIPELAGO_BOXES[code]).contains(geometry)
+    assert all(not polygon.exterior.is_ccw for polygon in geometry.geoms)  # clockwise, as Vega expects
+    feature = next(
+        f["properties"]
+        for f in selectors.province_feature_collection("VN", AFTER)["features"]
+        if f["properties"]["code"] == code
+    )
+    marker = (feature["label_lon"], feature["label_lat"])
+    assert box(*ARCHIPELAGO_BOXES[code]).contains(shape({"type": "Point", "coordinates": marker}))
+
+
+def test_missing_archipelago_islands_are_a_clear_error(tmp_path, monkeypatch):
+    for name in ("vn-provinces-2025-merger.csv", "natural-earth-10m-admin1-VNM.geojson"):
+        (tmp_path / name).write_bytes((loaders.DATA / name).read_bytes())
+    islands = json.loads((loaders.DATA / loaders.ARCHIPELAGO_FILE).read_text(encoding="utf-8"))
+    islands["features"] = [f for f in islands["features"] if f["properties"]["code"] != "VN-TS"]
+    (tmp_path / loaders.ARCHIPELAGO_FILE).write_text(json.dumps(islands), encoding="utf-8")
+    monkeypatch.setattr(loaders, "DATA", tmp_path)
+    with pytest.raises(loaders.GeographyDataError, match="no islands for VN-TS"):
+        loaders.load_vietnam()
 
 
 def test_other_coalition_countries_load():
@@ -117,3 +159,15 @@ def test_a_province_missing_from_the_boundaries_is_a_clear_error(tmp_path, monke
     monkeypatch.setattr(loaders, "DATA", tmp_path)
     with pytest.raises(loaders.GeographyDataError, match="VN-04 'Cao Bằng' matches no province"):
         loaders.load_vietnam()
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("Quần đảo Hoàng Sa", ["Quần đảo", "Hoàng Sa"]),
+        ("Truong Sa (Spratly) Islands", ["Truong Sa", "(Spratly) Islands"]),
+        ("Hoàng", ["Hoàng"]),
+    ],
+)
+def test_archipelago_names_are_labelled_on_two_lines(name, lines):
+    assert selectors.two_lines(name) == lines

@@ -6,7 +6,8 @@ in code, so the copied file stays as published:
 * three Vietnamese features carry a region's name instead of the province's (VN-39 is Đồng Nai, VN-53 is
   Bắc Kạn, VN-66 is Hưng Yên) — their ISO codes are right, so we name them by code;
 * the Hoàng Sa (Paracel) and Trường Sa (Spratly) archipelagos are missing; they are added as Vietnamese
-  areas (Hoàng Sa with Đà Nẵng, Trường Sa with Khánh Hòa) from approximate island positions;
+  areas (Hoàng Sa with Đà Nẵng, Trường Sa with Khánh Hòa) with their islands from Natural Earth's admin-0
+  file (``ARCHIPELAGO_FILE``), not simplified: the islands are smaller than the simplification tolerance;
 * the 34 provinces from 1 July 2025 have no polygons: they are the union of the provinces that merged.
 
 Loading is idempotent (``update_or_create`` by code) and runs in one transaction.
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from django.db import transaction
 from shapely import set_precision
-from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.polygon import orient
 from shapely.ops import unary_union
 
@@ -77,28 +78,13 @@ SURVEY_REGIONS = {
     "S": ("Miền Nam", "South", ("SE", "MRD")),
 }
 
-# Approximate positions (lon, lat) of the main islands, drawn as small discs on national maps.
+# The archipelagos Vietnam's official maps always show, with the province each belongs to (GSO code of
+# the 63). Their island outlines are Natural Earth's admin-0 polygons (data/SOURCES.md).
 ARCHIPELAGOS = {
-    "VN-HS": (
-        "Quần đảo Hoàng Sa",
-        "Hoàng Sa archipelago (Paracel Islands)",
-        "48",
-        [
-            (112.34, 16.83),
-            (111.61, 16.53),
-            (112.73, 16.67),
-            (111.20, 15.78),
-            (111.51, 16.45),
-            (112.20, 16.97),
-        ],
-    ),
-    "VN-TS": (
-        "Quần đảo Trường Sa",
-        "Trường Sa archipelago (Spratly Islands)",
-        "56",
-        [(111.92, 8.64), (114.33, 11.43), (114.33, 9.88), (114.36, 10.18), (114.36, 10.38), (112.92, 7.89)],
-    ),
+    "VN-HS": ("Quần đảo Hoàng Sa", "Hoang Sa (Paracel) Islands", "48"),
+    "VN-TS": ("Quần đảo Trường Sa", "Truong Sa (Spratly) Islands", "56"),
 }
+ARCHIPELAGO_FILE = "natural-earth-10m-admin0-archipelagos-VNM.geojson"
 
 OTHER_COUNTRIES = {
     "KE": (
@@ -268,8 +254,8 @@ def load_vietnam(progress: Progress | None = None) -> None:
         done += 1
         report("Provinces of Viet Nam", done, total)
 
-    for code, (name, name_en, province_gso, points) in ARCHIPELAGOS.items():
-        discs = unary_union([Point(lon, lat).buffer(0.12, quad_segs=4) for lon, lat in points])
+    islands = _read_archipelagos()
+    for code, (name, name_en, province_gso) in ARCHIPELAGOS.items():
         _save(
             code,
             level=Area.Level.ARCHIPELAGO,
@@ -278,9 +264,29 @@ def load_vietnam(progress: Progress | None = None) -> None:
             name_en=name_en,
             parent=country,
             gso_code="",
-            geometry=_display_geometry(discs),
-            note=f"Part of the province with GSO code {province_gso}; island positions are approximate.",
+            geometry=_island_geometry(islands[code]),
+            note=f"Part of the province with GSO code {province_gso}; islands as drawn by Natural Earth 10m.",
         )
+
+
+def _read_archipelagos() -> dict[str, dict]:
+    """Area code → GeoJSON geometry of the archipelago's islands, for every code of ``ARCHIPELAGOS``."""
+    path = DATA / ARCHIPELAGO_FILE
+    try:
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        by_code = {f["properties"]["code"]: f["geometry"] for f in features}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GeographyDataError(f"{path.name}: cannot read features ({exc})") from None
+    missing = sorted(set(ARCHIPELAGOS) - set(by_code))
+    if missing:
+        raise GeographyDataError(f"{path.name}: no islands for {', '.join(missing)}")
+    return by_code
+
+
+def _island_geometry(geometry: dict) -> dict:
+    """Islands as published (a few hundred metres across: simplifying would erase them), clockwise."""
+    islands = [orient(p, sign=-1.0) for p in shape(geometry).geoms]
+    return mapping(MultiPolygon(islands))
 
 
 def _english(name: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from shapely.geometry import shape
+
 from voicescount.geography.models import Area, AreaGrouping, AreaSuccession
 
 SURVEY_SCHEME = "survey3"
@@ -65,8 +67,22 @@ def region_names(scheme: str, language: str) -> dict[int, str]:
     return {g.member_id: (g.group.name if language == "vi" else g.group.name_en) for g in rows}
 
 
+def two_lines(name: str) -> list[str]:
+    """``name`` cut at the space nearest its middle ("Quần đảo", "Hoàng Sa"); one line if it has none."""
+    spaces = [i for i, c in enumerate(name) if c == " "]
+    if not spaces:
+        return [name]
+    cut = min(spaces, key=lambda i: abs(2 * i - len(name)))
+    return [name[:cut], name[cut + 1 :]]
+
+
 def province_feature_collection(country_code: str, on: dt.date, language: str = "vi") -> dict:
-    """GeoJSON of the provinces valid on ``on`` plus the archipelagos, for the map."""
+    """GeoJSON of the provinces valid on ``on`` plus the archipelagos, for the map.
+
+    Every feature has ``kind`` ("province" or "archipelago"), ``code`` and ``name`` (in ``language``).
+    An archipelago's islands are too small to see on a national map, so it also has ``label_lon`` and
+    ``label_lat``, the centre of its islands' extent, where the map puts its marker, and its name as
+    ``label_lines`` (two lines, narrow enough for a phone's map)."""
     regions = region_names(SURVEY_SCHEME, language)
     features = []
     for area in provinces_on(country_code, on).order_by("gso_code", "code"):
@@ -88,6 +104,7 @@ def province_feature_collection(country_code: str, on: dt.date, language: str = 
         )
     archipelagos = Area.objects.filter(country_code=country_code, level=Area.Level.ARCHIPELAGO).valid_on(on)
     for area in archipelagos.order_by("code"):
+        west, south, east, north = shape(area.geometry).bounds
         features.append(
             {
                 "type": "Feature",
@@ -97,6 +114,9 @@ def province_feature_collection(country_code: str, on: dt.date, language: str = 
                     "kind": "archipelago",
                     "code": area.code,
                     "name": area.name if language == "vi" else area.name_en,
+                    "label_lon": round((west + east) / 2, 4),
+                    "label_lat": round((south + north) / 2, 4),
+                    "label_lines": two_lines(area.name if language == "vi" else area.name_en),
                 },
             }
         )
