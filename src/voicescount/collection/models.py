@@ -39,6 +39,15 @@ class Study(models.Model):
         GUARDIAN_AND_ASSENT = "guardian_assent", _("Guardian consent plus child assent (under 16)")
         COMMUNITY = "community", _("Community-level agreement plus individual consent")
 
+    class LonelyPSU(models.TextChoices):
+        """R's ``options(survey.lonely.psu=)``; see ``collection.sampling``."""
+
+        ADJUST = "adjust", _("Centre it at the grand mean (R: adjust)")
+        AVERAGE = "average", _("Average variance of the other strata (R: average)")
+        REMOVE = "remove", _("Leave it out of the variance (R: remove)")
+        CERTAINTY = "certainty", _("Taken with certainty: no variance (R: certainty)")
+        FAIL = "fail", _("Refuse to estimate (R: fail)")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         COLLECTING = "collecting", _("Collecting data")
@@ -65,7 +74,36 @@ class Study(models.Model):
     weight_variable = models.CharField(_("weight variable"), max_length=200, blank=True)
     strata_variable = models.CharField(_("stratum variable"), max_length=200, blank=True)
     psu_variable = models.CharField(_("PSU (cluster) variable"), max_length=200, blank=True)
-    fpc_variable = models.CharField(_("finite population correction variable"), max_length=200, blank=True)
+    fpc_variable = models.CharField(
+        _("finite population correction variable"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "First stage: per respondent, the number of PSUs in the stratum's population (values of 1 or "
+            "more) or the sampling fraction (values of at most 1), as R's svydesign(fpc=)."
+        ),
+    )
+    ssu_variable = models.CharField(
+        _("second-stage unit variable"),
+        max_length=200,
+        blank=True,
+        help_text=_("E.g. the household within the commune (PSU); enters the variance with its correction."),
+    )
+    fpc2_variable = models.CharField(
+        _("second-stage finite population correction variable"),
+        max_length=200,
+        blank=True,
+        help_text=_("Number of second-stage units in the PSU's population, or the sampling fraction."),
+    )
+    lonely_psu = models.CharField(
+        _("stratum with a single PSU"),
+        max_length=20,
+        choices=LonelyPSU.choices,
+        default=LonelyPSU.ADJUST,
+        help_text=_(
+            "What a stratum with one sampled PSU contributes to the variance (R's survey.lonely.psu)."
+        ),
+    )
     planned_sample_size = models.PositiveIntegerField(_("planned sample size"), null=True, blank=True)
     consent_procedure = models.CharField(_("consent procedure"), max_length=30, choices=Consent.choices)
     consent_notes_vi = models.TextField(_("consent notes (Vietnamese)"), blank=True)

@@ -39,6 +39,7 @@ from django.db import connection, transaction
 
 from voicescount import __version__
 from voicescount.collection.models import Study
+from voicescount.collection.sampling import design_of
 from voicescount.framework.labels import CodeLabels, code_labels
 from voicescount.indicators.dataset import Dataset, design_for, load_dataset, questions_read
 from voicescount.indicators.errors import ComputeError, DatasetError
@@ -95,7 +96,7 @@ def fingerprint(
     }
     spec["rule"] = [rule.suppress_below, rule.caution_below]
     study = definition.study
-    spec["design"] = [study.weight_variable, study.strata_variable, study.psu_variable]
+    spec["design"] = design_of(study).as_dict()
     used = ~np.isnan(y)
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode())
     for part in (
@@ -107,6 +108,11 @@ def fingerprint(
         design.psu[used],
         design.n_psu_in_stratum,
         design.f1,
+        *(
+            ()
+            if design.ssu is None
+            else (design.ssu[used], design.n_ssu_in_psu, design.f2, design.stage2_factor)
+        ),
     ):
         digest.update(np.ascontiguousarray(part).tobytes())
     for name in sorted(dimensions):

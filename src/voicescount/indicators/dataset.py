@@ -25,6 +25,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from voicescount.collection.models import Study, Submission
+from voicescount.collection.sampling import SamplingDesign, design_of
 from voicescount.indicators.errors import CircularVariable, ComputeError, DatasetError
 from voicescount.indicators.expressions import ExpressionError, factorise, parse, per_value
 from voicescount.indicators.models import IndicatorDefinition
@@ -57,7 +58,7 @@ class Dataset:
     derived: dict[str, str] = field(default_factory=dict)
     _columns: dict[str, np.ndarray] = field(default_factory=dict)
     _dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    _designs: dict[tuple[str, str, str], SurveyDesign] = field(default_factory=dict)
+    _designs: dict[SamplingDesign, SurveyDesign] = field(default_factory=dict)
     _resolving: list[str] = field(default_factory=list)
     _unknown: set[str] = field(default_factory=set)
     _id_array: np.ndarray | None = None
@@ -244,7 +245,7 @@ def questions_read(study: Study, definitions: Iterable[IndicatorDefinition]) -> 
     """The questions the definitions, the study's derived variables and its design read (names that do
     not parse are left out: their definition reports the error when it is computed)."""
     derived = dict(study.derived_variables.values_list("name", "expression"))
-    names: set[str] = {v for v in (study.weight_variable, study.strata_variable, study.psu_variable) if v}
+    names: set[str] = set(design_of(study).variables)
     texts = list(derived.values())
     for definition in definitions:
         texts += [definition.universe, definition.numerator, definition.value, definition.denominator]
@@ -346,31 +347,40 @@ def dimension_labels(spec: dict, data: Dataset) -> np.ndarray:
 
 
 def design_for(study: Study, data: Dataset) -> SurveyDesign:
-    """The study's sampling design over the dataset's rows (weights, strata, PSUs where recorded); made
-    once per dataset and design variables."""
-    key = (study.weight_variable, study.strata_variable, study.psu_variable)
-    if key not in data._designs:
-        data._designs[key] = _make_design(study, data)
-    return data._designs[key]
+    """The study's sampling design (``collection.sampling.design_of``) over the dataset's rows; made once
+    per dataset and design."""
+    design = design_of(study)
+    if design not in data._designs:
+        data._designs[design] = _make_design(study.slug, design, data)
+    return data._designs[design]
 
 
-def _make_design(study: Study, data: Dataset) -> SurveyDesign:
+def _design_numbers(data: Dataset, variable: str, what: str) -> np.ndarray:
+    numbers = _numeric(data.column(variable))
+    if np.isnan(numbers).any():
+        row = int(np.flatnonzero(np.isnan(numbers))[0])
+        raise ComputeError(f"Submission {data.ids[row]} has no {what} ('{variable}'); each record needs one")
+    return numbers
+
+
+def _make_design(slug: str, design: SamplingDesign, data: Dataset) -> SurveyDesign:
     kwargs: dict[str, Any] = {"n": data.n}
-    if study.weight_variable:
-        weights = _numeric(data.column(study.weight_variable))
-        if np.isnan(weights).any():
-            row = int(np.flatnonzero(np.isnan(weights))[0])
-            raise ComputeError(
-                f"Submission {data.ids[row]} has no weight ('{study.weight_variable}'); each record needs one"
-            )
-        kwargs["weights"] = weights
-    for arg, variable in (("strata", study.strata_variable), ("psu", study.psu_variable)):
+    if design.weight:
+        kwargs["weights"] = _design_numbers(data, design.weight, "weight")
+    units = [("strata", design.strata), ("psu", design.psu)]
+    if design.second_stage:
+        units.append(("ssu", design.ssu))
+    for arg, variable in units:
         if variable:
             # integer codes of the labels (sorted): the design encodes them in linear time, where
             # sorting a million labels would not be
             text = per_value(data.column(variable), lambda v: "" if v is None else str(v), object)
             kwargs[arg] = _sorted_codes(text)[1]
+    if design.fpc:
+        kwargs["fpc"] = _design_numbers(data, design.fpc, "finite population correction")
+    if design.second_stage:
+        kwargs["fpc2"] = _design_numbers(data, design.fpc2, "second-stage finite population correction")
     try:
-        return SurveyDesign.create(**kwargs, nest=True, lonely_psu="adjust")
+        return SurveyDesign.create(**kwargs, nest=True, lonely_psu=design.lonely_psu)  # type: ignore[arg-type]
     except StatsError as exc:
-        raise ComputeError(f"The sampling design of study '{study.slug}' cannot be used: {exc}") from None
+        raise ComputeError(f"The sampling design of study '{slug}' cannot be used: {exc}") from None

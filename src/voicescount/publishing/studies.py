@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from voicescount.collection.models import QuarantinedRecord, Study, Submission
+from voicescount.collection.sampling import design_of
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing.evidence import labels
 
@@ -83,32 +84,64 @@ def _distinct_values(submissions, variable: str) -> int:
     return submissions.annotate(v=KeyTextTransform(variable, "values")).values("v").distinct().count()
 
 
+LONELY_PSU_SENTENCES = {
+    "adjust": gettext_noop(
+        "A stratum where a single cluster was sampled is compared with the mean of the whole sample "
+        "(R: survey.lonely.psu = adjust)."
+    ),
+    "average": gettext_noop(
+        "A stratum where a single cluster was sampled is given the average variance of the other strata "
+        "(R: survey.lonely.psu = average)."
+    ),
+    "remove": gettext_noop(
+        "A stratum where a single cluster was sampled adds nothing to the margins of error "
+        "(R: survey.lonely.psu = remove)."
+    ),
+    "certainty": gettext_noop(
+        "A stratum where a single cluster was sampled is treated as taken with certainty "
+        "(R: survey.lonely.psu = certainty)."
+    ),
+    "fail": gettext_noop(
+        "A stratum where a single cluster was sampled stops the computation (R: survey.lonely.psu = fail)."
+    ),
+}
+
+
 def design_in_plain_words(study: Study) -> list[str]:
-    """One sentence per element of the sampling design, as the estimates use it."""
+    """One sentence per element of the sampling design, as the estimates use it (``design_of``)."""
+    design = design_of(study)
     submissions = Submission.objects.in_analysis().filter(study=study)
     sentences = []
-    if study.weight_variable:
+    if design.weight:
         sentences.append(
             _(
                 "Answers are weighted (variable %(variable)s) so that the sample stands for the population "
                 "it was drawn from, not only for the people interviewed."
             )
-            % {"variable": study.weight_variable}
+            % {"variable": design.weight}
+        )
+    elif design.fpc:
+        sentences.append(
+            _(
+                "Answers are weighted by the inverse of their chance of selection, worked out from the "
+                "population sizes of the design (variable %(variable)s)."
+            )
+            % {"variable": design.fpc}
         )
     else:
         sentences.append(_("Every respondent counts the same: the study has no survey weights."))
-    if study.strata_variable:
-        strata = _distinct_values(submissions, study.strata_variable)
+    if design.strata:
+        strata = _distinct_values(submissions, design.strata)
         sentences.append(
             ngettext(
                 "The sample was drawn separately in %(count)d stratum (variable %(variable)s).",
                 "The sample was drawn separately in %(count)d strata (variable %(variable)s).",
                 strata,
             )
-            % {"count": strata, "variable": study.strata_variable}
+            % {"count": strata, "variable": design.strata}
         )
-    if study.psu_variable:
-        clusters = _distinct_values(submissions, study.psu_variable)
+    if design.psu:
+        clusters = _distinct_values(submissions, design.psu)
         sentences.append(
             ngettext(
                 "People were interviewed in %(count)d cluster (variable %(variable)s); the margins of "
@@ -117,7 +150,14 @@ def design_in_plain_words(study: Study) -> list[str]:
                 "error allow for people of the same cluster answering alike.",
                 clusters,
             )
-            % {"count": clusters, "variable": study.psu_variable}
+            % {"count": clusters, "variable": design.psu}
+        )
+    elif design.weight:
+        sentences.append(
+            _(
+                "The margins of error treat the respondents as a weighted simple random sample; if they "
+                "were interviewed in clusters the true uncertainty is larger."
+            )
         )
     else:
         sentences.append(
@@ -126,11 +166,24 @@ def design_in_plain_words(study: Study) -> list[str]:
                 "interviewed in clusters the true uncertainty is larger."
             )
         )
-    if study.fpc_variable:
+    if design.second_stage:
         sentences.append(
-            _("A finite population correction is applied (variable %(variable)s).")
-            % {"variable": study.fpc_variable}
+            _(
+                "Within each cluster a second stage of units was sampled (variable %(variable)s); its "
+                "variance is added, with its finite population correction (variable %(fpc)s)."
+            )
+            % {"variable": design.ssu, "fpc": design.fpc2}
         )
+    if design.fpc:
+        sentences.append(
+            _(
+                "A finite population correction is applied at the first stage (variable %(variable)s): "
+                "sampling a large share of the population narrows the margins of error."
+            )
+            % {"variable": design.fpc}
+        )
+    if design.strata and design.psu:
+        sentences.append(_(LONELY_PSU_SENTENCES[design.lonely_psu]))
     closing = _(
         "Standard errors are computed from this design by Taylor linearisation, and every estimate is "
         "published with its %(level)s confidence interval and its number of respondents."
