@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 REGION_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
 
-# Provinces without a published estimate (not sampled, or suppressed): a grey no colour of the scale reaches
-# (the scale starts at a light blue, not at white).
+# Provinces without a published estimate (not sampled, or suppressed) are grey; the estimate's scale starts
+# at a light blue rather than near-white, so that no estimate looks like the grey.
 NO_DATA_GREY = "#d4d4d4"
 ESTIMATE_SCHEME = {"name": "blues", "extent": [0.2, 1]}
 ISLANDS_INK = "#333333"
