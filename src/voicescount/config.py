@@ -6,6 +6,7 @@ clear error before Django starts.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ ENV_LANGUAGE = "VOICESCOUNT_LANGUAGE"
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_ENCRYPTION_KEYS = "VOICESCOUNT_ENCRYPTION_KEYS"
 ENV_IMPORT_WORKERS = "VOICESCOUNT_IMPORT_WORKERS"
+ENV_CACHE_URL = "VOICESCOUNT_CACHE_URL"
 ENV_EMAIL_URL = "VOICESCOUNT_EMAIL_URL"
 ENV_EMAIL_FROM = "VOICESCOUNT_EMAIL_FROM"
 
@@ -203,6 +205,43 @@ def import_workers() -> int:
     if not raw.isdigit() or int(raw) > 16:
         raise ConfigurationError(f"{ENV_IMPORT_WORKERS} must be a whole number from 0 to 16, not {raw!r}.")
     return int(raw)
+
+
+CACHE_BACKENDS = {
+    "locmem": "django.core.cache.backends.locmem.LocMemCache",
+    "dummy": "django.core.cache.backends.dummy.DummyCache",
+    "redis": "django.core.cache.backends.redis.RedisCache",
+    "rediss": "django.core.cache.backends.redis.RedisCache",
+}
+
+
+def cache() -> dict:
+    """Django's default cache (rendered public pages, API answers) from ``$VOICESCOUNT_CACHE_URL``.
+
+    ``redis://host:6379/0`` (or ``rediss://`` for TLS): one cache shared by every worker and server;
+    ``locmem:`` (the default): each worker process keeps its own; ``dummy:``: nothing is cached. Pages are
+    cached under the publication stamp read from the database, so every choice is up to date at once
+    after a publication (see ``publishing/page_cache.py``).
+    """
+    url = os.environ.get(ENV_CACHE_URL, "").strip() or "locmem:"
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in CACHE_BACKENDS:
+        raise ConfigurationError(
+            f"{ENV_CACHE_URL} must be redis://host:6379/0, rediss://…, locmem: or dummy:, "
+            f"not {url.split(':')[0]!r}."
+        )
+    if scheme in ("locmem", "dummy"):
+        return {"BACKEND": CACHE_BACKENDS[scheme], "LOCATION": "voicescount"}
+    if importlib.util.find_spec("redis") is None:
+        raise ConfigurationError(
+            f"{ENV_CACHE_URL} names a Redis server, but the redis package is not installed "
+            "(pip install 'voicescount[redis]')."
+        )
+    if not urlsplit(url).hostname:
+        raise ConfigurationError(
+            f"{ENV_CACHE_URL} names no Redis server (expected e.g. redis://127.0.0.1:6379/0)."
+        )
+    return {"BACKEND": CACHE_BACKENDS[scheme], "LOCATION": url, "KEY_PREFIX": "voicescount"}
 
 
 def encryption_keys(production: bool, directory: Path) -> list[str]:

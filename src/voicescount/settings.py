@@ -80,6 +80,10 @@ DATABASES = {"default": _db.settings}
 DATABASE_DESCRIPTION = _db.description
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rendered public pages and API answers (publishing/page_cache.py, publishing/api.py): each worker's
+# memory, or a Redis server shared by every worker (VOICESCOUNT_CACHE_URL, read in config.cache).
+CACHES = {"default": config.cache()}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -102,6 +106,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets the earlier failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # trying again while locked does not prolong it
 AXES_LOCKOUT_CALLABLE = "voicescount.accounts.views.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not recorded (no need to keep who came from where)
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]  # masked in axes' log lines
@@ -164,9 +169,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# Disclosure control for everything public (see docs/disclosure-and-lnob.md).
+# Disclosure control for everything public (see docs/disclosure-and-lnob.md), from the environment
+# (config.disclosure); a study may be stricter, never looser (indicators.disclosure_rule).
 # Published estimates: fewer than SUPPRESS_BELOW unweighted respondents → suppressed; fewer than
 # CAUTION_BELOW → flagged (the DHS convention, 25/50). MIN_CELL_SIZE is the floor for any public count.
-VOICESCOUNT_MIN_CELL_SIZE = 10
-VOICESCOUNT_SUPPRESS_BELOW = 25
-VOICESCOUNT_CAUTION_BELOW = 50
+VOICESCOUNT_DISCLOSURE = config.disclosure()
