@@ -80,10 +80,6 @@ DATABASES = {"default": _db.settings}
 DATABASE_DESCRIPTION = _db.description
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rendered public pages and API answers (publishing/page_cache.py, publishing/api.py): each worker's
-# memory, or a Redis server shared by every worker (VOICESCOUNT_CACHE_URL, read in config.cache).
-CACHES = {"default": config.cache()}
-
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -169,8 +165,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# Disclosure control for everything public (see docs/disclosure-and-lnob.md), from the environment
-# (config.disclosure); a study may be stricter, never looser (indicators.disclosure_rule).
+# Disclosure control for everything public (see docs/disclosure-and-lnob.md).
 # Published estimates: fewer than SUPPRESS_BELOW unweighted respondents → suppressed; fewer than
 # CAUTION_BELOW → flagged (the DHS convention, 25/50). MIN_CELL_SIZE is the floor for any public count.
-VOICESCOUNT_DISCLOSURE = config.disclosure()
+VOICESCOUNT_MIN_CELL_SIZE = 10
+VOICESCOUNT_SUPPRESS_BELOW = 25
+VOICESCOUNT_CAUTION_BELOW = 50
