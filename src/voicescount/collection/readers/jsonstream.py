@@ -35,8 +35,21 @@ from typing import Any, BinaryIO
 
 BLOCK_SIZE = 64 * 1024
 """Bytes read at a time: larger ones decode no faster (cache), and text takes up to 4 bytes a character."""
-MAX_ITEM_CHARS = 64 * 1024 * 1024
-"""Characters of one item (or one other value of the top-level object) beyond which the file is refused."""
+MAX_ITEM_CHARS = 4 * 1024 * 1024
+"""Characters of one item (or one other value of the top-level object) beyond which the file is refused.
+
+The text of a cut item is held (up to 4 bytes a character) with the next block and its decoded copy,
+about five copies: 4 Mi emoji peak near 100 MB. A large real submission is well under 1 Mi.
+"""
+MAX_ITEM_VALUES = 200_000
+"""Values (counted as commas and opening brackets) of one item beyond which the file is refused.
+
+Objects cost up to 30 times their text (``{},`` is a 64-byte dict): counted before each scan of more
+than ``VALUES_CHECK_ABOVE`` characters, so that no scan builds more. A 1,000-member roster with 20
+answers each has 20,000.
+"""
+VALUES_CHECK_ABOVE = 1024 * 1024
+"""Characters from an item's start above which its values are counted before it is scanned."""
 KEYS_KEPT = 10
 """Keys of the top-level object remembered for an error message."""
 MAX_DEPTH = 64
@@ -84,7 +97,10 @@ class TooDeep(JSONStreamError):
 class ItemTooLarge(JSONStreamError):
     """One value over ``MAX_ITEM_CHARS``."""
 
-    problem = f"A value in the JSON is larger than {MAX_ITEM_CHARS // 1024**2} MiB (too large to import)"
+    problem = (
+        f"A value in the JSON is larger than {MAX_ITEM_CHARS // 1024**2} Mi characters or holds more than "
+        f"{MAX_ITEM_VALUES:,} values (too large to import)"
+    )
 
 
 def _refuse_constant(_name: str) -> Any:
@@ -286,6 +302,8 @@ class ListReader:
         read = self.block_size
         while True:
             text = self._text
+            if len(text) - start > VALUES_CHECK_ABOVE and self._values_from(start) > MAX_ITEM_VALUES:
+                raise ItemTooLarge("too many values")  # counted on the text: the scan would build them all
             try:
                 value, end = scan(text, start)
                 if end + _LOOKAHEAD < len(text) or self._eof:  # else a number might go on
@@ -309,6 +327,11 @@ class ListReader:
             if not self._more(start, read) and cut:  # cut by the end of the file or by bytes not UTF-8
                 raise InvalidUTF8("not UTF-8") if self._bad_utf8 else InvalidJSON("truncated")
             start = 0
+
+    def _values_from(self, start: int) -> int:
+        """An upper bound of the values in the text from ``start`` (those after the item included)."""
+        text = self._text
+        return text.count(",", start) + text.count("[", start) + text.count("{", start)
 
     def _check_depth(self, text: str, start: int, end: int, depth: int) -> None:
         """Raise ``TooDeep`` if ``text[start:end]`` (``text`` is ``_text``) nests beyond ``MAX_DEPTH``."""

@@ -38,6 +38,7 @@ from voicescount.collection.readers import (
     parse_timestamp,
     safety,
 )
+from voicescount.collection.readers.jsonstream import MAX_DEPTH
 from voicescount.collection.readers.kobo import json_items, json_pages
 from voicescount.collection.records import RawRecord, RecordStream
 
@@ -61,6 +62,9 @@ INSERT_BATCH = 500
 """Repeat rows written to the SQLite index at a time (memory stays at one batch)."""
 
 GEOPOINT_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
+
+MAX_REPEAT_DEPTH = MAX_DEPTH // 2
+"""Repeat levels within one submission: each is two JSON levels (the list and an instance)."""
 
 _REPEAT_INDEX = re.compile(r"\[\d+\]$")
 
@@ -132,7 +136,7 @@ def _csv_rows(archive: zipfile.ZipFile, member: str, name: str) -> Iterator[tupl
     """``(row number, cells)`` of one member, header excluded; ragged rows refused."""
     with archive.open(member) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="strict")
-        reader = csv.reader(text)
+        reader = safety.csv_rows(text)
         row_number = 1
         try:
             header = next(reader, [])
@@ -162,7 +166,11 @@ def _header(archive: zipfile.ZipFile, member: str, name: str) -> list[str]:
     with archive.open(member) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="strict")
         try:
-            header = next(csv.reader(text), [])
+            header = next(safety.csv_rows(text), [])
+        except safety.RowTooLarge as exc:
+            raise ImportFileError(
+                f"The header row cannot be read: {exc}.", file=f"{name} ({member})", row=1
+            ) from None
         except (UnicodeDecodeError, csv.Error):
             raise ImportFileError(
                 "The header row cannot be read as UTF-8 CSV.", file=f"{name} ({member})", row=1
@@ -249,8 +257,13 @@ def _children(
     questions: list[str] | None,
     name: str,
     nested: bool,
+    depth: int = 1,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, str]]]]:
-    """Repeat instances under ``parent_key``: values by repeat path (relative), raw rows by member."""
+    """Repeat instances under ``parent_key``: values by repeat path (relative), raw rows by member.
+
+    ``depth`` counts the repeat levels; past ``MAX_REPEAT_DEPTH`` (a chain of PARENT_KEYs, or one
+    leading back to itself) the export is refused.
+    """
     values: dict[str, list[dict[str, Any]]] = {}
     raw: dict[str, list[dict[str, str]]] = {}
     query = "select key, member, cells from child where parent = ? order by member, row_number"
@@ -261,7 +274,13 @@ def _children(
         full = f"{parent_path}/{relative}" if parent_path else relative
         item, _meta = table.split(cells, questions, full, name)
         if key and nested:
-            inner, nested_raw = _children(index, tables, key, full, questions, name, nested)
+            if depth >= MAX_REPEAT_DEPTH:
+                raise ImportFileError(
+                    f"Repeats are nested deeper than {MAX_REPEAT_DEPTH} levels (does a PARENT_KEY lead back "
+                    "to its own row?).",
+                    file=f"{name} ({member})",
+                )
+            inner, nested_raw = _children(index, tables, key, full, questions, name, nested, depth + 1)
             item.update(inner)
             for nested_member, rows in nested_raw.items():
                 raw.setdefault(nested_member, []).extend(rows)
@@ -324,14 +343,15 @@ def _read_main_csv_file(
     handle, delimiter = open_text(path, name)
     ticker = Ticker(progress, file_size(path))
     with handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            raise ImportFileError("The file is empty.", file=name)
-        check_header(header, name)
-        table = _Table(name, header)
-        row_number = 1
+        reader = safety.csv_rows(handle, delimiter)
+        row_number = 0  # errors name ``row_number + 1``
         try:
+            header = next(reader, None)
+            if header is None:
+                raise ImportFileError("The file is empty.", file=name)
+            row_number = 1
+            check_header(header, name)
+            table = _Table(name, header)
             for row_number, cells in enumerate(reader, start=2):
                 if not cells:
                     continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -223,12 +222,13 @@ def read_csv(
     ticker = Ticker(progress, file_size(path))
     raw_handle = handle.buffer
     with handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        row_number = 1
+        reader = safety.csv_rows(handle, delimiter)
+        row_number = 0  # errors name ``row_number + 1``
         try:
             header = next(reader, None)
             if header is None:
                 raise ImportFileError("The file is empty.", file=name)
+            row_number = 1
             check_header(header, name)
             columns = ColumnMap(questions)
             paths = [columns.path(h, file=name) if h else "" for h in header]
@@ -383,6 +383,6 @@ def sniff_text_header(path: Path) -> list[str]:
         return []
     with handle:
         try:
-            return next(csv.reader(io.StringIO(handle.readline()), delimiter=delimiter), [])
+            return next(safety.csv_rows(handle, delimiter), [])
         except (csv.Error, UnicodeDecodeError):
             return []
