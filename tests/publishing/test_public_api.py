@@ -1,5 +1,9 @@
 """The public JSON API: public data only, suppressed cells without numbers, paginated, documented."""
 
+import json
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.indicators.test_compute import definition, study  # noqa: F401  (fixtures)
@@ -45,6 +49,38 @@ def test_openapi_docs(client):
     assert client.get("/api/docs").status_code == 200
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/indicators/{code}/estimates" in schema["paths"]
+
+
+def test_the_documentation_page_uses_only_assets_served_here(client):
+    """/api/docs loaded Swagger UI from a CDN (blank offline); every asset it names is served by the site."""
+    page = client.get("/api/docs").content.decode()
+    parser = _AssetLinks()
+    parser.feed(page)
+    assert parser.external == []
+    assert {"/static/vendor/swagger-ui-bundle.js", "/static/vendor/swagger-ui.css"} <= set(parser.local)
+    for url in parser.local:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"".join(response.streaming_content if response.streaming else [response.content])
+    settings = json.loads(
+        page.split('id="swagger-settings" type="application/json">')[1].split("</script>")[0]
+    )
+    assert settings["url"] == "/api/openapi.json" and settings["validatorUrl"] is None
+
+
+class _AssetLinks(HTMLParser):
+    """The scripts and stylesheets a page loads: served here (a path) or from another host (a URL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        url = dict(attrs).get("src" if tag == "script" else "href" if tag == "link" else "")
+        if not url or url.startswith("data:"):
+            return
+        (self.external if urlsplit(url).netloc else self.local).append(url)
 
 
 def test_the_description_documents_every_error_an_operation_answers(client):
