@@ -194,6 +194,54 @@ def default_language() -> str:
     return value if value in ("vi", "en") else "vi"
 
 
+ENV_MIN_CELL_SIZE = "VOICESCOUNT_MIN_CELL_SIZE"
+ENV_SUPPRESS_BELOW = "VOICESCOUNT_SUPPRESS_BELOW"
+ENV_CAUTION_BELOW = "VOICESCOUNT_CAUTION_BELOW"
+
+
+@dataclass(frozen=True)
+class DisclosureConfig:
+    """The deployment's disclosure rule: no public number rests on fewer than ``min_cell_size``
+    respondents (or speakers, or participants); an estimate on fewer than ``suppress_below`` is
+    suppressed and on fewer than ``caution_below`` flagged (the DHS convention, 25/50, by default)."""
+
+    min_cell_size: int = 10
+    suppress_below: int = 25
+    caution_below: int = 50
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise ConfigurationError(f"{name} must be a whole number from 1 to 100000, not {raw!r}.")
+    return int(raw)
+
+
+def disclosure() -> DisclosureConfig:
+    """The disclosure rule from ``$VOICESCOUNT_MIN_CELL_SIZE``, ``$VOICESCOUNT_SUPPRESS_BELOW`` and
+    ``$VOICESCOUNT_CAUTION_BELOW`` (defaults 10, 25, 50); each must be at least the one before."""
+    default = DisclosureConfig()
+    rule = DisclosureConfig(
+        min_cell_size=_whole_number(ENV_MIN_CELL_SIZE, default.min_cell_size),
+        suppress_below=_whole_number(ENV_SUPPRESS_BELOW, default.suppress_below),
+        caution_below=_whole_number(ENV_CAUTION_BELOW, default.caution_below),
+    )
+    if rule.suppress_below < rule.min_cell_size:
+        raise ConfigurationError(
+            f"{ENV_SUPPRESS_BELOW} ({rule.suppress_below}) is below the minimum cell size "
+            f"{ENV_MIN_CELL_SIZE} ({rule.min_cell_size}): an estimate may not rest on fewer respondents "
+            "than any other public number."
+        )
+    if rule.caution_below < rule.suppress_below:
+        raise ConfigurationError(
+            f"{ENV_CAUTION_BELOW} ({rule.caution_below}) is below {ENV_SUPPRESS_BELOW} "
+            f"({rule.suppress_below}): estimates are flagged from the suppression threshold up."
+        )
+    return rule
+
+
 def import_workers() -> int:
     """Worker processes that read and check a file being imported (0: none, in the importing process).
 

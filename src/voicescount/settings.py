@@ -165,9 +165,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# Disclosure control for everything public (see docs/disclosure-and-lnob.md).
+# Disclosure control for everything public (see docs/disclosure-and-lnob.md), from the environment
+# (config.disclosure); a study may be stricter, never looser (indicators.disclosure_rule).
 # Published estimates: fewer than SUPPRESS_BELOW unweighted respondents → suppressed; fewer than
 # CAUTION_BELOW → flagged (the DHS convention, 25/50). MIN_CELL_SIZE is the floor for any public count.
-VOICESCOUNT_MIN_CELL_SIZE = 10
-VOICESCOUNT_SUPPRESS_BELOW = 25
-VOICESCOUNT_CAUTION_BELOW = 50
+VOICESCOUNT_DISCLOSURE = config.disclosure()

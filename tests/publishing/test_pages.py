@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from voicescount.accounts.models import Coalition, Membership, Organisation, Role
+from voicescount.config import DisclosureConfig
 from voicescount.framework.models import Framework, Indicator
 
 pytestmark = pytest.mark.django_db
@@ -133,8 +134,7 @@ def test_non_public_complementary_indicator_only_visible_to_its_organisation(cli
 
 
 def test_about_page_explains_the_methods_in_both_languages(client, settings):
-    settings.VOICESCOUNT_SUPPRESS_BELOW = 30
-    settings.VOICESCOUNT_CAUTION_BELOW = 60
+    settings.VOICESCOUNT_DISCLOSURE = DisclosureConfig(min_cell_size=10, suppress_below=30, caution_below=60)
     en = client.get("/en/about/").content.decode()
     for text in ("Taylor linearisation", "logit scale", "Wilson", "Holm", "D-index", "CC BY 4.0"):
         assert text in en

@@ -25,7 +25,8 @@ from django.test import Client
 from voicescount.collection.crypto import decrypt_json
 from voicescount.collection.models import QuarantinedRecord, Study, Submission
 from voicescount.collection.services import personal_fields
-from voicescount.indicators.compute import compute_definition, default_rule
+from voicescount.indicators.compute import compute_definition
+from voicescount.indicators.disclosure_rule import deployment_rule
 from voicescount.indicators.models import Estimate
 from voicescount.publishing import render_cache
 from voicescount.publishing.exports import latest_public_runs
@@ -34,7 +35,7 @@ from voicescount.stats.disclosure import CellSizeRule
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 RESPONDENTS = 300
-SMALL = default_rule().suppress_below  # fewer respondents than this: never published
+SMALL = deployment_rule().suppress_below  # fewer respondents than this: never published
 NUMERIC_FIELDS = ("estimate", "se", "ci_low", "ci_high", "deff", "weighted_n", "n", "value", "obs_value")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -105,6 +106,25 @@ class Study(models.Model):
         ),
     )
     planned_sample_size = models.PositiveIntegerField(_("planned sample size"), null=True, blank=True)
+    # Disclosure: blank follows the deployment; a value may only be stricter (indicators.disclosure_rule).
+    min_cell_size = models.PositiveIntegerField(
+        _("smallest public count"),
+        null=True,
+        blank=True,
+        help_text=_("No public number rests on fewer people (blank: the deployment's; only stricter)."),
+    )
+    suppress_below = models.PositiveIntegerField(
+        _("suppress estimates below"),
+        null=True,
+        blank=True,
+        help_text=_("Estimates on fewer respondents are not published (blank: the deployment's)."),
+    )
+    caution_below = models.PositiveIntegerField(
+        _("flag estimates below"),
+        null=True,
+        blank=True,
+        help_text=_("Estimates on fewer respondents are marked 'interpret with caution'."),
+    )
     consent_procedure = models.CharField(_("consent procedure"), max_length=30, choices=Consent.choices)
     consent_notes_vi = models.TextField(_("consent notes (Vietnamese)"), blank=True)
     consent_notes_en = models.TextField(_("consent notes (English)"), blank=True)
@@ -134,6 +154,20 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.title_en
+
+    def clean(self) -> None:
+        from voicescount.indicators.disclosure_rule import deployment_rule, looser_settings
+
+        looser = looser_settings(self)
+        if looser:
+            floor = deployment_rule()
+            raise ValidationError(
+                {
+                    field: _("A study may be stricter than the deployment, never looser (at least %(n)d).")
+                    % {"n": getattr(floor, field)}
+                    for field in looser
+                }
+            )
 
 
 class Instrument(models.Model):

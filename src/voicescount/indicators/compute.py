@@ -42,6 +42,7 @@ from voicescount.collection.models import Study
 from voicescount.collection.sampling import design_of
 from voicescount.framework.labels import CodeLabels, code_labels
 from voicescount.indicators.dataset import Dataset, design_for, load_dataset, questions_read
+from voicescount.indicators.disclosure_rule import rule_for
 from voicescount.indicators.errors import ComputeError, DatasetError
 from voicescount.indicators.estimation import PatternCache, _intersections, _kernel, _outcome, _Prepared
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
@@ -54,15 +55,6 @@ FLAGS = {
     CellFlag.SUPPRESSED_SMALL_CELL: Estimate.Flag.SUPPRESSED_SMALL,
     CellFlag.SUPPRESSED_COMPLEMENTARY: Estimate.Flag.SUPPRESSED_COMPLEMENTARY,
 }
-
-
-def default_rule() -> CellSizeRule:
-    """The publication rule from the settings: by default the DHS convention (< 25 unweighted cases
-    suppressed, 25–49 flagged); ``VOICESCOUNT_SUPPRESS_BELOW`` / ``VOICESCOUNT_CAUTION_BELOW`` change it."""
-    return CellSizeRule(
-        suppress_below=getattr(settings, "VOICESCOUNT_SUPPRESS_BELOW", 25),
-        caution_below=getattr(settings, "VOICESCOUNT_CAUTION_BELOW", 50),
-    )
 
 
 Progress = Callable[[str, int, int], None]
@@ -183,7 +175,7 @@ def compute_definition(
     pattern_cache: PatternCache | None = None,
 ) -> EstimateRun | None:
     """Compute and store one definition; ``None`` when the latest run already used the same inputs."""
-    rule = rule or default_rule()
+    rule = rule or rule_for(definition.study).cell_size_rule
     data = data or load_dataset(definition.study)
     prep = _prepare(definition, data, rule, force)
     if prep is None:
@@ -271,7 +263,7 @@ def compute_study(
     (``VOICESCOUNT_PARALLEL_ROWS`` respondents or more, default 100,000) the definitions are estimated in
     worker processes, one per core (``VOICESCOUNT_COMPUTE_WORKERS``, default: the cores, at most 4)."""
     report = progress or (lambda *_: None)
-    rule = default_rule()
+    rule = rule_for(study).cell_size_rule
     definitions = list(study.indicator_definitions.select_related("study").order_by("code"))
     data = load_dataset(study, questions_read(study, definitions))
     results: dict[str, EstimateRun | None] = {}

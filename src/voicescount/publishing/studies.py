@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop, ngettext
 
 from voicescount.collection.models import QuarantinedRecord, Study, Submission
 from voicescount.collection.sampling import design_of
+from voicescount.indicators.disclosure_rule import deployment_rule, rule_for
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing.evidence import labels
 
@@ -50,6 +51,7 @@ class StudyProfile:
     withdrawn: int
     held_back_for_consent: int
     design: list[str]
+    disclosure: list[str]
     areas: list[str]
     regions: list[str]
     target_groups: list[str]
@@ -105,6 +107,29 @@ LONELY_PSU_SENTENCES = {
         "A stratum where a single cluster was sampled stops the computation (R: survey.lonely.psu = fail)."
     ),
 }
+
+
+def disclosure_in_plain_words(study: Study) -> list[str]:
+    """The disclosure rule in force for ``study`` (``indicators.disclosure_rule.rule_for``), in sentences."""
+    rule = rule_for(study)
+    sentences = [
+        _(
+            "An estimate based on fewer than %(suppress)d respondents is not published, and one based on "
+            "%(suppress)d to %(caution_last)d respondents is marked “interpret with caution”."
+        )
+        % {"suppress": rule.suppress_below, "caution_last": rule.caution_below - 1},
+        _("No public number rests on fewer than %(count)d people.") % {"count": rule.min_cell_size},
+    ]
+    if rule.stricter_than_deployment:
+        floor = deployment_rule()
+        sentences.append(
+            _(
+                "This study applies a stricter rule than the platform's (%(suppress)d and %(caution)d "
+                "respondents, %(count)d people)."
+            )
+            % {"suppress": floor.suppress_below, "caution": floor.caution_below, "count": floor.min_cell_size}
+        )
+    return sentences
 
 
 def design_in_plain_words(study: Study) -> list[str]:
@@ -230,6 +255,7 @@ def study_profile(study: Study, language: str) -> StudyProfile:
         withdrawn=counts.get(Submission.ConsentStatus.WITHDRAWN, 0),
         held_back_for_consent=_held_back_for_consent(study),
         design=design_in_plain_words(study),
+        disclosure=disclosure_in_plain_words(study),
         areas=areas,
         regions=regions,
         target_groups=[words.label("POPULATION_GROUP", code, language) for code in study.target_groups or []],

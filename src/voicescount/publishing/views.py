@@ -339,9 +339,9 @@ def study_detail(request, slug: str):
 @require_safe
 def about(request):
     """What CGD is and how the estimates are made, with the suppression thresholds actually in force."""
-    from voicescount.indicators.compute import default_rule
+    from voicescount.indicators.disclosure_rule import deployment_rule
 
-    rule = default_rule()
+    rule = deployment_rule()
     context = {
         "rule": rule,
         "caution_last": rule.caution_below - 1,
