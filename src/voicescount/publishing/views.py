@@ -18,6 +18,7 @@ from voicescount.geography import selectors as geography
 from voicescount.indicators.models import EstimateRun
 from voicescount.publishing import evidence
 from voicescount.publishing.charts import estimate_chart_spec, estimate_map_spec, province_map_spec
+from voicescount.publishing.page_cache import public_page
 
 MERGER_DATE = dt.date(2025, 7, 1)
 BOUNDARY_DATES = {"63": MERGER_DATE - dt.timedelta(days=1), "34": MERGER_DATE}
@@ -36,6 +37,7 @@ def _bad_request(request, message: str) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def home(request):
     goals = list(framework.goals_with_counts())
     community = evidence.community_counts()
@@ -50,6 +52,7 @@ def home(request):
 
 
 @require_safe
+@public_page
 def goal_detail(request, number: int):
     goal = framework.goal_detail(number)
     if goal is None:
@@ -62,6 +65,7 @@ def goal_detail(request, number: int):
 
 
 @require_safe
+@public_page
 def indicator_detail(request, code: str):
     indicator = framework.indicator_by_code(code)
     if indicator is None:
@@ -213,6 +217,7 @@ def data_package(request):
 
 
 @require_safe
+@public_page
 def indicator_breakdown(request, code: str, run_id: int):
     """The disaggregation table and chart of one run (the htmx target of the picker)."""
     indicator = framework.indicator_by_code(code)
@@ -265,6 +270,7 @@ def _boundary_choice(request) -> tuple[str, dt.date]:
 
 
 @require_safe
+@public_page
 def province_map(request):
     try:
         version, on = _boundary_choice(request)
@@ -302,6 +308,7 @@ def _with_label_points(collection: dict) -> dict:
 
 
 @require_safe
+@public_page
 def study_list(request):
     """Every public study with its method, period, organisation and how many people took part."""
     from voicescount.publishing import studies
@@ -314,6 +321,7 @@ def study_list(request):
 
 
 @require_safe
+@public_page
 def study_detail(request, slug: str):
     """A public study: methodology, coverage, sample, consent procedure, partners and its indicators."""
     from voicescount.accounts.permissions import Action, has_permission
@@ -337,6 +345,7 @@ def study_detail(request, slug: str):
 
 
 @require_safe
+@public_page
 def about(request):
     """What CGD is and how the estimates are made, with the suppression thresholds actually in force."""
     from voicescount.indicators.disclosure_rule import deployment_rule
