@@ -86,6 +86,49 @@ def test_windows_1258_is_refused_naming_the_legacy_encodings(tmp_path):
     assert "V\u0103n" not in message and "H\u00e0ng" not in message
 
 
+TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def windows_1258(text: str) -> bytes:
+    """``text`` as Windows-1258 writes it: ``â ê ô ơ ư ă`` precomposed, the five tones as combining marks."""
+    out = []
+    for char in text:
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
+        out.append(base + "".join(c for c in parts if c in TONES))
+    return "".join(out).encode("cp1258")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "q1,q2\nCó,Không\n",  # charset-normalizer said Windows-1250 for these three
+        "name\nPhạm Thị Hương\n",
+        "province\nĐiện Biên\nLào Cai\nSơn La\n",
+        "ho_ten,tinh\nNguyễn Văn An,Hà Nội\nTrần Thị Bình,Đà Nẵng\n" * 50,
+    ],
+)
+def test_windows_1258_vietnamese_is_named_windows_1258(tmp_path, text):
+    for fmt in ("csv", "odk-csv"):
+        with pytest.raises(ImportFileError) as caught:
+            read(write(tmp_path, "legacy.csv", windows_1258(text)), fmt)
+        assert "(its bytes look like Windows-1258 (Vietnamese))." in str(caught.value)
+    assert importing.detect_format(tmp_path / "legacy.csv") == "csv"
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("jméno\nDěkuji, že jste přišli včas\nPetr Dvořák\n", "cp1250"),
+        ("nom\nCafé, naïve, señor\n", "cp1252"),
+    ],
+)
+def test_other_code_pages_are_not_taken_for_windows_1258(tmp_path, text, codec):
+    with pytest.raises(ImportFileError) as caught:
+        read(write(tmp_path, "other.csv", text.encode(codec)))
+    assert "(its bytes look like" in str(caught.value) and "(Vietnamese)" not in str(caught.value)
+
+
 def test_tcvn3_bytes_that_decode_as_windows_1252_are_not_accepted(tmp_path):
     # TCVN3 (ABC) puts Vietnamese letters in 0xA0-0xFF: "Văn" is V\xa8n, "ư" is \xad, "đ" is \xae.
     # The bytes are valid Windows-1252 (they would show as "V¨n", "®"), so a guess would "succeed".

@@ -14,6 +14,11 @@ words, compared unequal unless normalised. Older offices still type in the legac
 * **Replacement characters** (U+FFFD) — bytes that were not UTF-8 (often Windows-1258) were
   decoded as UTF-8 with errors replaced: the letters are lost and must be re-exported.
 
+Bytes that are not UTF-8 at all are named by ``looks_windows1258`` when they are Windows-1258:
+that code page writes most tones as combining marks after the vowel (bytes 0xCC 0xEC 0xD2 0xDE
+0xF2), which is what tells it from Windows-1250, whose letters ``Ě ě Ň Ţ ň`` sit on the same bytes
+and which charset-normalizer often prefers on a short sample ("Có", "Phạm Thị Hương").
+
 ``normalise`` returns the NFC text and named findings; it never rewrites a legacy encoding itself
 (guessing wrong would corrupt good data), but ``decode_tcvn3`` gives the probable intended text
 for a coordinator to confirm.
@@ -70,6 +75,8 @@ _VNI_MEDIUM = re.compile("[aeiouyôöAEIOUYÔÖ][ùïûÙÏÛ]")  # French "où"
 _VNI_WEAK = re.compile("[aeiouyôöAEIOUYÔÖ][áàâêãÁÀÂÊÃ]|[ñÑ][aeiouyAEIOUY]")
 _MICRO_UNIT = re.compile(r"(?<![^\W\d_])µ(?=[gmlLsV]\b)")  # "50 µg" is a unit, not TCVN3 "à"
 _DOUBLE_UTF8 = re.compile("[ÂÃÄÅÆáº»¼½]|â€|Ä‘|Æ°|Æ¡")
+_CP1258_TONE = re.compile("[\u0300\u0301\u0303\u0309\u0323]")  # the five tone marks, combining
+_CP1258_TONED_VOWEL = re.compile("[aăâeêioôơuưyAĂÂEÊIOÔƠUƯY][\u0300\u0301\u0303\u0309\u0323]")
 
 
 def _latin_bytes(text: str) -> bytes | None:
@@ -129,6 +136,23 @@ def looks_double_utf8(text: str) -> bool:
     except UnicodeDecodeError:
         return False
     return fixed != text and not fixed.isascii()
+
+
+def looks_windows1258(data: bytes) -> bool:
+    """True when ``data`` (not UTF-8) reads as Vietnamese in Windows-1258.
+
+    Decoded with that code page, Vietnamese shows its tone marks as combining characters right after
+    a vowel (``a`` ``ă`` ``â`` ``ê`` ``ô`` ``ơ`` ``ư`` …); the same bytes read as Windows-1250 are
+    ``ě``/``ň`` after consonants ("děkuji"), and Western text has none. Asks for at least one toned
+    vowel and nine marks in ten on a vowel.
+    """
+    try:
+        text = data.decode("cp1258")
+    except UnicodeDecodeError:  # bytes the code page leaves undefined (0x81, 0x8A, 0x8D–0x90 …)
+        return False
+    marks = len(_CP1258_TONE.findall(text))
+    toned = len(_CP1258_TONED_VOWEL.findall(text))
+    return toned > 0 and toned >= 0.9 * marks
 
 
 def normalise(text: str) -> tuple[str, list[str]]:

@@ -31,6 +31,7 @@ from voicescount.collection.readers import (
     safety,
 )
 from voicescount.collection.records import RawRecord
+from voicescount.collection.textnorm import looks_windows1258
 
 ENCODING_SAMPLE_BYTES = 256 * 1024
 """How much of a CSV file is examined to decide its encoding and separator."""
@@ -68,10 +69,8 @@ def detect_encoding(sample: bytes, name: str, *, complete: bool) -> str:
     try:
         text = codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
     except UnicodeDecodeError:
-        guess = charset_normalizer.from_bytes(sample[:65536]).best()
-        guessed = guess.encoding if guess is not None else "unknown"
         raise ImportFileError(
-            f"The file is not UTF-8 or UTF-16 text (its bytes look like '{guessed}'). "
+            f"The file is not UTF-8 or UTF-16 text (its bytes look like {guess_encoding(sample)}). "
             + LEGACY_ENCODING_ADVICE,
             file=name,
         ) from None
@@ -83,6 +82,22 @@ def detect_encoding(sample: bytes, name: str, *, complete: bool) -> str:
             file=name,
         )
     return encoding
+
+
+def guess_encoding(sample: bytes) -> str:
+    """A name for the encoding of bytes that are not UTF-8, for a message ("Windows-1258 (Vietnamese)").
+
+    Vietnamese Windows-1258 is recognised by its tone marks (``textnorm.looks_windows1258``) before
+    charset-normalizer is asked, which on a short sample often says Windows-1250.
+    """
+    head = sample[:65536]
+    if looks_windows1258(head):
+        return "Windows-1258 (Vietnamese)"
+    guess = charset_normalizer.from_bytes(head).best()
+    if guess is None:
+        return "an unknown encoding"
+    codec = guess.encoding
+    return f"Windows-{codec[2:]}" if re.fullmatch(r"cp125\d", codec) else f"'{codec}'"
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:
