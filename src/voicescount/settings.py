@@ -80,6 +80,10 @@ DATABASES = {"default": _db.settings}
 DATABASE_DESCRIPTION = _db.description
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rendered public pages and API answers (publishing/page_cache.py, publishing/api.py): each worker's
+# memory, or a Redis server shared by every worker (VOICESCOUNT_CACHE_URL, read in config.cache).
+CACHES = {"default": config.cache()}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
