@@ -64,7 +64,8 @@ def proportion(
 
     The point estimate and SE are those of :func:`mean`; the interval is ``method``: ``"logit"``
     (default, R ``svyciprop(method="logit")``), ``"beta"`` (Korn–Graubard, R ``method="beta"``),
-    ``"wald"`` or ``"wilson"`` (on the effective sample size). The default ``df="domain"`` is what
+    ``"likelihood"`` (R ``method="likelihood"``), ``"asin"`` (R ``method="asin"``), ``"wald"`` or
+    ``"wilson"`` (on the effective sample size). The default ``df="domain"`` is what
     ``svyby(..., svyciprop)`` uses: PSUs minus strata among the domain's rows.
     """
     if method not in PROPORTION_METHODS:

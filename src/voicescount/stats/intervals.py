@@ -161,8 +161,10 @@ def likelihood(
     √qf(1−a, 1, n_rows−1)``, ``a = pnorm(t·√λ)/2``; an FMM cubic spline through those points is
     evaluated at ``3×(points)`` even steps and inverted linearly (R's ``spline`` then ``approx``).
     That interpolation is R's: its bounds differ from the exact roots of ``z(η) = ±t√λ`` by up to
-    1.1e-3 (relative) on the reference data. ``NaN`` where ``p`` is 0 or 1 (R stops with an error),
-    ``n ≤ 1``, ``n_rows ≤ 1`` or ``df ≤ 0``, or where the profile does not reach the cut-off (R's NA).
+    1.1e-3 (relative) on the reference data, and by far more with fewer than about 5 effective cases
+    on the smaller side (docs/statistics.md). ``NaN`` where ``p`` is 0 or 1 or ``se`` is 0 (R stops
+    with an error), ``n ≤ 1``, ``n_rows ≤ 1`` or ``df ≤ 0``, or where the profile does not reach the
+    cut-off (R's NA).
     """
     pa, sea, na, rows, t = np.broadcast_arrays(
         _snap(p),
