@@ -228,7 +228,10 @@ def demo(
     if not serve:
         console.print(f"Demo data ready. Start the site with: voicescount serve --port {port}")
         return
-    console.print(f"\n[bold green]VoicesCount demo:[/] {url}   (admin: {url}en/admin/)   Ctrl+C to stop.\n")
+    console.print(
+        f"\n[bold green]VoicesCount demo:[/] {url}   sign in: {url}en/accounts/sign-in/   "
+        f"(admin: {url}en/admin/)   Ctrl+C to stop.\n"
+    )
     serve_wsgi(host, port, workers)
 
 
