@@ -3,11 +3,16 @@
 VoicesCount serves every asset itself (no CDN). npm installs pinned versions (package-lock.json);
 this script copies the few built files the pages use, with their licences, to
 ``src/voicescount/publishing/static/vendor/``. Run by ``make install`` and by ``.ci/run``.
+
+A built file that names its source map (``//# sourceMappingURL=…``) gets the map beside it when the package
+ships one, and loses the reference when it does not: in production ``collectstatic`` (whitenoise's manifest
+storage) resolves every file a script or stylesheet names and fails on a missing one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -21,10 +26,28 @@ ASSETS = {
     "vega-lite": ["build/vega-lite.min.js"],
     "vega-embed": ["build/vega-embed.min.js"],
     "htmx.org": ["dist/htmx.min.js"],
-    # The API documentation at /api/docs (Swagger UI); the stylesheet names its source map, which
-    # production's manifest storage resolves, so the map comes along.
-    "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui.css.map"],
+    "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css"],  # the API documentation, /api/docs
 }
+# The last line of a built script or stylesheet that names its source map.
+SOURCE_MAP = re.compile(
+    rb"\n(?://# sourceMappingURL=(?P<js>[^\s]+)|/\*# sourceMappingURL=(?P<css>[^\s*]+) ?\*/)\s*$"
+)
+
+
+def copy_built_file(source: Path, target_dir: Path) -> None:
+    """Copy ``source`` into ``target_dir`` with the source map it names, or without naming a map that the
+    package does not ship."""
+    content = source.read_bytes()
+    found = SOURCE_MAP.search(content, max(0, len(content) - 1000))
+    if found is None:
+        shutil.copy2(source, target_dir / source.name)
+        return
+    map_file = source.parent / (found["js"] or found["css"]).decode()
+    if map_file.is_file() and map_file.parent == source.parent:
+        shutil.copy2(source, target_dir / source.name)
+        shutil.copy2(map_file, target_dir / map_file.name)
+    else:
+        (target_dir / source.name).write_bytes(content[: found.start()] + b"\n")
 
 
 def main() -> int:
@@ -38,7 +61,7 @@ def main() -> int:
         meta = json.loads((pkg_dir / "package.json").read_text(encoding="utf-8"))
         versions[package] = {"version": meta["version"], "license": meta.get("license", "")}
         for rel in files:
-            shutil.copy2(pkg_dir / rel, TARGET / Path(rel).name)
+            copy_built_file(pkg_dir / rel, TARGET)
         for licence in ("LICENSE", "LICENSE.md", "LICENSE.txt"):
             if (pkg_dir / licence).exists():
                 shutil.copy2(pkg_dir / licence, TARGET / f"{package}.LICENSE.txt")
