@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -402,6 +403,17 @@ def official_command(
         console.print(f"  skipped {reason}")
 
 
+class _ImportStopped(BaseException):
+    """SIGTERM or SIGINT during an import: unwinds it (the transaction rolls back, workers stop).
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is, so that no ``except Exception`` on the way
+    mistakes it for an error in the file."""
+
+
+def _stop_import(signum: int, _frame: object) -> None:
+    raise _ImportStopped(signal.Signals(signum).name)
+
+
 @app.command("import")
 def import_command(
     study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
@@ -433,6 +445,7 @@ def import_command(
         )
     if fmt != "auto" and fmt not in importing.FORMATS:
         raise fail(f"Unknown format '{fmt}'; use one of: auto, {', '.join(importing.FORMATS)}.")
+    stopping = {sig: signal.signal(sig, _stop_import) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         chosen = importing.detect_format(source, source.name) if fmt == "auto" else fmt
         total = importing.source_size(source)
@@ -478,10 +491,23 @@ def import_command(
                 workers=batches.import_workers(),
                 form_check=batches.form_check_for(instrument, source.name),
                 progress=None if read is None else lambda _n: progress.update(task, completed=read.value),
+                wait=None,
+                waiting=lambda: progress.console.print(
+                    f"Waiting for another import of study '{study}' to finish…", highlight=False
+                ),
             )
             progress.update(task, completed=total)
     except (CollectionError, PermissionDenied) as exc:
         raise fail(f"Nothing was imported. {exc}") from None
+    except _ImportStopped as stopped:
+        raise fail(
+            f"Import stopped ({stopped}) before it finished: a batch is stored whole or not at all, so "
+            "run the same command again to import the file (records already stored count as duplicates).",
+            code=128 + int(signal.Signals[str(stopped)]),
+        ) from None
+    finally:
+        for sig, handler in stopping.items():
+            signal.signal(sig, handler)
     table = Table(title=f"Batch {report.batch_id}: {source.name}")
     for column in ("received", "accepted", "duplicates", "quarantined"):
         table.add_column(column, justify="right")

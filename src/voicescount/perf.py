@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import itertools
 import multiprocessing
+import os
 import pickle
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
@@ -47,7 +50,10 @@ class AheadInChild(Generic[T, R]):
     say) is raised here, at the point of the stream where it happened. Children must not use this
     process's database connection: ``work`` gets everything it needs before the fork.
 
-    Use it as a context manager: leaving early stops the children.
+    Use it as a context manager: leaving early stops the children. A child never outlives this
+    process: on Linux the kernel kills it when its parent dies (``PR_SET_PDEATHSIG``), and anywhere
+    its next send fails once the parent has gone (no other process holds the reading end of its pipe),
+    so a killed import leaves no worker behind blocked on a full pipe.
     """
 
     def __init__(
@@ -62,18 +68,29 @@ class AheadInChild(Generic[T, R]):
         context = multiprocessing.get_context("fork")
         self._receivers: list[Any] = []
         self._processes: list[Any] = []
-        for number in range(children):
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_child_loop,
-                args=(send, items, work, finish, number, children),
-                name=f"voicescount-ahead-{number}",
-                daemon=True,
-            )
-            process.start()
-            send.close()
-            self._receivers.append(receive)
-            self._processes.append(process)
+        parent = os.getpid()
+        try:
+            # A handler raising while os.fork runs its hooks would be printed and ignored (the CLI's
+            # SIGTERM handler, say): the signals wait until the children are started.
+            with _stop_signals_held():
+                for number in range(children):
+                    receive, send = context.Pipe(duplex=False)
+                    # The child closes its copies of the reading ends (its own, its elder siblings'):
+                    # with them open, its parent's death would never break its pipe.
+                    inherited = [*self._receivers, receive]
+                    process = context.Process(
+                        target=_child_loop,
+                        args=(send, inherited, parent, items, work, finish, number, children),
+                        name=f"voicescount-ahead-{number}",
+                        daemon=True,
+                    )
+                    process.start()
+                    send.close()
+                    self._receivers.append(receive)
+                    self._processes.append(process)
+        except BaseException:
+            self.__exit__()
+            raise
 
     @staticmethod
     def available() -> bool:
@@ -119,9 +136,52 @@ class AheadInChild(Generic[T, R]):
 _RESULT, _ERROR, _END = 0, 1, 2
 
 
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+@contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """SIGTERM and SIGINT held back for the block (delivered at its end), where the platform can."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this (forked) process when its parent dies, on Linux; exit at once when
+    the parent ``parent`` has already gone (it may have died before the request was made)."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # not Linux: the broken pipe tells
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the C library's prctl
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
 def _child_loop(
-    send: Any, items: Iterable[Any], work: Callable[[Any], Any], finish: Any, number: int, children: int
+    send: Any,
+    inherited: list[Any],
+    parent: int,
+    items: Iterable[Any],
+    work: Callable[[Any], Any],
+    finish: Any,
+    number: int,
+    children: int,
 ) -> None:
+    die_with_parent(parent)
+    # The parent's handlers (the CLI stops an import on SIGTERM or Ctrl-C) are not the child's: the
+    # parent stops its children itself, with SIGTERM, once it has unwound.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held back while the parent forked
+    for receive in inherited:
+        receive.close()
     collect = not gc.isenabled()  # paused in the parent: collect the young generation now and then
     try:
         for index, item in enumerate(items):

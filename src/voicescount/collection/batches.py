@@ -5,7 +5,9 @@ demo. It runs inside one database transaction: an import stopped half-way (kille
 error, a corrupt file found by a worker process) leaves either the whole batch or nothing. Each
 incoming record ends up in exactly one place (``collection/services.py`` says which and why):
 accepted as a ``Submission``, a duplicate, or quarantined with its reasons. ``FormCheck`` refuses an
-export of another form or form version before anything is stored.
+export of another form or form version before anything is stored. Imports of one study run one at a
+time (``collection/locks.py``): one started while another is running waits for it, then counts the
+records that one stored as duplicates.
 
 The work per record — checking (``checker``), consent, splitting personal fields off and encrypting
 them, the JSON of the stored columns — is done by ``_Preparer``, which touches no database, so that
@@ -29,6 +31,7 @@ from django.db import transaction
 from voicescount.accounts.permissions import Action, require
 from voicescount.collection.crypto import encrypt_json
 from voicescount.collection.errors import ImportFileError
+from voicescount.collection.locks import DEFAULT_WAIT, lock_study_imports
 from voicescount.collection.models import (
     AuditEntry,
     ImportBatch,
@@ -249,6 +252,8 @@ def import_records(
     form_check: Callable[[RawRecord], None] | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 0,
+    wait: float | None = DEFAULT_WAIT,
+    waiting: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import ``records`` for ``instrument`` as one batch; see the module docstring.
 
@@ -264,8 +269,12 @@ def import_records(
     too (they cannot know them), so the report's notes then count every record read. ``progress(n)``
     is called after each chunk of ``n`` records is stored.
 
-    Raises ``ImportFileError`` (nothing imported) when the source cannot be read to the end, and
-    ``PermissionDenied`` when ``user`` may not import for the study's organisation.
+    While another import of the study is running, ``waiting()`` is called and the import waits up to
+    ``wait`` seconds (``None``: as long as it takes) for it to finish.
+
+    Raises ``ImportFileError`` (nothing imported) when the source cannot be read to the end,
+    ``ImportInProgress`` when the wait ran out and ``PermissionDenied`` when ``user`` may not import for
+    the study's organisation.
     """
     study = instrument.study
     if check_permission:
@@ -276,6 +285,7 @@ def import_records(
     # would walk the live objects again and again (a tenth of the import's time). Paused, with the
     # young generation collected every few chunks in case something did leave a cycle.
     with paused_gc(), transaction.atomic():
+        lock_study_imports(study, wait, waiting)
         batch = ImportBatch.objects.create(
             study=study,
             instrument=instrument,

@@ -49,3 +49,7 @@ class InstrumentError(CollectionError):
 
 class ImportFileError(CollectionError):
     """A data file that cannot be imported at all: corrupt, encrypted, too large, unsafe, wrong form."""
+
+
+class ImportInProgress(CollectionError):
+    """Another import of the same study is still running and did not finish within the wait."""

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from voicescount.accounts.permissions import Action, has_permission
@@ -21,6 +17,7 @@ from voicescount.collection import batches, importing
 from voicescount.collection.checking import checker_for
 from voicescount.collection.errors import CollectionError
 from voicescount.collection.models import Study
+from voicescount.collection.uploads import UnnamedFileUploadHandler, UnnamedUploadedFile
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
@@ -65,9 +62,17 @@ class ImportForm(forms.Form):
         self.fields["instrument"].queryset = study.instruments.all()
 
 
+@csrf_exempt  # checked by _import_page: the upload handler must be in place before the form is read
+def import_page(request, slug: str):
+    """The coordinators' upload page; the file goes to an unnamed temporary file (``uploads``)."""
+    request.upload_handlers = [UnnamedFileUploadHandler(request)]
+    return _import_page(request, slug)
+
+
+@csrf_protect
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def import_page(request, slug: str):
+def _import_page(request, slug: str):
     study = _visible_study(request, slug)
     if not has_permission(request.user, Action.IMPORT, study.organisation):
         raise PermissionDenied(_("You may not import data for %(org)s.") % {"org": study.organisation.name})
@@ -84,15 +89,9 @@ def import_page(request, slug: str):
     return render(request, "collection/import.html", context, status=status)
 
 
-def _import_upload(request, data, upload):
-    suffix = Path(upload.name).suffix.lower()[:10]
-    digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(suffix=suffix, dir=settings.DATA_DIR) as tmp:
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            tmp.write(chunk)
-        tmp.flush()
-        path = Path(tmp.name)
+def _import_upload(request, data, upload: UnnamedUploadedFile):
+    with upload:
+        path = upload.readable_path()
         fmt = data["format"]
         try:
             if fmt == "auto":
@@ -105,7 +104,7 @@ def _import_upload(request, data, upload):
                 checker=checker_for(data["instrument"]),
                 source=fmt,
                 filename=upload.name,
-                file_sha256=digest.hexdigest(),
+                file_sha256=upload.sha256,
                 user=request.user,
                 workers=batches.import_workers(),
                 form_check=batches.form_check_for(data["instrument"], upload.name),
