@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -222,9 +223,52 @@ def test_concurrent_requests_get_their_own_answers(demo_database, tmp_path, serv
     finally:
         server.stop()
     total = CLIENTS * REQUESTS_PER_CLIENT
-    assert tally["right"] == total, f"{total - tally['right']} of {total} answers wrong: {dict(tally)}"
+    log = server.log.read_text(errors="replace")
+    wrong = total - tally["right"]
+    assert wrong == 0, f"{wrong} of {total} answers wrong: {dict(tally)}; server log:\n{log[-3000:]}"
     # Nothing wrong was cached either: asked again alone, every path gives its reference answer.
     stale = [p for p, (kind, answer) in expected.items() if _answer(kind, *after[p]) != answer]
     assert stale == []
-    log = server.log.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_new_run_reaches_every_workers_cached_pages(demo_database, tmp_path):
+    """Pages are cached in each worker; ``voicescount compute`` from another process renews the stamp,
+    and every following answer, from whichever worker, shows the new run."""
+    server = Server(demo_database, tmp_path / "serve.log", "--no-migrate")
+    try:
+        server.wait_until_answering()
+        code = _with_estimates(server.base, [row["code"] for row in _indicators(server.base)])[0]
+        page = f"{server.base}/en/indicators/{code}/"
+        before = {_runs(fetch(page)) for _ in range(20)}  # both workers have rendered and cached it
+        study = json.loads(fetch(f"{server.base}/api/v1/studies")[1])["items"][0]["slug"]
+        computed = subprocess.run(
+            [*_voicescount(), "compute", study, "--force"],
+            env=demo_database,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert computed.returncode == 0, computed.stdout + computed.stderr
+        after = {_runs(fetch(page)) for _ in range(20)}
+    finally:
+        server.stop()
+    assert len(before) == 1 and len(after) == 1, (
+        before,
+        after,
+        server.log.read_text(errors="replace")[-3000:],
+    )
+    assert before != after and min(after.pop()) > max(before.pop())
+
+
+def _indicators(base: str) -> list[dict]:
+    status, body = fetch(f"{base}/api/v1/indicators?limit=1000")
+    assert status == 200, body[:300]
+    return json.loads(body)["items"]
+
+
+def _runs(answer: tuple[int, bytes]) -> frozenset[int]:
+    """The runs an indicator page links to (its breakdown pages)."""
+    status, body = answer
+    assert status == 200
+    return frozenset(int(pk) for pk in re.findall(rb"/runs/(\d+)/", body))
