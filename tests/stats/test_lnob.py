@@ -76,9 +76,70 @@ def test_weights_change_the_d_index():
 def test_barrier_is_computed_on_its_absence():
     y = np.array([1, 0, 0, 0, 1, 1], dtype=float)  # stunting
     g = np.array(["a", "a", "a", "b", "b", "b"])
-    r = d_index_by_circumstances(y, {"g": g}, barrier=True)
+    r = d_index_by_circumstances(y, {"g": g}, direction="higher_worse")
     assert r.coverage == pytest.approx(0.5)
     assert r.d == pytest.approx(d_index([2 / 3, 1 / 3], [1, 1]))
+    assert r.direction == "higher_worse"
+
+
+def test_d_index_of_a_barrier_is_on_its_absence_and_neutral_is_on_the_rate():
+    y, w, c = _survey()
+    barrier = 1 - y  # e.g. poverty where y is "not poor"
+    circ = {"residence": c["residence"], "sex": c["sex"]}
+    worse = d_index_by_circumstances(barrier, circ, w, direction="higher_worse")
+    better = d_index_by_circumstances(y, circ, w, direction="higher_better")
+    neutral = d_index_by_circumstances(barrier, circ, w, direction="neutral")
+    assert worse.d == pytest.approx(better.d)
+    assert worse.coverage == pytest.approx(np.average(y, weights=w))
+    # the rate as given has another D: a barrier's D on its own rate is not ESCAP's
+    assert neutral.d == pytest.approx(d_index_by_circumstances(barrier, circ, w).d)
+    assert neutral.d != pytest.approx(worse.d)
+
+
+def test_furthest_behind_of_a_barrier_has_its_highest_rate():
+    y, w, c = _survey()
+    barrier = 1 - y
+    access = furthest_behind(y, c, w, labels=LABELS, ordered=["quintile"])
+    tree = furthest_behind(barrier, c, w, labels=LABELS, ordered=["quintile"], direction="higher_worse")
+    means = [leaf.mean for leaf in tree.leaves]
+    assert means == sorted(means, reverse=True)  # from furthest behind (highest barrier) to ahead
+    assert tree.furthest_behind.mean == max(means) and tree.furthest_ahead.mean == min(means)
+    assert tree.furthest_behind.opportunity == pytest.approx(1 - tree.furthest_behind.mean)
+    # the same groups as the tree on access (squared error is the same on 1 - y): the rural poor
+    assert tree.furthest_behind.conditions == access.furthest_behind.conditions
+    assert tree.furthest_behind.mean == pytest.approx(1 - access.furthest_behind.mean)
+    assert tree.furthest_behind.conditions["residence"] == {"rural"}
+    assert tree.overall_mean == pytest.approx(np.average(barrier, weights=w))
+    # without the direction the lowest barrier would be called furthest behind: the defect
+    assert furthest_behind(barrier, c, w, ordered=["quintile"]).furthest_behind.mean == min(means)
+
+
+def test_furthest_behind_where_higher_is_better_has_the_lowest_rate():
+    y, w, c = _survey()
+    tree = furthest_behind(y, c, w, ordered=["quintile"], direction="higher_better")
+    assert tree.furthest_behind.mean == min(leaf.mean for leaf in tree.leaves)
+    assert tree.furthest_behind.opportunity == tree.furthest_behind.mean
+    assert tree.lowest == tree.furthest_behind and tree.highest == tree.furthest_ahead
+
+
+def test_a_neutral_indicator_has_lowest_and_highest_but_no_one_behind():
+    y, w, c = _survey()
+    tree = furthest_behind(y, c, w, ordered=["quintile"], direction="neutral")
+    means = [leaf.mean for leaf in tree.leaves]
+    assert means == sorted(means)
+    assert tree.lowest.mean == min(means) and tree.highest.mean == max(means)
+    with pytest.raises(StatsError, match="no better direction"):
+        tree.furthest_behind  # noqa: B018
+    with pytest.raises(StatsError, match="no better direction"):
+        tree.furthest_ahead  # noqa: B018
+
+
+def test_unknown_direction_is_an_error():
+    y, w, c = _survey(n=300)
+    with pytest.raises(StatsError, match="direction must be one of"):
+        furthest_behind(y, c, w, direction="lower_better")
+    with pytest.raises(StatsError, match="direction must be one of"):
+        d_index_by_circumstances(y, c, w, direction="up")
 
 
 def test_missing_circumstance_is_an_error():

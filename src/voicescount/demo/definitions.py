@@ -5,7 +5,8 @@ comprehensive review, ``framework/data/global-framework.csv``), who is asked (``
 counts (``numerator`` for a proportion, ``value`` for a mean) in the expression language of
 ``indicators/expressions.py`` over the questionnaire's question names. Citizen-generated data rarely
 measure an indicator exactly as its UN metadata define it: ``notes_en``/``notes_vi`` say how each
-definition differs. The Vietnamese texts are the project's own translation.
+definition differs, and ``direction`` whether a higher value is better or worse. The Vietnamese texts
+are the project's own translation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ import datetime as dt
 from typing import Any
 
 from voicescount.demo.survey import FORM_ID, FORM_VERSION
+
+# Which way each definition is good (``IndicatorDefinition.direction``): it decides who is furthest behind.
+# Stated for every definition, though most equal their indicator's (framework/data/indicator_direction.csv):
+# school attendance is higher-is-better where 4.5.1 itself (parity indices) is neutral.
+HIGHER_BETTER, HIGHER_WORSE = "higher_better", "higher_worse"
 
 # --- disaggregation dimensions ------------------------------------------------------------------------
 
@@ -96,6 +102,8 @@ def _proportion(
     notes_vi: str,
     dimensions: list[dict[str, Any]] | None = None,
     intersections: list[list[str]] | None = None,
+    *,
+    direction: str,
 ) -> dict[str, Any]:
     return {
         "code": code,
@@ -110,6 +118,7 @@ def _proportion(
         "intersections": _default_intersections(dimensions) if intersections is None else intersections,
         "notes_en": notes_en,
         "notes_vi": notes_vi,
+        "direction": direction,
     }
 
 
@@ -129,6 +138,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "tật, hỗ trợ hộ nghèo hoặc trợ cấp thất nghiệp. Không tính thẻ bảo hiểm y tế miễn phí và hỗ trợ "
         "COVID-19 một lần. Chỉ tiêu của Liên Hợp Quốc dựa trên số liệu hành chính; đây là thông tin do "
         "người dân tự cung cấp.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "sp-disability-allowance",
@@ -145,6 +155,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "của chỉ tiêu 1.3.1, theo lời kể của người trả lời.",
         dimensions=[SEX, AGE_ADULTS, URBANISATION, REGION, ETHNICITY],
         intersections=[["SEX", "URBANISATION"], ["REGION", "URBANISATION"]],
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "poor-household-list",
@@ -159,6 +170,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "Danh sách hộ nghèo, cận nghèo áp dụng chuẩn nghèo đa chiều quốc gia giai đoạn 2022–2025; ở đây "
         "người trả lời cho biết hộ có trong danh sách hay không. Có tính cả hộ cận nghèo nên con số cao hơn "
         "tỷ lệ hộ nghèo quốc gia.",
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "disaster-affected",
@@ -178,6 +190,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "13.1.1) tính số người bị ảnh hưởng trực tiếp trên 100.000 dân từ cơ sở dữ liệu thiệt hại do "
         "thiên tai; "
         "nhân tỷ lệ phần trăm với 1.000 để có đơn vị đó.",
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "climate-awareness",
@@ -192,6 +205,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "Thước đo bổ sung cho mục tiêu cụ thể 13.3 (nâng cao nhận thức về biến đổi khí hậu). Bản thân chỉ "
         "tiêu 13.3.1 đo mức độ lồng ghép giáo dục phát triển bền vững vào chính sách và chương trình giáo "
         "dục; được liên kết ở đây vì đó là chỉ tiêu duy nhất của mục tiêu cụ thể này.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "lower-secondary-completion",
@@ -210,6 +224,7 @@ DEFINITIONS: list[dict[str, Any]] = [
             ["REGION", "URBANISATION"],
             ["SEX", "DISABILITY_STATUS", "ETHNICITY"],
         ],
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "child-school-attendance",
@@ -225,6 +240,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "là tỷ số giữa các phân tổ này (nữ/nam, nông thôn/thành thị, có/không khuyết tật).",
         dimensions=[SEX, DISABILITY, URBANISATION, REGION, ETHNICITY],
         intersections=SMALL_INTERSECTIONS,
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "school-wheelchair-access",
@@ -240,6 +256,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "biết'.",
         dimensions=[SEX, URBANISATION, REGION, ETHNICITY],
         intersections=[["REGION", "URBANISATION"]],
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "violence-12m",
@@ -250,6 +267,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "not selected(violence_12m, 'none')",
         "Respondents who preferred not to answer are excluded from the denominator.",
         "Không tính những người không muốn trả lời vào mẫu số.",
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "partner-violence",
@@ -270,6 +288,7 @@ DEFINITIONS: list[dict[str, Any]] = [
             ["REGION", "URBANISATION"],
             ["DISABILITY_STATUS", "ETHNICITY"],
         ],
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "discrimination",
@@ -283,6 +302,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "poverty, religion); the same measure serves 16.b.1.",
         "Vì bất kỳ lý do nào được liệt kê (dân tộc, khuyết tật, giới tính, xu hướng tính dục hoặc bản dạng "
         "giới, tuổi, nghèo, tôn giáo); cùng thước đo dùng cho chỉ tiêu 16.b.1.",
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "discrimination-sogi",
@@ -298,6 +318,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "Chỉ gồm người trả lời tự xác định là LGBT; nhóm nhỏ nên phần lớn các phân tổ bị ẩn.",
         dimensions=[AGE_ADULTS, URBANISATION, REGION],
         intersections=[],
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "decision-making-inclusive",
@@ -311,6 +332,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "excluded.",
         "Câu hỏi về 'hiệu quả chính trị bên ngoài' của chỉ tiêu 16.7.2, hỏi về cấp xã; không tính "
         "'không biết'.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "spoke-at-meeting",
@@ -324,6 +346,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "Thước đo bổ sung về sự tham gia của phụ nữ vào việc ra quyết định ở địa phương (mục tiêu cụ thể "
         "5.5); chỉ tiêu 5.5.1(b) tính tỷ lệ ghế của phụ nữ trong chính quyền địa phương. Điều quan trọng là "
         "khoảng cách giữa nữ và nam.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "youth-neet",
@@ -340,6 +363,7 @@ DEFINITIONS: list[dict[str, Any]] = [
             ["REGION", "URBANISATION"],
             ["SEX", "DISABILITY_STATUS", "ETHNICITY"],
         ],
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "unemployment-rate",
@@ -352,6 +376,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "did not work, looked for work in the last 4 weeks and could start within two weeks.",
         "Định nghĩa của ILO được đơn giản hóa: có việc làm = làm ít nhất một giờ trong 7 ngày qua; thất "
         "nghiệp = không làm việc, có tìm việc trong 4 tuần qua và có thể bắt đầu làm trong vòng hai tuần.",
+        direction=HIGHER_WORSE,
     ),
     {
         "code": "hourly-earnings",
@@ -364,6 +389,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "unit": "CUR_LCU",
         "dimensions": ALL_ADULT_DIMENSIONS,
         "intersections": [["SEX", "AGE"], ["REGION", "URBANISATION"], ["SEX", "DISABILITY_STATUS"]],
+        "direction": HIGHER_BETTER,
         "notes_en": "Last month's earnings from the main job divided by the hours worked last week "
         "times 4.33; "
         "employees who preferred not to state their earnings are excluded.",
@@ -379,6 +405,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "has_account == 'yes'",
         "The UN indicator covers adults aged 15+; 'don't know' excluded.",
         "Chỉ tiêu của Liên Hợp Quốc tính cho người từ 15 tuổi trở lên; không tính 'không biết'.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "safe-after-dark",
@@ -391,6 +418,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "'don't know' excluded.",
         "Người không bao giờ đi một mình khi trời tối được tính là không cảm thấy an toàn, theo hướng dẫn "
         "của UNODC; không tính 'không biết'.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "public-service-satisfaction",
@@ -403,6 +431,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "school) instead of the attribute-by-attribute module of 16.6.2.",
         "Một câu hỏi về dịch vụ gần đây nhất (thủ tục hành chính, cơ sở y tế công lập hoặc trường công lập) "
         "thay cho bộ câu hỏi theo từng thuộc tính của chỉ tiêu 16.6.2.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "bribery",
@@ -413,6 +442,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "bribe in ['paid', 'asked_not_paid']",
         "Twelve-month reference period as in 16.5.1; respondents who preferred not to answer are excluded.",
         "Thời kỳ tham chiếu 12 tháng như chỉ tiêu 16.5.1; không tính những người không muốn trả lời.",
+        direction=HIGHER_WORSE,
     ),
     _proportion(
         "birth-registration",
@@ -428,6 +458,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "gần với thước đo chính thức khi phần lớn các hộ có một trẻ nhỏ.",
         dimensions=[URBANISATION, REGION, ETHNICITY],
         intersections=[["REGION", "URBANISATION"], ["ETHNICITY", "URBANISATION"]],
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "internet-use",
@@ -439,6 +470,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "The only indicator here that includes the children's answers.",
         "Chỉ tiêu duy nhất ở đây có tính câu trả lời của trẻ em.",
         dimensions=[SEX, AGE_ALL, DISABILITY, URBANISATION, REGION, ETHNICITY],
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "mobile-phone-ownership",
@@ -449,6 +481,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "owns_cellphone == 'yes'",
         "The ITU indicator covers individuals aged 10+; children were not asked.",
         "Chỉ tiêu của ITU tính cho người từ 10 tuổi trở lên; trẻ em không được hỏi câu này.",
+        direction=HIGHER_BETTER,
     ),
     _proportion(
         "child-violent-discipline",
@@ -463,6 +496,7 @@ DEFINITIONS: list[dict[str, Any]] = [
         "câu hỏi MICS của chỉ tiêu 16.2.1; không tính trẻ không muốn trả lời.",
         dimensions=[SEX, DISABILITY, URBANISATION, REGION, ETHNICITY],
         intersections=SMALL_INTERSECTIONS,
+        direction=HIGHER_WORSE,
     ),
 ]
 

@@ -112,6 +112,7 @@ def _definitions(study: Study) -> int:
                 "indicator": indicators[spec["indicator"]],
                 "kind": spec.get("kind", "proportion"),
                 "unit": spec.get("unit", "PT"),
+                "direction": spec.get("direction", ""),
                 "dimensions": spec.get("dimensions", []),
                 "intersections": spec.get("intersections", []),
                 "reference_period": spec.get("reference_period", str(study.period_end.year)),

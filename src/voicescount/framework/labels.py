@@ -21,6 +21,12 @@ pattern        English                     Vietnamese
 =============  ==========================  =========================
 
 The codes of REGION, AREA and COUNTRY are areas of the geography app and are named from it.
+
+The words around the groups of the leave-no-one-behind analysis are here too (:func:`lnob_roles`,
+:func:`lnob_sentence`): which end of the tree is "furthest behind" depends on the indicator's direction
+(the group with the highest rate where a higher value is worse), and the words say which it is —
+"furthest behind (highest rate)"; an indicator with no better direction names its "lowest rate" and
+"highest rate" groups and no one behind.
 """
 
 from __future__ import annotations
@@ -139,3 +145,53 @@ def _place_labels(places: Iterable[str]) -> dict[tuple[str, str], Label]:
     in_viet_nam = Q(country_code="VN") | Q(level=Area.Level.COUNTRY)
     rows = Area.objects.filter(in_viet_nam, level__in=levels).only("code", "level", "name", "name_en")
     return {(kinds[area.level], area.code): (area.name_en or area.name, area.name) for area in rows}
+
+
+# --- the words of the leave-no-one-behind analysis -------------------------------------------------------
+
+#: (first, second) group's role per direction and language: the furthest behind and the furthest ahead,
+#: with which end of the rate they are; an indicator with no better direction has a lowest and a highest.
+LNOB_ROLES: dict[str, dict[str, tuple[str, str]]] = {
+    "higher_worse": {
+        "en": ("furthest behind (highest rate)", "furthest ahead (lowest rate)"),
+        "vi": ("bị bỏ lại xa nhất (tỷ lệ cao nhất)", "đi trước xa nhất (tỷ lệ thấp nhất)"),
+    },
+    "higher_better": {
+        "en": ("furthest behind (lowest rate)", "furthest ahead (highest rate)"),
+        "vi": ("bị bỏ lại xa nhất (tỷ lệ thấp nhất)", "đi trước xa nhất (tỷ lệ cao nhất)"),
+    },
+    "neutral": {
+        "en": ("lowest rate", "highest rate"),
+        "vi": ("tỷ lệ thấp nhất", "tỷ lệ cao nhất"),
+    },
+}
+
+
+def lnob_roles(direction: str, language: str = "en") -> tuple[str, str]:
+    """What the first and the second group of an LNOB analysis are, in ``language`` ("en" or "vi"):
+    ("furthest behind (highest rate)", "furthest ahead (lowest rate)") where a higher value is worse,
+    ("lowest rate", "highest rate") where neither direction is better."""
+    roles = LNOB_ROLES.get(direction, LNOB_ROLES["neutral"])
+    return roles["vi" if language == "vi" else "en"]
+
+
+def percent(value: float, language: str = "en") -> str:
+    """A proportion as a percentage with one decimal, the Vietnamese way in Vietnamese ("41,0%")."""
+    text = f"{100 * value:.1f}%"
+    return text.replace(".", ",") if language == "vi" else text
+
+
+def lnob_sentence(
+    direction: str, first: tuple[str, float], second: tuple[str, float], language: str = "en"
+) -> str:
+    """The LNOB result in one sentence: the first group (furthest behind, or lowest) and the second
+    (furthest ahead, or highest), each as (description, mean proportion).
+
+    "Furthest behind (highest rate): ethnic minority, 41.0%; furthest ahead (lowest rate): female,
+    urban, Kinh or Hoa, 6.5%." / "Bị bỏ lại xa nhất (tỷ lệ cao nhất): dân tộc thiểu số, 41,0%; …"."""
+    role_first, role_second = lnob_roles(direction, language)
+    text = (
+        f"{role_first}: {first[0]}, {percent(first[1], language)}; "
+        f"{role_second}: {second[0]}, {percent(second[1], language)}."
+    )
+    return text[0].upper() + text[1:]

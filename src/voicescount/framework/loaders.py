@@ -3,6 +3,8 @@
 * ``global-framework.csv`` — goals, targets and indicators (derived from the shared reference files by
   ``scripts/build_framework_data.py``; sources in ``data/SOURCES.md``);
 * ``vi_titles.csv`` — VoicesCount's own, unofficial Vietnamese titles (marked ``vi_unofficial``);
+* ``indicator_direction.csv`` — whether a higher value of each indicator is better, worse or neither
+  (``Indicator.direction``, the default of its definitions; curated, see ``data/SOURCES.md``);
 * ``code-lists.json`` — SDMX-aligned and CGD code lists.
 
 Loading is idempotent (update by code) and runs in one transaction. Rows the files no longer contain are
@@ -18,7 +20,16 @@ from pathlib import Path
 
 from django.db import transaction
 
-from voicescount.framework.models import GLOBAL, Code, CodeList, Framework, Goal, Indicator, Target
+from voicescount.framework.models import (
+    GLOBAL,
+    Code,
+    CodeList,
+    Direction,
+    Framework,
+    Goal,
+    Indicator,
+    Target,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 Progress = Callable[[str, int, int], None]
@@ -53,11 +64,30 @@ def vietnamese_titles() -> dict[tuple[str, str], str]:
     }
 
 
+def indicator_directions() -> dict[str, str]:
+    """Indicator code → direction (a :class:`Direction` value) from ``indicator_direction.csv``; a
+    direction that is not one of the choices is a :class:`ReferenceDataError` naming the line. Without the
+    file (as without ``vi_titles.csv``) every indicator keeps the neutral default."""
+    if not (DATA / "indicator_direction.csv").exists():
+        return {}
+    out = {}
+    for line, row in enumerate(_rows("indicator_direction.csv"), 2):
+        direction = row.get("direction", "")
+        if direction not in Direction.values or not row.get("code"):
+            raise ReferenceDataError(
+                f"indicator_direction.csv: line {line}: direction {direction!r} of {row.get('code')!r} is "
+                f"not one of {Direction.values}"
+            )
+        out[row["code"]] = direction
+    return out
+
+
 @transaction.atomic
 def load_global_framework(progress: Progress | None = None) -> Framework:
     report = progress or (lambda *_: None)
     rows = _rows("global-framework.csv")
     vi = vietnamese_titles()
+    directions = indicator_directions()
     framework, _ = Framework.objects.update_or_create(
         code=GLOBAL,
         defaults={
@@ -71,7 +101,7 @@ def load_global_framework(progress: Progress | None = None) -> Framework:
     targets: dict[str, Target] = {}
     for i, row in enumerate(rows, 1):
         try:
-            _load_row(row, framework, goals, targets, vi)
+            _load_row(row, framework, goals, targets, vi, directions)
         except (KeyError, ValueError, TypeError) as exc:
             raise ReferenceDataError(
                 f"global-framework.csv: line {i + 1}: {exc.__class__.__name__} {exc} "
@@ -82,7 +112,7 @@ def load_global_framework(progress: Progress | None = None) -> Framework:
     return framework
 
 
-def _load_row(row, framework, goals: dict, targets: dict, vi: dict) -> None:
+def _load_row(row, framework, goals: dict, targets: dict, vi: dict, directions: dict) -> None:
     kind, code = row["kind"], row["code"]
     if kind == "goal":
         short_vi, title_vi = vi.get(("goal_short", code), ""), vi.get(("goal_title", code), "")
@@ -119,6 +149,7 @@ def _load_row(row, framework, goals: dict, targets: dict, vi: dict) -> None:
                 "title_vi": title_vi,
                 "vi_unofficial": bool(title_vi),
                 "unsd_codes": row["unsd"],
+                "direction": directions.get(code, Direction.NEUTRAL),
                 "is_public": True,
                 "organisation": None,
             },

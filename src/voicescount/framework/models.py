@@ -106,6 +106,19 @@ class Target(models.Model):
         super().save(*args, **kwargs)
 
 
+class Direction(models.TextChoices):
+    """Which way an indicator's value is good: what "furthest behind" means for it.
+
+    ``higher_worse`` for a deprivation or a barrier (poverty, violence, NEET, mortality, bribery): the
+    furthest behind have the highest value. ``higher_better`` for an access, coverage or completion: the
+    furthest behind have the lowest. ``neutral`` where neither is better (a share, a parity index, a
+    count): groups are compared without anyone being "behind"."""
+
+    HIGHER_BETTER = "higher_better", _("Higher is better")
+    HIGHER_WORSE = "higher_worse", _("Higher is worse")
+    NEUTRAL = "neutral", _("Neither (no better direction)")
+
+
 class Indicator(models.Model):
     """An indicator of a framework; global ones are public, national/complementary ones may be drafts."""
 
@@ -119,6 +132,13 @@ class Indicator(models.Model):
     title_vi = models.TextField(_("title (Vietnamese)"), blank=True)
     vi_unofficial = models.BooleanField(_("unofficial Vietnamese translation"), default=False)
     unsd_codes = models.CharField(_("UNSD indicator codes"), max_length=100, blank=True)
+    direction = models.CharField(
+        _("direction"),
+        max_length=20,
+        choices=Direction.choices,
+        default=Direction.NEUTRAL,
+        help_text=_("Whether a higher value is better, worse or neither; the default of its definitions."),
+    )
     linked_global = models.ForeignKey(
         "self",
         null=True,

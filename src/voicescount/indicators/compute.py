@@ -42,6 +42,7 @@ from voicescount.collection.models import Study
 from voicescount.collection.sampling import design_of
 from voicescount.framework.labels import CodeLabels, code_labels
 from voicescount.indicators.dataset import Dataset, design_for, load_dataset, questions_read
+from voicescount.indicators.direction import direction_of
 from voicescount.indicators.disclosure_rule import rule_for
 from voicescount.indicators.errors import ComputeError, DatasetError
 from voicescount.indicators.estimation import PatternCache, _intersections, _kernel, _outcome, _Prepared
@@ -79,14 +80,15 @@ def fingerprint(
     """Hash of everything one definition's estimates depend on, so that a change elsewhere in the study
     (a withdrawal or new submissions outside its universe) does not recompute it.
 
-    That is: the definition and the rule; for the rows that enter the estimates (an answer in the
-    universe) their ids, outcome, weight, stratum, PSU and dimension codes; and the design's shape (PSUs
-    per stratum), which sets the degrees of freedom and the variance of every domain."""
+    That is: the definition (with its direction) and the rule; for the rows that enter the estimates (an
+    answer in the universe) their ids, outcome, weight, stratum, PSU and dimension codes; and the design's
+    shape (PSUs per stratum), which sets the degrees of freedom and the variance of every domain."""
     spec = {
         f: getattr(definition, f)
         for f in ("kind", "universe", "numerator", "value", "denominator", "dimensions", "intersections")
     }
     spec["rule"] = [rule.suppress_below, rule.caution_below]
+    spec["direction"] = direction_of(definition)  # decides who is furthest behind
     study = definition.study
     spec["design"] = design_of(study).as_dict()
     used = ~np.isnan(y)
@@ -141,7 +143,7 @@ def _prepare(
     latest = definition.runs.order_by("-started", "-pk").first()
     if latest is not None and latest.input_fingerprint == key and not force:
         return None
-    return _Prepared(definition, key, design, y, x, dimensions, started)
+    return _Prepared(definition, key, design, y, x, dimensions, started, direction_of(definition))
 
 
 def _store(prep: _Prepared, rows: dict[str, dict], lnob: dict, data: Dataset, user) -> EstimateRun:
@@ -264,7 +266,7 @@ def compute_study(
     worker processes, one per core (``VOICESCOUNT_COMPUTE_WORKERS``, default: the cores, at most 4)."""
     report = progress or (lambda *_: None)
     rule = rule_for(study).cell_size_rule
-    definitions = list(study.indicator_definitions.select_related("study").order_by("code"))
+    definitions = list(study.indicator_definitions.select_related("study", "indicator").order_by("code"))
     data = load_dataset(study, questions_read(study, definitions))
     results: dict[str, EstimateRun | None] = {}
 

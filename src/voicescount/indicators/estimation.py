@@ -5,7 +5,7 @@ integer codes and the design), ``_kernel`` estimates the total, every dimension 
 the definition asks for, with all their margins, in one call per intersection (``voicescount.stats``);
 applies disclosure control (minimum cell size, the DHS precision convention, complementary suppression
 across all the tables it publishes, linked by their margins); and computes the D-index and the
-furthest-behind / furthest-ahead groups.
+furthest-behind / furthest-ahead groups in the definition's direction (``indicators.direction``).
 The kernel reads no database, so it may run in a worker process. The universe is a *domain* of the
 design, never a subset, so PSUs without members still count in the variance (as R's ``subset`` of a
 design).
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicescount.framework.labels import CodeLabels
+from voicescount.framework.labels import CodeLabels, lnob_sentence
 from voicescount.indicators.dataset import MISSING, Dataset, _numeric
 from voicescount.indicators.errors import ComputeError
 from voicescount.indicators.expressions import ExpressionError, parse
@@ -29,7 +29,7 @@ from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells
 from voicescount.stats.errors import StatsError
 from voicescount.stats.intervals import wilson
 from voicescount.stats.linked import linked_suppression
-from voicescount.stats.lnob import d_index_by_circumstances, furthest_behind
+from voicescount.stats.lnob import HIGHER_WORSE, NEUTRAL, d_index_by_circumstances, furthest_behind
 
 TOTAL = "_T"
 
@@ -161,13 +161,19 @@ def _lnob(
     y: np.ndarray,
     dimensions: dict[str, tuple],
     code_names: CodeLabels,
+    direction: str,
 ) -> dict:
-    """D-index over all intersections of the definition's dimensions and the furthest-behind tree.
+    """D-index over all intersections of the definition's dimensions and the furthest-behind tree, in
+    the definition's ``direction`` (``indicators.direction.direction_of``).
 
+    ESCAP measures an opportunity: where a higher value is worse, D and the tree are computed on its
+    absence (``1 − rate``), so the furthest behind are the group with the highest rate; where neither
+    is better, D is on the rate and the result names the lowest and highest groups only (no
+    ``furthest_behind`` / ``furthest_ahead``). ``lowest`` and ``highest`` are stored in every case.
     The circumstances go to the statistics core as integer codes (``Dataset.dimension``); labels and
-    the leaves' conditions are translated back to the code lists' codes. The leaves' descriptions are
-    worded in English and Vietnamese with ``code_names`` as the public pages word them
-    (``CodeLabels.in_sentence``)."""
+    the leaves' conditions are translated back to the code lists' codes. The leaves' descriptions and
+    the result's sentence are worded in English and Vietnamese with ``code_names`` as the public pages
+    word them (``CodeLabels.in_sentence``, ``framework.labels.lnob_sentence``)."""
     if definition.kind != IndicatorDefinition.Kind.PROPORTION or not dimensions:
         return {}
     # Circumstances are personal characteristics; places (region, province) are reported separately.
@@ -190,8 +196,8 @@ def _lnob(
         for language in ("en", "vi")
     }
     try:
-        dindex = d_index_by_circumstances(y[valid], circumstances, weights)
-        tree = furthest_behind(y[valid], circumstances, weights, labels=labels)
+        dindex = d_index_by_circumstances(y[valid], circumstances, weights, direction=direction)
+        tree = furthest_behind(y[valid], circumstances, weights, labels=labels, direction=direction)
     except StatsError as exc:
         return {"note": f"LNOB analysis not possible: {exc}"}
 
@@ -201,23 +207,44 @@ def _lnob(
                 k: sorted(str(dimensions[k][1][code]) for code in v) for k, v in group.conditions.items()
             },
             "mean": group.mean,
+            "opportunity": group.opportunity,
             "n": group.n,
             "weight_share": group.weight_share,
             "description_en": group.descriptions.get("en", ""),
             "description_vi": group.descriptions.get("vi", ""),
         }
 
+    if direction == NEUTRAL:
+        first, second = tree.lowest, tree.highest
+        ends = {}
+    else:
+        first, second = tree.furthest_behind, tree.furthest_ahead
+        ends = {"furthest_behind": leaf(first), "furthest_ahead": leaf(second)}
+    sentences = {
+        f"sentence_{language}": lnob_sentence(
+            direction,
+            (first.descriptions[language], first.mean),
+            (second.descriptions[language], second.mean),
+            language,
+        )
+        for language in ("en", "vi")
+    }
     return {
+        "direction": direction,
         "circumstances": names,
         "d_index": dindex.d,
+        # D, the HOI and the coverage are of the opportunity ESCAP measures
+        "d_index_of": "1 - rate" if direction == HIGHER_WORSE else "rate",
         "hoi": dindex.hoi,
         "coverage": dindex.coverage,
         "groups": len(dindex.groups),
-        "furthest_behind": leaf(tree.furthest_behind),
-        "furthest_ahead": leaf(tree.furthest_ahead),
+        **ends,
+        "lowest": leaf(tree.lowest),
+        "highest": leaf(tree.highest),
         "leaves": [leaf(g) for g in tree.leaves],
+        **sentences,
         "method": "ESCAP LNOB: D-index over all intersections; regression tree depth ≤ 6, leaves ≥ 49 "
-        "respondents and ≥ 9% of the weighted sample.",
+        "respondents and ≥ 9% of the weighted sample; on 1 - rate where a higher rate is worse.",
     }
 
 
@@ -232,6 +259,7 @@ class _Prepared:
     x: np.ndarray | None
     dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     started: float
+    direction: str  # ``indicators.direction.direction_of``: read before the kernel, which reads no database
 
 
 def _kernel(
@@ -269,7 +297,7 @@ def _kernel(
         _protect(rows, estimated, dimensions, rule, pattern_cache)
     except StatsError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
-    return rows, _lnob(definition, design.weights, y, dimensions, names)
+    return rows, _lnob(definition, design.weights, y, dimensions, names, prep.direction)
 
 
 def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:

@@ -15,6 +15,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from voicescount.framework.models import Direction
+
 
 class IndicatorDefinition(models.Model):
     class Kind(models.TextChoices):
@@ -44,6 +46,16 @@ class IndicatorDefinition(models.Model):
     value = models.TextField(_("value expression"), blank=True, help_text=_("For means, totals and ratios."))
     denominator = models.TextField(_("denominator expression"), blank=True, help_text=_("For ratios."))
     unit = models.CharField(_("unit"), max_length=50, default="PT")
+    direction = models.CharField(
+        _("direction"),
+        max_length=20,
+        choices=Direction.choices,
+        blank=True,
+        help_text=_(
+            "Whether a higher value is better, worse or neither; blank: the indicator's direction. "
+            "Decides who is furthest behind."
+        ),
+    )
     dimensions = models.JSONField(_("dimensions"), default=list, blank=True)
     intersections = models.JSONField(_("intersections"), default=list, blank=True)
     reference_period = models.CharField(_("reference period"), max_length=20, blank=True)

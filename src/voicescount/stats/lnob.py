@@ -9,18 +9,24 @@ population share (``Σ w_g = 1``) and ``p̄ = Σ w_g p_g`` the overall rate:
 
 D is 0 when every group has the same access and grows towards 1 as access concentrates in few groups; it is
 the share of the opportunity that would have to be reallocated for equal access.  **HOI = p̄ (1 − D).**
-For a *barrier* (e.g. stunting) ESCAP computes D on its absence, so that lower D still means less
-inequality (``barrier=True``).
+
+**Direction.**  ESCAP measures access to an opportunity or the absence of a barrier.  An indicator where a
+higher value is worse (poverty, violence, stunting: ``direction="higher_worse"``) is a barrier: the
+opportunity is its absence, ``1 − y``, and D, the HOI and the tree are computed on it, so that lower D
+still means less inequality and the furthest behind are the group with the *highest* rate of the barrier.
+Where a higher value is better (``"higher_better"``, the default) the opportunity is ``y`` itself.  Where
+neither is (``"neutral"``) D is computed on ``y`` as given and the leaves are only the lowest and the
+highest groups: no one is "behind".
 
 **Furthest behind / furthest ahead.**  ESCAP grows a weighted regression tree (CART, ANOVA / squared-error
 splits) of the indicator on the circumstances, with three stopping rules: depth at most 6, at least 49
 observations in every end node, and every end node at least 9 % of the weighted sample (the percentage is
 changed in some analyses).  Here: ``sklearn.tree.DecisionTreeRegressor(criterion="squared_error",
 max_depth=6, min_samples_leaf=49, min_weight_fraction_leaf=0.09)`` with the survey weights as
-``sample_weight``.  The leaves are the groups; the leaf with the lowest (highest) weighted mean is the
-furthest behind (ahead).  Unlike R's rpart, scikit-learn cannot split a nominal variable into arbitrary
-subsets: nominal circumstances are one-hot encoded (splits "is c" / "is not c"), ordered ones (e.g. wealth
-quintile) are split on thresholds.
+``sample_weight``.  The leaves are the groups; the leaf with the lowest (highest) weighted mean of the
+opportunity is the furthest behind (ahead).  Unlike R's rpart, scikit-learn cannot split a nominal
+variable into arbitrary subsets: nominal circumstances are one-hot encoded (splits "is c" / "is not c"),
+ordered ones (e.g. wealth quintile) are split on thresholds.
 
 Sources: ESCAP, *Leaving no one behind: a methodology to identify those furthest behind in accessing
 opportunities in Asia and the Pacific* (Savić, Simonds, Sokou, Wang); lnob.unescap.org pages "LNOB tree
@@ -41,6 +47,10 @@ from .errors import StatsError
 
 __all__ = [
     "CONNECTIVES",
+    "DIRECTIONS",
+    "HIGHER_BETTER",
+    "HIGHER_WORSE",
+    "NEUTRAL",
     "DIndex",
     "LeafGroup",
     "LNOBTree",
@@ -48,6 +58,7 @@ __all__ = [
     "d_index_by_circumstances",
     "describe_conditions",
     "furthest_behind",
+    "opportunity",
 ]
 
 # How conditions are joined in each language: codes of one dimension with "or", dimensions with ", ".
@@ -55,6 +66,23 @@ CONNECTIVES: dict[str, dict[str, str]] = {
     "en": {"or": " or ", "and": ", ", "everyone": "everyone"},
     "vi": {"or": " hoặc ", "and": ", ", "everyone": "toàn bộ dân số"},
 }
+
+
+#: Which way an indicator is good: a higher value better, worse, or neither (see the module's docstring).
+HIGHER_BETTER, HIGHER_WORSE, NEUTRAL = "higher_better", "higher_worse", "neutral"
+DIRECTIONS = (HIGHER_BETTER, HIGHER_WORSE, NEUTRAL)
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise StatsError(f"direction must be one of {list(DIRECTIONS)}, got {direction!r}")
+
+
+def opportunity(y: NDArray[np.float64], direction: str) -> NDArray[np.float64]:
+    """The opportunity ESCAP's method measures: ``1 − y`` (the absence of the barrier) where a higher
+    value is worse, else ``y`` itself."""
+    _check_direction(direction)
+    return 1 - y if direction == HIGHER_WORSE else y
 
 
 def d_index(rates: ArrayLike, shares: ArrayLike) -> float:
@@ -123,7 +151,10 @@ def _outcome(y: ArrayLike, weights: ArrayLike | None) -> tuple[NDArray[np.float6
 
 @dataclass(frozen=True)
 class DIndex:
-    """D-index result with the groups (intersections of circumstances) it was computed over."""
+    """D-index result with the groups (intersections of circumstances) it was computed over.
+
+    ``coverage`` (p̄), ``hoi`` and ``rates`` are of the opportunity: ``1 − y`` where ``direction`` is
+    ``"higher_worse"``, else ``y``."""
 
     d: float
     hoi: float
@@ -132,6 +163,7 @@ class DIndex:
     rates: NDArray[np.float64]
     shares: NDArray[np.float64]
     n: NDArray[np.int64]
+    direction: str = HIGHER_BETTER
 
 
 def d_index_by_circumstances(
@@ -139,15 +171,15 @@ def d_index_by_circumstances(
     circumstances: Mapping[str, ArrayLike],
     weights: ArrayLike | None = None,
     *,
-    barrier: bool = False,
+    direction: str = HIGHER_BETTER,
 ) -> DIndex:
     """D-index and HOI over all intersections of ``circumstances`` (dimension → code per person).
 
-    ``y`` is the 0/1 indicator (or a proportion per person) and ``weights`` the survey weights.
+    ``y`` is the 0/1 indicator (or a proportion per person) and ``weights`` the survey weights; with
+    ``direction="higher_worse"`` they are computed on the barrier's absence ``1 − y`` (ESCAP).
     """
     yy, w = _outcome(y, weights)
-    if barrier:
-        yy = 1 - yy
+    yy = opportunity(yy, direction)
     if np.any((yy < 0) | (yy > 1)):
         raise StatsError("y must be a 0/1 indicator or a proportion in [0, 1]")
     if not circumstances:
@@ -167,7 +199,14 @@ def d_index_by_circumstances(
     coverage = float(shares @ rates)
     groups = [{k: col[i] for k, col in zip(names, cols, strict=True)} for i in first[keep]]
     return DIndex(
-        d=d, hoi=coverage * (1 - d), coverage=coverage, groups=groups, rates=rates, shares=shares, n=n[keep]
+        d=d,
+        hoi=coverage * (1 - d),
+        coverage=coverage,
+        groups=groups,
+        rates=rates,
+        shares=shares,
+        n=n[keep],
+        direction=direction,
     )
 
 
@@ -195,31 +234,57 @@ def describe_conditions(
 
 @dataclass(frozen=True)
 class LeafGroup:
-    """One end node of the tree: a group defined by its allowed codes per constrained dimension."""
+    """One end node of the tree: a group defined by its allowed codes per constrained dimension.
+
+    ``mean`` is the weighted mean of ``y`` as given (e.g. the poverty rate), ``opportunity`` that of the
+    opportunity the tree was grown on (``1 − mean`` where a higher value is worse)."""
 
     conditions: dict[str, frozenset[object]]
     mean: float
     n: int
     weight_share: float
     descriptions: dict[str, str] = field(default_factory=dict)
+    opportunity: float = float("nan")
 
 
 @dataclass(frozen=True)
 class LNOBTree:
-    """Leaves sorted from furthest behind (lowest mean) to furthest ahead."""
+    """Leaves sorted from furthest behind (lowest opportunity) to furthest ahead; for a ``"neutral"``
+    indicator from the lowest mean to the highest, and no one is behind or ahead."""
 
     leaves: list[LeafGroup]
     overall_mean: float
     min_samples_leaf: int
     min_weight_fraction_leaf: float
+    direction: str = HIGHER_BETTER
 
     @property
     def furthest_behind(self) -> LeafGroup:
+        """The leaf with the lowest opportunity (the highest rate of a barrier)."""
+        self._need_direction("furthest behind")
         return self.leaves[0]
 
     @property
     def furthest_ahead(self) -> LeafGroup:
+        """The leaf with the highest opportunity (the lowest rate of a barrier)."""
+        self._need_direction("furthest ahead")
         return self.leaves[-1]
+
+    @property
+    def lowest(self) -> LeafGroup:
+        """The leaf with the lowest mean of ``y``, whatever the direction."""
+        return min(self.leaves, key=lambda g: (g.mean, -g.weight_share))
+
+    @property
+    def highest(self) -> LeafGroup:
+        """The leaf with the highest mean of ``y``, whatever the direction."""
+        return max(self.leaves, key=lambda g: (g.mean, g.weight_share))
+
+    def _need_direction(self, what: str) -> None:
+        if self.direction == NEUTRAL:
+            raise StatsError(
+                f"an indicator with no better direction has no group {what}; use lowest and highest"
+            )
 
 
 def furthest_behind(
@@ -232,18 +297,18 @@ def furthest_behind(
     max_depth: int = 6,
     min_samples_leaf: int = 49,
     min_weight_fraction_leaf: float = 0.09,
-    barrier: bool = False,
+    direction: str = HIGHER_BETTER,
 ) -> LNOBTree:
     """Grow the ESCAP LNOB regression tree and return its leaves as described groups.
 
     ``labels`` is language → dimension → {code: label} (e.g. ``{"en": …, "vi": …}``); each leaf gets one
     description per language.  ``ordered`` names circumstances whose codes are ordered (split on
-    thresholds); others are nominal (one-hot).  With ``barrier`` the tree is grown on the absence of the
-    barrier, as ESCAP does.
+    thresholds); others are nominal (one-hot).  With ``direction="higher_worse"`` the tree is grown on
+    the absence of the barrier ``1 − y``, as ESCAP does, and the furthest behind are the leaf with the
+    highest mean of ``y``; with ``"neutral"`` the leaves are only sorted by their mean.
     """
     yy, w = _outcome(y, weights)
-    if barrier:
-        yy = 1 - yy
+    grown_on = opportunity(yy, direction)
     if not circumstances:
         raise StatsError("circumstances: at least one is needed")
     unknown = sorted(set(ordered) - set(circumstances))
@@ -279,7 +344,7 @@ def furthest_behind(
         min_weight_fraction_leaf=min_weight_fraction_leaf,
         random_state=0,
     )
-    tree.fit(x, yy, sample_weight=w)
+    tree.fit(x, grown_on, sample_weight=w)
 
     t = tree.tree_
     conditions_at: dict[int, dict[str, set[object]]] = {}
@@ -306,6 +371,7 @@ def furthest_behind(
     leaf_of = tree.apply(x)
     wsum = np.bincount(leaf_of, weights=w, minlength=t.node_count)
     ysum = np.bincount(leaf_of, weights=w * yy, minlength=t.node_count)
+    osum = np.bincount(leaf_of, weights=w * grown_on, minlength=t.node_count)
     counts = np.bincount(leaf_of, minlength=t.node_count)
     leaves = []
     for node, allowed in conditions_at.items():
@@ -321,12 +387,17 @@ def furthest_behind(
                 n=int(counts[node]),
                 weight_share=float(wsum[node] / w.sum()),
                 descriptions=descriptions,
+                opportunity=float(osum[node] / wsum[node]),
             )
         )
-    leaves.sort(key=lambda g: (g.mean, -g.weight_share))
+    if direction == NEUTRAL:
+        leaves.sort(key=lambda g: (g.mean, -g.weight_share))
+    else:
+        leaves.sort(key=lambda g: (g.opportunity, -g.weight_share))
     return LNOBTree(
         leaves=leaves,
         overall_mean=float(w @ yy / w.sum()),
         min_samples_leaf=min_samples_leaf,
         min_weight_fraction_leaf=min_weight_fraction_leaf,
+        direction=direction,
     )
