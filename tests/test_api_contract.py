@@ -2,11 +2,12 @@
 application serves (``/api/openapi.json``) and sends them through the WSGI application.
 
 For every operation, with valid and invalid input: no 5xx; every status code, content type, header and
-body the API answers is the one its description documents. Each operation is called twice over: with the
-path it is generated with (codes and slugs that name nothing: the 404s) and with the path of a published
-record (indicator 1.3.1 of a public study, an instrument of the token's organisation), so the data and the
-batch report themselves are checked too. The submissions API is always called with a valid token, except
-where Schemathesis leaves it out on purpose (the 401).
+body the API answers is the one its description documents; input the description calls invalid is
+refused. Each operation is called twice over: with the path it is generated with (codes and slugs that
+name nothing: the 404s) and with the path of a published record (indicator 1.3.1 of a public study, an
+instrument of the token's organisation), so the data and the batch report themselves are checked too. The
+submissions API is always called with a valid token, except where Schemathesis leaves it out on purpose
+(the 401).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -46,7 +48,10 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,  # what the description says is invalid is refused (a 4xx)
 ]
+# Not positive_data_acceptance: a submission the schema allows (any object) is refused with 422 when its
+# answers do not fit the instrument's form, a rule no JSON schema of the body can state.
 # Bounded and deterministic (the profile in tests/conftest.py derandomizes): about a second per operation.
 EXAMPLES = settings(
     max_examples=30,
