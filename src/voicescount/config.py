@@ -122,7 +122,8 @@ SQLITE_OPTIONS = {
     # WAL: readers (public pages) read the last committed state while an import writes its batch in one
     # transaction; in the default rollback-journal mode the writer locks readers out as soon as the batch
     # no longer fits in its page cache. synchronous stays FULL: a committed batch survives a power cut.
-    "init_command": "PRAGMA journal_mode=WAL",
+    # The WAL file grows to the size of the largest batch; after each checkpoint it is cut back to 64 MB.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864",
     # Writers take the write lock when their transaction begins, so a second writer waits (timeout)
     # instead of failing when its read turns into a write half-way.
     "transaction_mode": "IMMEDIATE",
