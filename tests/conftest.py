@@ -21,6 +21,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _snapshot_dir(settings, tmp_path_factory):
+    """Analysis snapshots (Parquet files) go to a directory of the test's own, never the user's data."""
+    settings.VOICESCOUNT_SNAPSHOT_DIR = tmp_path_factory.mktemp("snapshots")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Public API responses are cached; every test starts with an empty cache."""
     from django.core.cache import cache

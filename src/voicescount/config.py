@@ -26,6 +26,7 @@ ENV_IMPORT_WORKERS = "VOICESCOUNT_IMPORT_WORKERS"
 ENV_CACHE_URL = "VOICESCOUNT_CACHE_URL"
 ENV_EMAIL_URL = "VOICESCOUNT_EMAIL_URL"
 ENV_EMAIL_FROM = "VOICESCOUNT_EMAIL_FROM"
+ENV_SNAPSHOT_DIR = "VOICESCOUNT_SNAPSHOT_DIR"
 
 MODES = ("development", "production")
 SUPPORTED_DB_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
@@ -78,6 +79,13 @@ def ensure_data_dir(path: Path) -> Path:
             f"Choose another with --data-dir or {ENV_DATA_DIR}."
         )
     return path
+
+
+def snapshot_dir(directory: Path) -> Path:
+    """Where the analysis snapshots (Parquet files of the answers in analysis) are kept:
+    ``$VOICESCOUNT_SNAPSHOT_DIR`` or ``<data directory>/snapshots``; created private (0700) on first use."""
+    raw = os.environ.get(ENV_SNAPSHOT_DIR, "").strip()
+    return Path(raw).expanduser().resolve() if raw else directory / "snapshots"
 
 
 def mode() -> str:

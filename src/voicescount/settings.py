@@ -21,6 +21,8 @@ SECRET_KEY = config.secret_key(PRODUCTION, DATA_DIR)
 VOICESCOUNT_ENCRYPTION_KEYS = config.encryption_keys(PRODUCTION, DATA_DIR)
 
 VOICESCOUNT_IMPORT_WORKERS = config.import_workers()
+# Analysis snapshots (Parquet, the answers each computation reads; see indicators/snapshots.py).
+VOICESCOUNT_SNAPSHOT_DIR = config.snapshot_dir(DATA_DIR)
 DEBUG = False
 ALLOWED_HOSTS = config.allowed_hosts(PRODUCTION)
 

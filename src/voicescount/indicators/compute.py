@@ -160,6 +160,7 @@ def _store(prep: _Prepared, rows: dict[str, dict], lnob: dict, data: Dataset, us
             code_version=__version__,
             created_by=user,
             lnob=lnob,
+            snapshot=data.snapshot,
         )
         _write_estimates([_estimate_row(run, key_, r) for key_, r in sorted(rows.items())])
         run.seconds = time.perf_counter() - prep.started

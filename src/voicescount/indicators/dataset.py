@@ -1,8 +1,10 @@
-"""The answers a study's indicators are computed from: the ``Dataset``, read column-wise from submissions.
+"""The answers a study's indicators are computed from: the ``Dataset``, read column-wise from a snapshot.
 
-``load_dataset(study)`` reads, for the submissions that may enter analysis (consent given; withdrawn ones
-never), the answers to the questions the study's definitions, derived variables and design read
-(``questions_read``); any other question is read on first use. On the dataset a definition finds
+``load_dataset(study)`` takes the study's analysis snapshot (``indicators.snapshots``: the typed answers
+of the submissions that may enter analysis — consent given; withdrawn ones never — to the questions the
+study's definitions, derived variables and design read, ``questions_read``), made anew when the
+submissions changed; columns are read from its file on first use (any other question from the database,
+for the same submissions). On the dataset a definition finds
 
 - its variables: questions, the study's derived variables and built-in ones (``@wg_disability``,
   ``@province``, ``@province_2025``),
@@ -14,22 +16,21 @@ never), the answers to the questions the study's definitions, derived variables 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import connection
-from django.db.models import TextField
-from django.db.models.functions import Cast
+import pyarrow.parquet as pq
 
 from voicescount.collection.models import Study, Submission
 from voicescount.collection.sampling import SamplingDesign, design_of
+from voicescount.indicators.answers import BLOCK, read_columns
+from voicescount.indicators.columns import dataset_column, kind_of
 from voicescount.indicators.errors import CircularVariable, ComputeError, DatasetError
 from voicescount.indicators.expressions import ExpressionError, factorise, parse, per_value
-from voicescount.indicators.models import IndicatorDefinition
-from voicescount.perf import paused_gc
+from voicescount.indicators.models import AnalysisSnapshot, IndicatorDefinition
+from voicescount.indicators.snapshots import ID_COLUMN, excluded_fields, open_snapshot, snapshot_for
 from voicescount.stats.design import SurveyDesign
 from voicescount.stats.errors import StatsError
 from voicescount.stats.washington import wgss_identifiers
@@ -47,21 +48,25 @@ WG_ITEMS = {
 
 @dataclass
 class Dataset:
-    """Answers of the submissions in analysis, column-wise (question name → object array).
+    """Answers of the submissions in analysis, column-wise (question name → object array), read from the
+    study's analysis snapshot (``indicators.snapshots``) as they are first used.
 
-    Only the questions the study's definitions, derived variables and design read are loaded (see
-    :func:`load_dataset`); any other question is read on first use, from the same submissions."""
+    Questions the snapshot does not hold are read from the database, for the same submissions."""
 
     study: Study
     ids: list[int]
     #: the study's derived variables: name → expression text
     derived: dict[str, str] = field(default_factory=dict)
+    #: the analysis snapshot the answers come from (None: straight from the database)
+    snapshot: AnalysisSnapshot | None = None
     _columns: dict[str, np.ndarray] = field(default_factory=dict)
     _dimensions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     _designs: dict[SamplingDesign, SurveyDesign] = field(default_factory=dict)
     _resolving: list[str] = field(default_factory=list)
     _unknown: set[str] = field(default_factory=set)
     _id_array: np.ndarray | None = None
+    _file: pq.ParquetFile | None = None
+    _kinds: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # a column with no answer at all may be a question nobody answered, or no question at all
@@ -69,6 +74,9 @@ class Dataset:
             if self.n and not any(v is not None for v in col) and not self._has_question(name):
                 self._unknown.add(name)
                 del self._columns[name]
+        if self.snapshot is not None and self._file is None:
+            self._file = open_snapshot(self.snapshot)
+            self._kinds = {f.name: kind_of(f) for f in self._file.schema_arrow}
 
     @property
     def n(self) -> int:
@@ -92,15 +100,30 @@ class Dataset:
             elif name in self.derived:
                 self._columns[name] = self._derived_variable(name)
             else:
-                ids, columns = _read_columns(self.study, [name])
-                if ids != self.ids:
-                    raise DatasetError("the study's submissions changed during the computation; run it again")
-                col = columns[name]
-                if self.n and not any(v is not None for v in col) and not self._has_question(name):
+                col = self._stored_column(name)
+                if self.n and not self._answered(name, col) and not self._has_question(name):
                     self._unknown.add(name)
                     return self.column(name)
                 self._columns[name] = col
         return self._columns[name]
+
+    def _stored_column(self, name: str) -> np.ndarray:
+        """A question's answers: from the snapshot when it holds them, else from the database (the same
+        submissions, or an error)."""
+        if self._file is not None and name in self._kinds:
+            return dataset_column(self._file.read(columns=[name]).column(0), self._kinds[name])
+        if self.snapshot is not None and name in excluded_fields(self.study):
+            raise DatasetError(
+                f"question '{name}' is personal data (or the questionnaire code): analysis never reads it"
+            )
+        ids, columns = read_columns(self.study, [name])
+        if ids != self.ids:
+            raise DatasetError("the study's submissions changed during the computation; run it again")
+        return columns[name]
+
+    def _answered(self, name: str, col: np.ndarray) -> bool:
+        """Whether any row has an answer (looked at once per distinct answer)."""
+        return any(v is not None for v in factorise(col)[1])
 
     def _has_question(self, name: str) -> bool:
         return Submission.objects.filter(study=self.study, values__has_key=name).exists()
@@ -140,105 +163,8 @@ class Dataset:
         return self._dimensions[key]
 
 
-#: Question names that can go into a JSON path unquoted-safe (XLSForm names are XML names).
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-#: At most this many questions per query (PostgreSQL functions take at most 100 arguments).
-_MAX_PICKED = 90
-
-
-#: Rows per query when reading answers (one JSON text of about 30 MB for 25 questions).
-_BLOCK = 100_000
-
-
-def _read_columns(study: Study, names: list[str]) -> tuple[list[int], dict[str, np.ndarray]]:
-    """The ids of the submissions in analysis and the answers to ``names``.
-
-    The database picks the answers out of each stored JSON document and aggregates a block of rows into
-    one JSON array (``json_extract`` + ``json_group_array`` on SQLite, ``jsonb_build_array`` + ``json_agg``
-    on PostgreSQL), so Python decodes one text per 100,000 rows holding only the answers asked for, instead
-    of every document with its ~50 answers: at a million respondents that was most of the time of a
-    computation. Types are those of the stored JSON (a select_multiple stays a list)."""
-    names = list(dict.fromkeys(names))
-    if not names or any(not _PLAIN_NAME.match(n) for n in names):
-        return _read_documents(study, names)
-    ids: list[int] | None = None
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(names), _MAX_PICKED):
-        chunk = names[start : start + _MAX_PICKED]
-        chunk_ids, picked = _picked_rows(study, chunk)
-        if ids is None:
-            ids = chunk_ids
-        elif chunk_ids != ids:
-            raise DatasetError("the study's submissions changed during the computation; run it again")
-        columns = list(zip(*picked, strict=True)) if picked else [() for _ in chunk]
-        for name, values in zip(chunk, columns, strict=True):
-            col = np.empty(len(ids), dtype=object)
-            col[:] = values
-            out[name] = col
-    return ids or [], out
-
-
-def _picked_rows(study: Study, names: list[str]) -> tuple[list[int], list[list[Any]]]:
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        picks = ", ".join(['s."values" -> %s'] * len(names))
-        select = f"SELECT json_agg(jsonb_build_array(s.id, jsonb_build_array({picks})) ORDER BY s.id)::text"
-        params: list[Any] = list(names)
-    else:
-        paths = [f'$."{n}"' for n in names]
-        # with two paths or more json_extract gives a JSON array; with one, the bare value
-        picks = f"json_extract(s.{quote('values')}, {', '.join(['%s'] * len(paths))})"
-        if len(paths) == 1:
-            picks = f"json_array({picks})"
-        select = f"SELECT json_group_array(json_array(s.id, {picks}))"
-        params = paths
-    ids: list[int] = []
-    picked: list[list[Any]] = []
-    last = 0
-    with connection.cursor() as cursor:
-        while True:
-            block = (
-                Submission.objects.filter(study=study, id__gt=last)
-                .in_analysis()
-                .order_by("id")
-                .values("id", "values")[:_BLOCK]
-            )
-            inner, inner_params = block.query.sql_with_params()
-            cursor.execute(f"{select} FROM ({inner}) s", [*params, *inner_params])
-            text = cursor.fetchone()[0]
-            rows = json.loads(text) if text else []
-            if not rows:
-                break
-            if any(rows[i][0] >= rows[i + 1][0] for i in range(len(rows) - 1)):
-                rows.sort(key=lambda r: r[0])
-            ids.extend(r[0] for r in rows)
-            picked.extend(r[1] for r in rows)
-            last = rows[-1][0]
-            if len(rows) < _BLOCK:
-                break
-    return ids, picked
-
-
-def _read_documents(study: Study, names: list[str]) -> tuple[list[int], dict[str, np.ndarray]]:
-    """The slow path for unusual question names: each whole JSON document decoded."""
-    rows = (
-        Submission.objects.filter(study=study)
-        .in_analysis()
-        .order_by("id")
-        .annotate(text=Cast("values", output_field=TextField()))
-        .values_list("id", "text")
-    )
-    ids: list[int] = []
-    documents: list[dict[str, Any]] = []
-    for pk, text in rows.iterator(chunk_size=10_000):
-        ids.append(pk)
-        documents.append(json.loads(text))
-    out = {}
-    for name in names:
-        col = np.empty(len(ids), dtype=object)
-        col[:] = [d.get(name) for d in documents]
-        out[name] = col
-    return ids, out
+#: Rows per block when a snapshot is built from the stored answers (``indicators.answers``).
+_BLOCK = BLOCK
 
 
 def questions_read(study: Study, definitions: Iterable[IndicatorDefinition]) -> list[str]:
@@ -268,21 +194,25 @@ def questions_read(study: Study, definitions: Iterable[IndicatorDefinition]) -> 
     return sorted(names - set(derived))
 
 
-def load_dataset(study: Study, names: Iterable[str] | None = None) -> Dataset:
-    """The answers of every submission in analysis to the questions ``names`` (by default all those the
-    study's definitions read; other questions are read when first used)."""
+def load_dataset(study: Study, names: Iterable[str] | None = None, *, user=None) -> Dataset:
+    """The answers of every submission in analysis, from the study's current analysis snapshot holding
+    the questions ``names`` (by default all those the study's definitions read); made first when the
+    submissions changed since the last one (``snapshots.snapshot_for``)."""
     if names is None:
         names = questions_read(study, study.indicator_definitions.all())
-    # Millions of small objects are made here and none is garbage: the cyclic collector would walk them
-    # again and again (a fifth of the reading time at a million respondents).
-    with paused_gc():
-        ids, columns = _read_columns(study, list(names))
-    if not columns:
-        ids = list(
-            Submission.objects.filter(study=study).in_analysis().order_by("id").values_list("id", flat=True)
-        )
+    snapshot = snapshot_for(study, names, user=user, block=_BLOCK)
+    source = open_snapshot(snapshot)
+    ids = source.read(columns=[ID_COLUMN]).column(0).to_numpy()
     derived = dict(study.derived_variables.values_list("name", "expression"))
-    return Dataset(study=study, ids=ids, derived=derived, _columns=columns)
+    return Dataset(
+        study=study,
+        ids=ids.tolist(),
+        derived=derived,
+        snapshot=snapshot,
+        _file=source,
+        _kinds={f.name: kind_of(f) for f in source.schema_arrow},
+        _id_array=ids.astype(np.int64, copy=False),
+    )
 
 
 def _sorted_codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -244,6 +244,23 @@ def _constant(value: str, n: int) -> np.ndarray:
     return a
 
 
+def remember_factors(a: np.ndarray, codes: np.ndarray, levels: list[Any]) -> None:
+    """Tell the evaluator the factorisation of object array ``a``, known from where it was read (an
+    analysis snapshot's dictionary encoding): ``levels`` distinct values of one type (or None), ``codes``
+    each row's index into them, so that ``a[i] is levels[codes[i]]``."""
+    key = id(a)
+    _FACTORS[key] = (weakref.ref(a, lambda _ref, key=key: _FACTORS.pop(key, None)), codes, levels)
+
+
+def remember_numbers(a: np.ndarray, numbers: np.ndarray) -> None:
+    """Tell the evaluator object array ``a`` of numbers (and None) as floats (NaN where missing), as
+    ``_try_numeric`` would convert it."""
+    numbers = np.asarray(numbers, dtype=float)
+    numbers.flags.writeable = False  # shared by every expression that reads the column
+    key = id(a)
+    _NUMERIC[key] = (weakref.ref(a, lambda _ref, key=key: _NUMERIC.pop(key, None)), numbers)
+
+
 def factorise(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     """Each row's code and the distinct values of an object array (cached per array)."""
     return _factor(a)

@@ -110,6 +110,33 @@ class DerivedVariable(models.Model):
             raise ValidationError({"expression": str(exc)}) from None
 
 
+class AnalysisSnapshot(models.Model):
+    """An immutable copy of a study's analysis data: the typed answers and design variables of the
+    submissions in analysis (consent given), never a personal field, in one Parquet file named by its
+    SHA-256 (``indicators.snapshots``). Every estimate run records the snapshot it read; a withdrawal or
+    new submissions make a new snapshot, and an old one is never rewritten."""
+
+    study = models.ForeignKey("collection.Study", on_delete=models.CASCADE, related_name="snapshots")
+    content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the Parquet file's bytes."))
+    rows = models.PositiveIntegerField(help_text=_("Submissions in the snapshot."))
+    columns = models.JSONField(default=list, help_text=_("Each column's name and type, in file order."))
+    path = models.CharField(max_length=500, help_text=_("The file, relative to the snapshot directory."))
+    source_state = models.JSONField(
+        default=dict, help_text=_("What it was made from: ids' hash, count, instruments, personal fields.")
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "content_hash"], name="unique_snapshot_content")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} {self.content_hash[:12]} ({self.rows} rows)"
+
+
 class EstimateRun(models.Model):
     """One computation of a definition, with everything needed to reproduce it."""
 
@@ -125,6 +152,14 @@ class EstimateRun(models.Model):
     seconds = models.FloatField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     lnob = models.JSONField(default=dict, blank=True, help_text=_("D-index and furthest-behind groups."))
+    snapshot = models.ForeignKey(
+        AnalysisSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,  # a snapshot goes only with its study (and its runs)
+        related_name="runs",
+        help_text=_("The analysis data the run read (blank for runs made before snapshots)."),
+    )
 
     class Meta:
         ordering = ["-started"]
