@@ -149,7 +149,15 @@ def sqlite_file(path: Path) -> None:
 def _sqlite(path: Path) -> dict:
     if path.parent.is_dir():
         sqlite_file(path)
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": dict(SQLITE_OPTIONS)}
+    # Kept between requests, as PostgreSQL's are: opening the file and running the init_command pragmas
+    # took 3.4 ms, more than answering a cached page (1.1 ms).
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": dict(SQLITE_OPTIONS),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
 
 
 def database(directory: Path) -> DatabaseConfig:
