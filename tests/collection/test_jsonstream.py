@@ -17,9 +17,9 @@ import ijson
 import pytest
 
 from voicescount.collection.errors import ImportFileError
+from voicescount.collection.readers.jsondepth import MAX_DEPTH
 from voicescount.collection.readers.jsonstream import (
     BLOCK_SIZE,
-    MAX_DEPTH,
     InvalidJSON,
     InvalidUTF8,
     ItemTooLarge,
@@ -272,6 +272,10 @@ def nest(depth: int, inner: bytes = b"1") -> bytes:
             b'{"results": [' + nest(MAX_DEPTH - 1) + b"]}",
             f"at byte {13 + len(opening(MAX_DEPTH - 2))} before the first record",
         ),
+        (  # more brackets than levels left: the decoded item is walked
+            b'{"results": [[' + nest(MAX_DEPTH - 2) + b"," + b"[]," * 9 + b"[]]]}",
+            f"at byte {14 + len(opening(MAX_DEPTH - 3))} before the first record",
+        ),
         (  # a bare list is level 1
             b"[" + nest(MAX_DEPTH) + b"]",
             f"at byte {1 + len(opening(MAX_DEPTH - 1))} before the first record",
@@ -295,10 +299,11 @@ def test_nesting_deeper_than_the_limit_is_refused_at_its_byte(tmp_path, data, wh
 def test_nesting_up_to_the_limit_is_read_whatever_the_brackets_in_strings_or_the_block_size():
     deepest = json.loads(nest(MAX_DEPTH - 2))
     many = [{"k": [i, {"x": "[[[[{{{{"}]} for i in range(200)]  # 600 brackets, 5 levels deep
+    crowded = [json.loads(nest(MAX_DEPTH - 3)), *[[] for _ in range(10)]]  # at the limit, walked
     strings = ["[" * 500, "{" * 500 + '"\\', '\\"[[[']
-    data = json.dumps({"results": [deepest, many, strings]}).encode()
+    data = json.dumps({"results": [deepest, many, strings, crowded]}).encode()
     for block_size in (7, 100, BLOCK_SIZE):
-        assert stream(data, block_size=block_size) == [deepest, many, strings]
+        assert stream(data, block_size=block_size) == [deepest, many, strings, crowded]
 
 
 @pytest.mark.parametrize("block_size", [5, 64, BLOCK_SIZE])

@@ -25,7 +25,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from voicescount.collection.readers import jsonstream, odk, safety
+from voicescount.collection.readers import jsondepth, jsonstream, odk, safety
 
 PEAK_RSS_LIMIT_MB = 150
 """Peak RSS of the reading process; the baseline (imports done, nothing read) is about 23 MB."""
@@ -88,7 +88,7 @@ def test_deeply_nested_json_is_refused_in_bounded_memory(tmp_path, fmt):
     # Before the fix: auto-detection peaked at 1,015 MB (ijson built a path prefix per event for a whole
     # buffer) and both said "The JSON is invalid or truncated before the first record."
     result = read_in_child(nested_kobo(tmp_path / "deep.json"), fmt)
-    limit = jsonstream.MAX_DEPTH  # the "[" opening level limit + 1 is at byte 14 + limit
+    limit = jsondepth.MAX_DEPTH  # the "[" opening level limit + 1 is at byte 14 + limit
     assert f"nested deeper than {limit} levels at byte {14 + limit}" in result["error"]
     assert result["error"].startswith("deep.json: ")
     assert result["count"] == 0
@@ -100,7 +100,7 @@ def test_deep_nesting_before_the_list_key_is_refused_by_the_sniffer(tmp_path):
     result = read_in_child(path)
     assert (
         result["error"]
-        == f"page.json: The JSON is nested deeper than {jsonstream.MAX_DEPTH} levels at byte 72."
+        == f"page.json: The JSON is nested deeper than {jsondepth.MAX_DEPTH} levels at byte 72."
     )
 
 
@@ -108,7 +108,7 @@ def test_deep_odata_groups_are_refused(tmp_path):
     path = tmp_path / "Submissions.json"
     path.write_text('{"value": [' + '{"g":' * 5000 + "1" + "}" * 5000 + "]}")
     result = read_in_child(path, "odk-odata")
-    assert f"nested deeper than {jsonstream.MAX_DEPTH} levels at byte {11 + 5 * 62}" in result["error"]
+    assert f"nested deeper than {jsondepth.MAX_DEPTH} levels at byte {11 + 5 * 62}" in result["error"]
 
 
 # --- one enormous value, very many values or records ---------------------------------------------------

@@ -18,9 +18,10 @@ four whitespace characters as whitespace. ``NaN``, ``Infinity`` and numbers that
 are refused, as yajl does. No error message quotes the file.
 
 Depth costs nothing measurable on the hot path: an item with no more ``[`` and ``{`` than the levels
-left is never walked; a richer one is tokenised (strings skipped by a regular expression) to its first
-bracket too deep. ``find_key`` is the format sniffer: it reads at most ``SNIFF_BYTES`` to find a
-top-level key, with the same depth guard.
+left is never walked; a richer one (a long repeat) has its decoded containers walked, and only one
+too deep is tokenised (strings skipped by a regular expression) to find its first bracket too deep.
+``find_key`` is the format sniffer: it reads at most ``SNIFF_BYTES`` to find a top-level key, with
+the same depth guard.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import re
 from collections.abc import Callable, Container, Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, BinaryIO
+
+from voicescount.collection.readers.jsondepth import MAX_DEPTH, has_room, nests_beyond, too_deep_at
 
 BLOCK_SIZE = 64 * 1024
 """Bytes read at a time: larger ones decode no faster (cache), and text takes up to 4 bytes a character."""
@@ -52,12 +55,6 @@ VALUES_CHECK_ABOVE = 1024 * 1024
 """Characters from an item's start above which its values are counted before it is scanned."""
 KEYS_KEPT = 10
 """Keys of the top-level object remembered for an error message."""
-MAX_DEPTH = 64
-"""Deepest nesting of arrays and objects accepted, counted from the top of the document.
-
-A Kobo page is level 1, its ``results`` list 2, a submission 3; each repeat adds 2 levels (the list
-and an instance), an OData group 1. Real exports stay under 20; 64 is also System.Text.Json's default.
-"""
 SNIFF_BYTES = 256 * 1024
 """Bytes ``find_key`` reads at most to find a top-level key (Kobo and OData put theirs in the first 1 KB)."""
 
@@ -65,8 +62,6 @@ _LOOKAHEAD = 16  # a scan failing this close to the end of the buffer may only m
 _WS = re.compile(r"[ \t\n\r]*").match
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_BRACKET_OR_QUOTE = re.compile(r'[\[\]{}"]')
-_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"')  # a string after its opening quote
 
 
 class JSONStreamError(ValueError):
@@ -121,34 +116,6 @@ _scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(
 
 def _scan_key(text: str, pos: int) -> tuple[str, int]:
     return scanstring(text, pos + 1, True)  # type: ignore[no-any-return]
-
-
-def too_deep_at(text: str, start: int, end: int, depth: int) -> int | None:
-    """Index in ``text`` of the first bracket of ``text[start:end]`` that opens level ``MAX_DEPTH`` + 1.
-
-    ``depth`` levels are open at ``start``; brackets inside strings do not count, and a string cut by
-    ``end`` ends the search. None when no bracket goes too deep.
-    """
-    search, match = _BRACKET_OR_QUOTE.search, _STRING_REST.match
-    while (found := search(text, start, end)) is not None:
-        char, start = found.group(), found.end()
-        if char == '"':
-            closed = match(text, start, end)
-            if closed is None:
-                return None
-            start = closed.end()
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return found.start()
-        else:
-            depth -= 1
-    return None
-
-
-def has_room(text: str, start: int, end: int, depth: int) -> bool:
-    """Cheap test that ``text[start:end]`` cannot nest beyond ``MAX_DEPTH`` with ``depth`` levels open."""
-    return text.count("[", start, end) + text.count("{", start, end) <= MAX_DEPTH - depth
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -230,8 +197,8 @@ class ListReader:
                 self._pos += 1
                 yield from self._items(2)  # a repeated key gives its items too, as with ijson
             else:
-                self._scan(_scan_value, 1)  # checked and dropped
-                if not has_room(self._text, self._start, self._pos, 1):
+                value = self._scan(_scan_value, 1)  # checked and dropped
+                if not has_room(self._text, self._start, self._pos, 1) and nests_beyond(value, MAX_DEPTH - 1):
                     self._check_depth(self._text, self._start, self._pos, 1)
             char = self._peek()
             self._pos += 1
@@ -263,8 +230,8 @@ class ListReader:
             else:
                 item = self._scan(_scan_value, depth)
                 text, start, end = self._text, self._start, self._pos
-            if not has_room(text, start, end, depth):
-                self._check_depth(text, start, end, depth)
+            if not has_room(text, start, end, depth) and nests_beyond(item, MAX_DEPTH - depth):
+                self._check_depth(text, start, end, depth)  # says at which byte
             if text.find("\\", start, end) >= 0 and _SURROGATE_ESCAPE(text, start, end):  # find: fast
                 item = _without_lone_surrogates(item)
             reserve = min(max(4096, 2 * (end - start)), self.block_size)  # room for the next item

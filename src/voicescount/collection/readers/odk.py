@@ -38,7 +38,7 @@ from voicescount.collection.readers import (
     parse_timestamp,
     safety,
 )
-from voicescount.collection.readers.jsonstream import MAX_DEPTH
+from voicescount.collection.readers.jsondepth import MAX_DEPTH
 from voicescount.collection.readers.kobo import json_items, json_pages
 from voicescount.collection.records import RawRecord, RecordStream
 
