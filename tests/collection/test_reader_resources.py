@@ -290,3 +290,30 @@ def test_xlsx_row_of_one_enormous_cell_or_millions_of_cells_is_refused(tmp_path)
     assert read_in_child(workbook(tmp_path / "cell.xlsx", row=cell))["error"] == f"cell.xlsx: {expected}"
     cells = b"<c><v>1</v></c>" * 1_000_000
     assert read_in_child(workbook(tmp_path / "cells.xlsx", row=cells))["error"] == f"cells.xlsx: {expected}"
+
+
+# --- through the upload page --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_upload_page_shows_the_nesting_error_and_stores_nothing(
+    client, coordinator, make_instrument, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from voicescount.collection.models import ImportBatch, QuarantinedRecord, Submission
+
+    instrument = make_instrument(study_slug="survey")
+    client.force_login(coordinator)
+    upload = SimpleUploadedFile("deep.json", nested_kobo(tmp_path / "deep.json").read_bytes())
+    response = client.post(
+        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "auto", "file": upload}
+    )
+    assert response.status_code == 400
+    limit = jsondepth.MAX_DEPTH
+    assert response.context["error"] == (
+        f"deep.json: The JSON is nested deeper than {limit} levels at byte {14 + limit} before the first "
+        "record."
+    )
+    assert not Submission.objects.exists() and not QuarantinedRecord.objects.exists()
+    assert not ImportBatch.objects.exists()
