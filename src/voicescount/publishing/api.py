@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Literal
 
 from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
@@ -26,11 +26,14 @@ from voicescount.collection.models import Study
 from voicescount.framework import selectors as framework
 from voicescount.framework.models import GLOBAL, Indicator
 from voicescount.indicators.comparison import compare_run
+from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import Estimate, EstimateRun
 from voicescount.publishing.evidence import public_definitions
 
 router = Router(tags=["public data"])
 CACHE_SECONDS = 300
+#: Whether a higher value is better, worse or neither (``framework.models.Direction``).
+DirectionName = Literal["higher_better", "higher_worse", "neutral"]
 LATEST_SECONDS = 60
 
 
@@ -52,6 +55,7 @@ class IndicatorOut(Schema):
     title_vi: str
     vi_unofficial: bool
     unsd_codes: str
+    direction: DirectionName  # the default of its definitions
 
 
 class EstimateOut(Schema):
@@ -66,6 +70,7 @@ class EstimateOut(Schema):
     weighted_n: float | None
     flag: str
     flag_reason: str
+    direction: DirectionName  # of the estimate's definition: decides who is furthest behind
 
 
 class DefinitionOut(Schema):
@@ -79,6 +84,7 @@ class DefinitionOut(Schema):
     universe: str
     numerator: str
     value: str
+    direction: DirectionName
     computed: str | None
     submissions: int | None
 
@@ -124,6 +130,7 @@ def _indicator_out(i: Indicator) -> dict:
         "title_vi": i.title_vi,
         "vi_unofficial": i.vi_unofficial,
         "unsd_codes": i.unsd_codes,
+        "direction": i.direction,
     }
 
 
@@ -149,7 +156,9 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
             definition__is_public=True,
             definition__study__is_public=True,
         )
-        .select_related("definition", "definition__study", "definition__study__organisation")
+        .select_related(
+            "definition", "definition__indicator", "definition__study", "definition__study__organisation"
+        )
         .order_by("definition__study__period_start", "definition__code")
     )
     if definition:
@@ -160,8 +169,9 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
     return [(run.definition, run) for run in found]
 
 
-def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any]]:
-    """(pk, start time) of the runs :func:`_latest_runs` finds, remembered for ``LATEST_SECONDS``.
+def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, str]]:
+    """(pk, start time, the definition's direction) of the runs :func:`_latest_runs` finds, remembered
+    for ``LATEST_SECONDS``.
 
     Responses are cached for ``CACHE_SECONDS`` already; this only spares a query for each new query
     string (another breakdown, page or cell of the same indicator). A newly computed or unpublished run
@@ -169,10 +179,10 @@ def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any]]
     """
     # Hashed: the codes come from the URL, and cache backends refuse keys with spaces or control characters.
     digest = hashlib.sha256(f"{code}\n{definition or ''}".encode()).hexdigest()
-    cache_key = f"voicescount:api:latest-runs:{digest}"
+    cache_key = f"voicescount:api:latest-runs:v2:{digest}"
     found = cache.get(cache_key)
     if found is None:
-        found = [(run.pk, run.started) for _, run in _latest_runs(code, definition)]
+        found = [(run.pk, run.started, direction_of(d)) for d, run in _latest_runs(code, definition)]
         cache.set(cache_key, found, LATEST_SECONDS)
     return found
 
@@ -271,6 +281,7 @@ def definitions(request, code: str):
                 "universe": d.universe,
                 "numerator": d.numerator,
                 "value": d.value,
+                "direction": direction_of(d),
                 "computed": run.started.isoformat() if run else None,
                 "submissions": run.submissions if run else None,
             }
@@ -291,7 +302,7 @@ def estimates(
     wanted = tuple(sorted(p for p in (by or "").split(",") if p)) if by is not None else None
     reasons: dict[str, str] = {"": ""}
     out = []
-    for run_id, started in _latest_run_keys(code, definition):
+    for run_id, started, direction in _latest_run_keys(code, definition):
         for dims, row in run_rows.get(run_id, started):
             if key is not None and row["key"] != key:
                 continue
@@ -300,7 +311,7 @@ def estimates(
             flag = row["flag"]
             if flag not in reasons:
                 reasons[flag] = str(Estimate.Flag(flag).label)
-            out.append({**row, "flag_reason": reasons[flag]})
+            out.append({**row, "flag_reason": reasons[flag], "direction": direction})
     return out
 
 

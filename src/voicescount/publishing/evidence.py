@@ -18,6 +18,7 @@ from voicescount.framework.labels import PLACE_LISTS, CodeLabels, code_labels
 from voicescount.framework.models import Indicator
 from voicescount.indicators.comparison import ComparisonRow, compare_run
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing.lnob import LNOBResult, lnob_result
 from voicescount.publishing.render_cache import memo, run_estimates
 from voicescount.stats.lnob import describe_conditions
 
@@ -111,14 +112,20 @@ class Evidence:
         return self.definition.kind == IndicatorDefinition.Kind.PROPORTION and self.definition.unit == "PT"
 
     @cached_property
-    def furthest_behind(self) -> Mapping[str, Any] | None:
-        """The run's furthest-behind group, described with the page's code labels."""
-        return described_group((self.run.lnob or {}).get("furthest_behind"), self.definition)
+    def lnob(self) -> LNOBResult | None:
+        """The run's furthest-behind and furthest-ahead groups in the indicator's direction (or its
+        lowest and highest, where neither direction is better), described with the page's labels."""
+        return lnob_result(self.run, self.definition)
 
-    @cached_property
+    @property
+    def furthest_behind(self) -> Mapping[str, Any] | None:
+        """The run's furthest-behind group in the indicator's direction; None if no one is behind."""
+        return self.lnob.first if self.lnob and self.lnob.has_direction else None
+
+    @property
     def furthest_ahead(self) -> Mapping[str, Any] | None:
-        """The run's furthest-ahead group, described with the page's code labels."""
-        return described_group((self.run.lnob or {}).get("furthest_ahead"), self.definition)
+        """The run's furthest-ahead group in the indicator's direction; None if no one is ahead."""
+        return self.lnob.second if self.lnob and self.lnob.has_direction else None
 
 
 def public_definitions(indicator: Indicator):
@@ -177,23 +184,24 @@ def latest_public_studies(limit: int = 3):
 
 
 def widest_gaps(limit: int = 3) -> list[dict]:
-    """The published proportions whose furthest-behind group trails the furthest-ahead one the most."""
+    """The published proportions whose furthest-behind group trails the furthest-ahead one the most, in
+    each indicator's direction (:func:`voicescount.publishing.lnob.lnob_result`); indicators where
+    neither direction is better have no one behind and are left out."""
     out = []
     for definition in IndicatorDefinition.objects.filter(
         is_public=True, study__is_public=True, kind=IndicatorDefinition.Kind.PROPORTION
     ).select_related("indicator"):
         run = definition.runs.order_by("-started", "-pk").first()
-        lnob = run.lnob if run else {}
-        if not lnob.get("furthest_behind"):
+        result = lnob_result(run, definition) if run else None
+        if result is None or not result.has_direction:
             continue
-        behind = described_group(lnob["furthest_behind"], definition)
-        ahead = described_group(lnob["furthest_ahead"], definition)
         out.append(
             {
                 "definition": definition,
-                "behind": behind,
-                "ahead": ahead,
-                "gap": ahead["mean"] - behind["mean"],
+                "behind": result.first,
+                "ahead": result.second,
+                "roles": result.roles,
+                "gap": result.gap,
             }
         )
     return sorted(out, key=lambda g: -g["gap"])[:limit]

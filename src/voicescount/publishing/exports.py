@@ -22,6 +22,7 @@ from typing import IO, Any
 from django.utils import translation
 
 from voicescount.framework.labels import code_labels
+from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
 
@@ -324,6 +325,8 @@ def open_sdg_meta(definition: IndicatorDefinition) -> dict[str, Any]:
         "national_indicator_available": definition.title_en,
         "computation_units": "Percentage (%)" if definition.unit == "PT" else definition.unit,
         "computation_definitions": definition.notes_en,
+        # VoicesCount's own key: whether a higher value is better, worse or neither (who is furthest behind)
+        "direction": direction_of(definition),
         "data_show_map": False,
         "source_active_1": True,
         "source_organisation_1": organisation.name_en or organisation.name,
@@ -355,7 +358,8 @@ Each folder `<indicator>_<definition>` holds the latest run of one indicator def
   TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, LOWER_BOUND, UPPER_BOUND, OBS_STATUS, CONF_STATUS, COMMENT_OBS).
 - `sdmx.xml` — the same as an SDMX-ML 2.1 structure-specific data message.
 - `indicator_<x-y-z>.csv` and `meta.json` — the Open SDG data format (column names and labels in
-  English) and its metadata; `vi/indicator_<x-y-z>.csv` — the same data with Vietnamese names and
+  English) and its metadata (`direction`: whether a higher value is `higher_better`, `higher_worse` or
+  `neutral`); `vi/indicator_<x-y-z>.csv` — the same data with Vietnamese names and
   labels. Age groups missing from the SDG age code list are labelled from their code
   (`Y25T59` → "25 to 59 years old", "25–59 tuổi").
 
