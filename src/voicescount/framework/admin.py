@@ -24,8 +24,8 @@ class TargetAdmin(admin.ModelAdmin):
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "framework", "organisation", "is_public", "vi_unofficial"]
-    list_filter = ["framework", "is_public", "target__goal"]
+    list_display = ["code", "framework", "organisation", "is_public", "vi_unofficial", "direction"]
+    list_filter = ["framework", "is_public", "target__goal", "direction"]
     search_fields = ["code", "title_en", "title_vi", "unsd_codes"]
     autocomplete_fields = ["linked_global", "target"]
     readonly_fields = ["sort_key"]
