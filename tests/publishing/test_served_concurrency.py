@@ -241,6 +241,8 @@ def test_a_new_run_reaches_every_workers_cached_pages(demo_database, tmp_path):
         code = _with_estimates(server.base, [row["code"] for row in _indicators(server.base)])[0]
         page = f"{server.base}/en/indicators/{code}/"
         before = {_runs(fetch(page)) for _ in range(20)}  # both workers have rendered and cached it
+        with urllib.request.urlopen(urllib.request.Request(page, method="HEAD"), timeout=20) as head:
+            assert (head.status, head.read()) == (200, b"")  # gunicorn sends HEAD's headers only
         study = json.loads(fetch(f"{server.base}/api/v1/studies")[1])["items"][0]["slug"]
         computed = subprocess.run(
             [*_voicescount(), "compute", study, "--force"],
