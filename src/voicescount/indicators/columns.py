@@ -64,10 +64,27 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _json_texts(values: list[Any]) -> list[str | None]:
+    """Each answer's JSON text, encoded once per distinct answer (the type is part of the key: 1, 1.0
+    and true have different texts)."""
+    texts: dict[Any, str | None] = {}
+    out: list[str | None] = []
+    for v in values:
+        key = (v.__class__, tuple(v) if v.__class__ is list else v)
+        try:
+            text = texts[key]
+        except KeyError:
+            text = texts[key] = _json_text(v)
+        except TypeError:  # unhashable (a nested structure)
+            text = _json_text(v)
+        out.append(text)
+    return out
+
+
 def to_arrow(name: str, values: list[Any], kind: str) -> pa.Array:
     """One block's answers as the Arrow array of the column's type; ``TypeMismatch`` when they do not fit."""
     if kind == "json":
-        return pa.array([_json_text(v) for v in values], pa.string()).dictionary_encode()
+        return pa.array(_json_texts(values), pa.string()).dictionary_encode()
     if type_of(values) not in (None, kind):
         raise TypeMismatch(name)
     try:
@@ -106,6 +123,11 @@ def _levels_and_codes(array: pa.Array) -> tuple[list[Any], np.ndarray]:
     return levels, codes
 
 
+def _texts_list(value: Any) -> bool:
+    """A select_multiple answer: a list of codes (distinct JSON texts are then distinct answers)."""
+    return value.__class__ is list and all(v.__class__ is str for v in value)
+
+
 def dataset_column(chunked: pa.ChunkedArray, kind: str) -> np.ndarray:
     """A snapshot column as a dataset column: an object array of the stored answers (None where missing)."""
     array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
@@ -116,7 +138,7 @@ def dataset_column(chunked: pa.ChunkedArray, kind: str) -> np.ndarray:
     for i, v in enumerate(levels):  # one by one: a list must stay one element
         distinct[i] = v
     column = distinct[codes]
-    if kind == "json":
+    if kind == "json" and not all(v is None or _texts_list(v) for v in levels):
         return column  # mixed types: the evaluator factorises them itself, as it always has
     remember_factors(column, codes, levels)
     if kind in ("int64", "float64"):

@@ -37,6 +37,7 @@ from voicescount.indicators import columns as typed
 from voicescount.indicators.answers import BLOCK, Block, answer_blocks
 from voicescount.indicators.errors import DatasetError
 from voicescount.indicators.models import AnalysisSnapshot
+from voicescount.perf import paused_gc
 
 ID_COLUMN = "@submission_id"
 """The submission id of each row ("@": made by VoicesCount, never a question's name)."""
@@ -128,14 +129,8 @@ def build_snapshot(study: Study, names: list[str], *, user=None, block: int = BL
     directory = study_directory(study)
     remove_abandoned(directory)
     kinds: dict[str, str | None] = dict.fromkeys(names)
-    while True:
-        try:
-            content_hash, rows, ids_digest, highest, kinds_written = write_file(
-                directory, answer_blocks(study, names, block), kinds
-            )
-            break
-        except typed.TypeMismatch as exc:  # a later block did not fit the first block's type: widen it
-            kinds[exc.name] = "json"
+    with paused_gc():  # millions of answers decoded, none of them garbage: no cyclic collection
+        content_hash, rows, ids_digest, highest, kinds_written = _write_widening(study, names, kinds, block)
     columns = [{"name": ID_COLUMN, "type": "int64"}] + [{"name": n, "type": kinds_written[n]} for n in names]
     assert not {c["name"] for c in columns} & excluded, "a personal field reached a snapshot"
     state = _state(study, ids_digest, rows, highest)
@@ -155,6 +150,19 @@ def build_snapshot(study: Study, names: list[str], *, user=None, block: int = BL
             snapshot.source_state = state
             snapshot.save(update_fields=["source_state"])
     return snapshot
+
+
+def _write_widening(
+    study: Study, names: list[str], kinds: dict[str, str | None], block: int
+) -> tuple[str, int, str, int, dict[str, str]]:
+    """``write_file`` over the study's answer blocks, started again with a column widened to ``json``
+    whenever a later block's answers do not fit the type its first block gave it."""
+    directory = study_directory(study)
+    while True:
+        try:
+            return write_file(directory, answer_blocks(study, names, block), kinds)
+        except typed.TypeMismatch as exc:
+            kinds[exc.name] = "json"
 
 
 def write_file(
