@@ -17,175 +17,29 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
-import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.collection.import_site import Site, alive, bytes_read, descendants, gunicorn, make_site, stop
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes in /proc")
 
 RECORDS = 4000
 GRACE = 1.0  # seconds a worker may take to notice that its parent has gone
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-SQLITE_FILES = {"voicescount.sqlite3", *(f"voicescount.sqlite3-{s}" for s in ("journal", "wal", "shm"))}
-"""What SQLite itself keeps beside the database (a hot journal holds the pages as they were before)."""
-DATA_DIR_FILES = {"encryption_key", "secret_key", "static", *SQLITE_FILES}
-
-
-# --- processes, read from /proc ------------------------------------------------------------------
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of a process, or None when it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    state, ppid = text.rsplit(")", 1)[1].split()[:2]
-    return state, int(ppid)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every living process below ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))) and stat[0] != "Z":
-            children.setdefault(stat[1], []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"
-
-
-def bytes_read(pid: int) -> int:
-    try:
-        return int(re.search(r"^rchar: (\d+)", Path(f"/proc/{pid}/io").read_text(), re.M).group(1))
-    except (FileNotFoundError, ProcessLookupError, AttributeError):
-        return 0
-
-
-def stop(pids: set[int]) -> None:
-    """End processes this test left behind (orphaned workers) so that they do not outlive it."""
-    for pid in pids:
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
-
-
-# --- a data directory with the demo survey --------------------------------------------------------
-
-
-@dataclass
-class Site:
-    root: Path
-    env: dict[str, str]
-    database_url: str | None
-    session: str
-    export: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.export = self.root / "export.json"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def tmp(self) -> Path:
-        return self.root / "tmp"
-
-    def counts(self) -> dict[str, list]:
-        """The study's batches (received, accepted, duplicates, quarantined), submissions, held records."""
-        queries = {
-            "batches": "SELECT received, accepted, duplicates, quarantined FROM collection_importbatch "
-            "ORDER BY id",
-            "submissions": "SELECT count(*) FROM collection_submission",
-            "quarantined": "SELECT count(*) FROM collection_quarantinedrecord",
-        }
-        if self.database_url is None:
-            with sqlite3.connect(self.data_dir / "voicescount.sqlite3", timeout=30) as db:
-                return {k: db.execute(q).fetchall() for k, q in queries.items()}
-        import psycopg
-
-        with psycopg.connect(self.database_url) as db:
-            return {k: [tuple(r) for r in db.execute(q).fetchall()] for k, q in queries.items()}
-
-    def leftovers(self, pids: set[int]) -> list[str]:
-        """Files an import may have left: anything in $TMPDIR, unknown files in the data directory,
-        and multiprocessing's shared memory files of ``pids`` in /dev/shm."""
-        found = [str(p) for p in self.tmp.iterdir()]
-        found += [str(p) for p in self.data_dir.iterdir() if p.name not in DATA_DIR_FILES]
-        shm = Path("/dev/shm")
-        if shm.is_dir():
-            found += [str(p) for p in shm.iterdir() if any(f"-{pid}-" in p.name for pid in pids)]
-        return found
-
-
-def _scratch_database(name: str) -> str | None:
-    """A fresh PostgreSQL database beside ``DATABASE_URL``'s, or None when that is not PostgreSQL."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory):
     """A data directory (SQLite, or a scratch PostgreSQL database) with the demo survey and an export."""
-    database_url = None
-    if request.param == "postgresql":
-        database_url = _scratch_database(f"vc_import_faults_{os.getpid()}")
-        if database_url is None:
+    with make_site(request.param, tmp_path_factory.mktemp(f"faults-{request.param}"), RECORDS) as made:
+        if made is None:
             pytest.skip("DATABASE_URL does not point to PostgreSQL")
-    root = tmp_path_factory.mktemp(f"faults-{request.param}")
-    (root / "data").mkdir()
-    (root / "tmp").mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VOICESCOUNT_DATA_DIR")}
-    env |= {"TMPDIR": str(root / "tmp"), "VOICESCOUNT_IMPORT_WORKERS": "2", "COLUMNS": "200"}
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    made = subprocess.run(
-        [sys.executable, "-m", "tests.collection.import_faults_setup", root / "data", root / "export.json"]
-        + [str(RECORDS)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    yield Site(root, env, database_url, made.stdout.split()[-1])
-    if database_url:
-        _drop_database(database_url)
+        yield made
 
 
 # --- killing `voicescount import` -------------------------------------------------------------------
@@ -218,7 +72,7 @@ def _moment_reached(moment: str, pid: int, workers: set[int], size: int) -> bool
 
 def kill_import(site: Site, sig: signal.Signals, moment: str) -> Kill:
     """Run ``voicescount import`` on the site's export and send ``sig`` at ``moment``."""
-    command = [BIN / "voicescount", "import", "survey", site.export, "--data-dir", site.data_dir]
+    command = site.import_command()
     # Output to a file, not a pipe: orphaned workers would hold a pipe open after the import has gone.
     log = site.root / "stderr.txt"
     with open(log, "wb") as stderr:
@@ -271,7 +125,7 @@ def test_a_killed_import_leaves_the_whole_batch_or_nothing_and_no_process_or_fil
             assert "Traceback" not in kill.stderr and "Import stopped" in kill.stderr
 
     again = subprocess.run(
-        [BIN / "voicescount", "import", "survey", site.export, "--data-dir", site.data_dir],
+        site.import_command(),
         env=site.env,
         capture_output=True,
         text=True,
@@ -290,40 +144,13 @@ def test_a_killed_import_leaves_the_whole_batch_or_nothing_and_no_process_or_fil
 # --- killing the gunicorn worker serving an upload ---------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, cookies: dict[str, str], seconds: float = 60):
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return requests.get(url, cookies=cookies, timeout=30)
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def test_a_killed_upload_leaves_no_copy_of_the_file_and_no_worker(site):
     import requests
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [BIN / "gunicorn", "voicescount.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--timeout", "120"],
-        env=site.env | {"VOICESCOUNT_DATA_DIR": str(site.data_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with gunicorn(site) as (server, base):
         cookies = {"sessionid": site.session}
-        url = f"http://127.0.0.1:{port}/en/studies/survey/import/"
-        page = _wait_for(url, cookies)
+        url = f"{base}/en/studies/survey/import/"
+        page = requests.get(url, cookies=cookies, timeout=30)
         assert page.status_code == 200, page.text[:500]
         form = {
             "csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1],
@@ -333,7 +160,6 @@ def test_a_killed_upload_leaves_no_copy_of_the_file_and_no_worker(site):
         cookies |= page.cookies.get_dict()
         (worker,) = descendants(server.pid)
         before = site.counts()
-
         answers: list[object] = []
 
         def upload() -> None:
@@ -365,7 +191,3 @@ def test_a_killed_upload_leaves_no_copy_of_the_file_and_no_worker(site):
         uploading.join(timeout=30)
         # The connection closes with the worker (no orphan holds it open): the browser is told at once.
         assert [type(answer) for answer in answers] == [requests.ConnectionError], answers
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        stop(descendants(server.pid))

@@ -119,3 +119,30 @@ def test_an_export_of_another_form_or_version_is_refused_whole(client, setup, fi
     error = response.context["error"]
     assert says in error and "export.json" in error and "results[10]" in error
     assert not Submission.objects.filter(study=study).exists() and not study.batches.exists()
+
+
+def test_the_upload_page_still_checks_the_csrf_token(setup):
+    """The page reads the form after setting its own upload handler: CSRF is checked there, not skipped."""
+    from django.test import Client
+
+    study, instrument, coordinator, _ = setup
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(coordinator)
+    url = "/en/studies/survey/import/"
+    refused = browser.post(url, {"instrument": instrument.pk, "format": "auto", "file": export()})
+    assert refused.status_code == 403 and not study.batches.exists()
+    token = browser.get(url).context["csrf_token"]
+    form = {"instrument": instrument.pk, "format": "auto", "file": export(), "csrfmiddlewaretoken": token}
+    assert browser.post(url, form).status_code == 200 and study.batches.count() == 1
+
+
+def test_the_batch_records_the_sha256_of_the_uploaded_bytes(client, setup):
+    import hashlib
+
+    study, instrument, coordinator, _ = setup
+    client.force_login(coordinator)
+    upload = export()
+    digest = hashlib.sha256(upload.read()).hexdigest()
+    upload.seek(0)
+    client.post("/en/studies/survey/import/", {"instrument": instrument.pk, "format": "auto", "file": upload})
+    assert study.batches.get().file_sha256 == digest

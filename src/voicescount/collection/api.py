@@ -15,7 +15,9 @@ pushed here and found again in a Kobo or ODK export is recognised as the same on
 
 Errors are ``{"detail": …}``: 401 without a valid token, 404 for an unknown study or form, 403 when the
 token's user may not import for the study's organisation, 413 for a body over the server's size limit
-and 422, with nothing stored, for a body that is not a batch of submissions.
+and 422, with nothing stored, for a body that is not a batch of submissions. A call made while another
+import of the study is running waits for it (``IMPORT_WAIT`` seconds at most, then 409, nothing
+stored: send it again).
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ from voicescount.accounts.services import user_for_api_token
 from voicescount.api_errors import TOKEN_REQUIRED, Error, names_nothing
 from voicescount.collection import batches
 from voicescount.collection.api_schemas import BatchReportOut, request_body
-from voicescount.collection.errors import CollectionError
+from voicescount.collection.errors import CollectionError, ImportInProgress
 from voicescount.collection.models import Instrument, Submission
 from voicescount.collection.readers.kobo import kobo_record
 from voicescount.collection.records import RawRecord
 
 MAX_BATCH = 5000
+IMPORT_WAIT = 60.0
+"""Seconds a call waits for another import of the study to finish before answering 409."""
 MAX_DEPTH = 32
 """Nesting of objects and lists allowed in a submission (groups in repeats in groups…): deeper input
 would exhaust the stack of the code that walks it."""
@@ -193,7 +197,10 @@ def push_submissions(request: HttpRequest, study: str, form_id: str) -> dict[str
             user=request.user,
             check_permission=False,  # checked above: SUBMIT is enough here
             form_check=batches.form_check_for(instrument, "the request body"),
+            wait=IMPORT_WAIT,
         )
+    except ImportInProgress as exc:  # another import of the study held it longer than IMPORT_WAIT
+        raise HttpError(409, str(exc)) from None
     except CollectionError as exc:  # another form or version: nothing stored
         raise HttpError(422, str(exc)) from None
     return report.as_dict()

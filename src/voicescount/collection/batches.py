@@ -26,12 +26,11 @@ from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
-from django.db import transaction
 
 from voicescount.accounts.permissions import Action, require
 from voicescount.collection.crypto import encrypt_json
 from voicescount.collection.errors import ImportFileError
-from voicescount.collection.locks import DEFAULT_WAIT, lock_study_imports
+from voicescount.collection.locks import DEFAULT_WAIT, import_transaction
 from voicescount.collection.models import (
     AuditEntry,
     ImportBatch,
@@ -284,8 +283,7 @@ def import_records(
     # Records are a few hundred small containers each and leave no garbage cycles: the collector
     # would walk the live objects again and again (a tenth of the import's time). Paused, with the
     # young generation collected every few chunks in case something did leave a cycle.
-    with paused_gc(), transaction.atomic():
-        lock_study_imports(study, wait, waiting)
+    with paused_gc(), import_transaction(study, wait, waiting):
         batch = ImportBatch.objects.create(
             study=study,
             instrument=instrument,

@@ -1,4 +1,4 @@
-"""One import of a study at a time: the lock ``import_records`` takes first in its transaction.
+"""One import of a study at a time: the transaction ``import_records`` stores its batch in.
 
 An import looks up which of its records the study already holds, then writes the rest. Two imports of
 overlapping files running side by side would each find the shared records new, and the second to write
@@ -9,17 +9,19 @@ records as duplicates:
 - PostgreSQL: a transaction-level advisory lock on the study (``pg_advisory_xact_lock``), released by
   the commit or rollback — also when the importing process is killed, as the server ends its session.
   Imports of other studies and every reader carry on.
-- SQLite: the database's write lock, which every write transaction takes (SQLite has one writer at a
-  time); taken here first thing, so that the wait is bounded by ``wait`` rather than the connection's
-  busy timeout, and is reported as ``ImportInProgress`` rather than "database is locked".
+- SQLite: the database's write lock (SQLite has one writer at a time), which the transaction takes as it
+  begins (``BEGIN IMMEDIATE``, ``config.SQLITE_OPTIONS``): here with a wait bounded by ``wait`` rather
+  than the connection's busy timeout, and reported as ``ImportInProgress`` rather than "database is
+  locked".
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 
 from voicescount.collection.errors import ImportInProgress
 from voicescount.collection.models import Study
@@ -31,26 +33,30 @@ DEFAULT_WAIT = 60.0
 _SQLITE_STEP = 3600.0  # a busy timeout is an int of milliseconds: wait "forever" an hour at a time
 
 
-def lock_study_imports(
+@contextmanager
+def import_transaction(
     study: Study, wait: float | None = DEFAULT_WAIT, waiting: Callable[[], None] | None = None
-) -> None:
-    """Take the import lock of ``study`` for the current transaction (call it inside ``atomic``).
+) -> Iterator[None]:
+    """``transaction.atomic()`` holding the import lock of ``study``.
 
-    Returns at once when no other import of the study is running; otherwise calls ``waiting()`` and
+    Enters at once when no other import of the study is running; otherwise calls ``waiting()`` and
     waits up to ``wait`` seconds (``None``: until the other import ends), then raises
-    ``ImportInProgress``.
+    ``ImportInProgress`` (nothing stored).
     """
-    if connection.vendor == "postgresql":
-        _postgresql(study, wait, waiting)
-    else:
-        _sqlite(study, wait, waiting)
+    with ExitStack() as stack:
+        if connection.vendor == "postgresql":
+            stack.enter_context(transaction.atomic())
+            _postgresql(study, wait, waiting)
+        else:
+            _sqlite(stack, study, wait, waiting)
+        yield
 
 
 def _busy(study: Study, wait: float | None) -> ImportInProgress:
+    waited = "" if wait is None else f" (waited {wait:g} s)"
     return ImportInProgress(
-        f"Another import of study '{study.slug}' is still running (waited {wait:.0f} s): nothing was "
-        "imported. Send the file again when that import has finished; records it stored will be counted "
-        "as duplicates."
+        f"Another import of study '{study.slug}' is still running{waited}: nothing was imported. Try "
+        "again when it has finished; the records it stored will count as duplicates."
     )
 
 
@@ -72,30 +78,45 @@ def _postgresql(study: Study, wait: float | None, waiting: Callable[[], None] | 
         cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
 
 
-def _sqlite(study: Study, wait: float | None, waiting: Callable[[], None] | None) -> None:
-    """Take the database's write lock with a write that changes nothing (the first statement of the
-    transaction: a transaction that has read first may not take the lock after another's commit)."""
-    table = connection.ops.quote_name(Study._meta.db_table)
+def _sqlite(stack: ExitStack, study: Study, wait: float | None, waiting: Callable[[], None] | None) -> None:
+    """Begin the transaction once the write lock is free: the busy timeout is set to each wait in turn."""
+    connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout")
-        busy_ms = cursor.fetchone()[0]
-        try:
-            for attempt, seconds in enumerate(_sqlite_waits(wait)):
-                if attempt == 1 and waiting is not None:
-                    waiting()
-                cursor.execute(f"PRAGMA busy_timeout = {math.ceil(seconds * 1000)}")
-                try:
-                    cursor.execute(f"UPDATE {table} SET id = id WHERE id = %s", [study.pk])
-                    return
-                except OperationalError as exc:
-                    if "locked" not in str(exc):
-                        raise
+        busy_ms = int(cursor.fetchone()[0])
+    try:
+        for attempt, seconds in enumerate(_sqlite_waits(wait)):
+            if attempt == 1 and waiting is not None:
+                waiting()
+            _busy_timeout(seconds * 1000)
+            try:
+                stack.enter_context(transaction.atomic())  # BEGIN IMMEDIATE: takes the write lock
+                break
+            except OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+        else:
             raise _busy(study, wait)
-        finally:
-            cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    finally:
+        _busy_timeout(busy_ms)
+    # A write that changes nothing takes the lock where the transaction has not (a deferred BEGIN, an
+    # enclosing transaction that has only read); instant after BEGIN IMMEDIATE.
+    table = connection.ops.quote_name(Study._meta.db_table)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET id = id WHERE id = %s", [study.pk])
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        raise _busy(study, wait) from None
 
 
-def _sqlite_waits(wait: float | None):
+def _busy_timeout(milliseconds: float) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA busy_timeout = {math.ceil(milliseconds)}")
+
+
+def _sqlite_waits(wait: float | None) -> Iterator[float]:
     """Busy timeouts to try in turn: none first (to tell the user when there is a wait), then ``wait``."""
     yield 0.0
     if wait is None:
