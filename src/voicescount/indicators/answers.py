@@ -117,7 +117,9 @@ def answer_blocks(study: Study, names: list[str], block: int = BLOCK) -> Iterato
             elif chunk_ids != ids:
                 raise DatasetError("the study's submissions changed during the computation; run it again")
             values = list(zip(*(r[1] for r in picked), strict=True)) if picked else [() for _ in chunk]
+            del picked  # the rows' lists go before the next chunk's are made
             columns.update({name: list(v) for name, v in zip(chunk, values, strict=True)})
+            del values
         if odd or ids is None:
             odd_ids, odd_columns = _documents(study, odd, last, upto, block)
             if ids is not None and odd_ids != ids:
