@@ -1,10 +1,11 @@
 """The served site under concurrent requests: every answer is the one for the request that asked.
 
-Runs the real thing: ``voicescount demo --no-serve`` builds a small demo in the database of
-``DATABASE_URL`` (on PostgreSQL a database of its own, created and dropped here, since pytest-django's test
-database is another one; on SQLite a temporary data directory), then ``voicescount serve --workers 2``
-(gunicorn, two forked workers) serves it on a free port while several client threads ask for different
-indicators' API answers and HTML pages. Each answer is compared with the one fetched alone beforehand.
+Runs the real thing: ``voicescount demo`` builds a small demo in the database of ``DATABASE_URL`` (on
+PostgreSQL a database of its own, created and dropped here, since pytest-django's test database is another
+one; on SQLite a temporary data directory) and serves it with two gunicorn workers; then ``voicescount
+serve --workers 2`` serves it again, with and without migrations first. Each time several client threads
+ask for different indicators' API answers and HTML pages at once, and each answer is compared with the one
+fetched alone beforehand.
 
 The defect this guards against: the master process kept a database connection open and the forked
 workers shared its socket, so on PostgreSQL one request read another's rows (485 of 800 answers wrong).
@@ -26,6 +27,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,6 +41,7 @@ REQUESTS_PER_CLIENT = 100
 API_CODES = 24
 PAGE_CODES = 4
 START_TIMEOUT = 60.0
+DEMO_TIMEOUT = 300.0  # the demo is built before it is served
 ISOLATED_ENV = ("DATABASE_URL", "VOICESCOUNT_DATA_DIR", "VOICESCOUNT_MODE", "VOICESCOUNT_ALLOWED_HOSTS")
 
 
@@ -67,9 +70,15 @@ def _postgres_admin(url: str):
     return psycopg.connect(admin, autocommit=True)
 
 
+@dataclass
+class Demo:
+    env: dict[str, str]  # for the ``voicescount`` commands: this module's database and data directory
+    server: Server  # ``voicescount demo``, which built the demo and serves it
+
+
 @pytest.fixture(scope="module")
-def demo_database(tmp_path_factory):
-    """Environment for the ``voicescount`` commands: a built demo in a database of this module's own."""
+def demo(tmp_path_factory):
+    """``voicescount demo`` serving a small demo built in a database of this module's own."""
     data_dir = tmp_path_factory.mktemp("served")
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}
     env["VOICESCOUNT_DATA_DIR"] = str(data_dir)
@@ -80,37 +89,32 @@ def demo_database(tmp_path_factory):
         with _postgres_admin(url) as admin:
             admin.execute(f"CREATE DATABASE {name}")
         env["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{name}", query=""))
+    server = Server(env, data_dir / "demo.log", "demo", "--respondents", str(DEMO_RESPONDENTS))
     try:
-        built = subprocess.run(
-            [*_voicescount(), "demo", "--no-serve", "--respondents", str(DEMO_RESPONDENTS)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert built.returncode == 0, f"voicescount demo failed:\n{built.stdout}\n{built.stderr}"
-        yield env
+        server.wait_until_answering(DEMO_TIMEOUT)
+        yield Demo(env, server)
     finally:
+        server.stop()
         if name is not None:
             with _postgres_admin(url) as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 class Server:
-    """``voicescount serve`` in its own process group (so that stopping it stops its workers too)."""
+    """``voicescount serve`` (or ``demo``) in its own process group, so that stopping it stops its workers."""
 
-    def __init__(self, env: dict[str, str], log: Path, *extra: str) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *arguments: str) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [*_voicescount(), "serve", "--port", str(self.port), "--workers", "2", *extra]
+        command = [*_voicescount(), *arguments, "--port", str(self.port), "--workers", "2"]
         with log.open("w") as out:
             self.process = subprocess.Popen(
                 command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
 
-    def wait_until_answering(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+    def wait_until_answering(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"voicescount serve exited early:\n{self.log.read_text(errors='replace')}")
@@ -210,11 +214,19 @@ def hammer(base: str, expected: dict[str, tuple[str, object]]) -> Counter:
 
 
 @pytest.mark.parametrize(
-    "serve_options",
-    [pytest.param(("--no-migrate",), id="serve"), pytest.param((), id="serve-after-migrate")],
+    "command",
+    [
+        pytest.param(("demo",), id="demo"),
+        pytest.param(("serve", "--no-migrate"), id="serve"),
+        pytest.param(("serve",), id="serve-after-migrate"),
+    ],
 )
-def test_concurrent_requests_get_their_own_answers(demo_database, tmp_path, serve_options):
-    server = Server(demo_database, tmp_path / "serve.log", *serve_options)
+def test_concurrent_requests_get_their_own_answers(demo, tmp_path, command):
+    if command == ("demo",):
+        server = demo.server
+    else:
+        demo.server.stop()
+        server = Server(demo.env, tmp_path / "serve.log", *command)
     try:
         server.wait_until_answering()
         expected = references(server.base)
@@ -232,10 +244,11 @@ def test_concurrent_requests_get_their_own_answers(demo_database, tmp_path, serv
     assert "Traceback" not in log, log[-3000:]
 
 
-def test_a_new_run_reaches_every_workers_cached_pages(demo_database, tmp_path):
+def test_a_new_run_reaches_every_workers_cached_pages(demo, tmp_path):
     """Pages are cached in each worker; ``voicescount compute`` from another process renews the stamp,
     and every following answer, from whichever worker, shows the new run."""
-    server = Server(demo_database, tmp_path / "serve.log", "--no-migrate")
+    demo.server.stop()
+    server = Server(demo.env, tmp_path / "serve.log", "serve", "--no-migrate")
     try:
         server.wait_until_answering()
         code = _with_estimates(server.base, [row["code"] for row in _indicators(server.base)])[0]
@@ -246,7 +259,7 @@ def test_a_new_run_reaches_every_workers_cached_pages(demo_database, tmp_path):
         study = json.loads(fetch(f"{server.base}/api/v1/studies")[1])["items"][0]["slug"]
         computed = subprocess.run(
             [*_voicescount(), "compute", study, "--force"],
-            env=demo_database,
+            env=demo.env,
             capture_output=True,
             text=True,
             timeout=120,
