@@ -350,6 +350,41 @@ def compute_command(
         raise fail(f"{len(errors)} indicator(s) could not be computed:\n" + "\n".join(errors))
 
 
+@app.command("reproduce")
+def reproduce_command(
+    study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
+    code: Annotated[str, typer.Argument(help="The indicator definition's code.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The zip file to write.", dir_okay=False)],
+    user: Annotated[str | None, typer.Option(help="Act as this user (their rights apply).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the reproduction pack (confidential microdata and an R script) of a definition's latest run."""
+    setup_django(data_dir)
+    from voicescount.accounts.permissions import Action, has_permission
+    from voicescount.indicators.reproduction import ReproductionError, latest_pack_run, write_pack
+
+    study_obj, user_obj = _study_and_user(study, user)
+    if user_obj is not None and not has_permission(user_obj, Action.REPRODUCE, study_obj.organisation):
+        raise fail(f"User '{user}' may not download reproduction packs of {study_obj.organisation.name}.")
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        run = latest_pack_run(study_obj, code)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # microdata: owner only
+        with os.fdopen(fd, "wb") as target:
+            write_pack(run, target)
+        os.replace(partial, output)
+    except ReproductionError as exc:
+        partial.unlink(missing_ok=True)
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise fail(f"Cannot write {output}: {exc.strerror}") from None
+    console.print(
+        f"[green]Reproduction pack of {code} (run {run.pk}) written to {output}[/]; confidential microdata. "
+        "Unzip it and run: Rscript reproduce.R"
+    )
+
+
 @app.command("publish")
 def publish_command(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write the static site into.")],

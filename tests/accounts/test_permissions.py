@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 EXPECTED = {
     Role.COALITION_ADMIN: set(Action),
     Role.COORDINATOR: set(Action),
-    Role.ANALYST: {Action.VIEW, Action.IMPORT, Action.EDIT, Action.COMPUTE},
+    Role.ANALYST: {Action.VIEW, Action.IMPORT, Action.EDIT, Action.COMPUTE, Action.REPRODUCE},
     Role.ENUMERATOR: {Action.SUBMIT},
-    Role.NSO_REVIEWER: {Action.VIEW, Action.REVIEW},
+    Role.NSO_REVIEWER: {Action.VIEW, Action.REVIEW, Action.REPRODUCE},
 }
 
 

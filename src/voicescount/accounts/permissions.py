@@ -24,15 +24,16 @@ class Action(StrEnum):
     REVIEW = "review"  # comment on and endorse a study's methodology and quality
     PUBLISH = "publish"  # make records public
     VIEW_PERSONAL_DATA = "view_personal_data"  # decrypt personal fields of respondents
+    REPRODUCE = "reproduce"  # download a definition's reproduction pack (microdata, no personal fields)
     MANAGE_MEMBERS = "manage_members"
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.COALITION_ADMIN: frozenset(Action),
     Role.COORDINATOR: frozenset(Action),
-    Role.ANALYST: frozenset({Action.VIEW, Action.IMPORT, Action.EDIT, Action.COMPUTE}),
+    Role.ANALYST: frozenset({Action.VIEW, Action.IMPORT, Action.EDIT, Action.COMPUTE, Action.REPRODUCE}),
     Role.ENUMERATOR: frozenset({Action.SUBMIT}),
-    Role.NSO_REVIEWER: frozenset({Action.VIEW, Action.REVIEW}),
+    Role.NSO_REVIEWER: frozenset({Action.VIEW, Action.REVIEW, Action.REPRODUCE}),
 }
 
 

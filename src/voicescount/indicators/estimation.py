@@ -32,6 +32,7 @@ from voicescount.stats.linked import linked_suppression
 from voicescount.stats.lnob import HIGHER_WORSE, NEUTRAL, d_index_by_circumstances, furthest_behind
 
 TOTAL = "_T"
+BOUNDARY = 1e-12  # a proportion this close to 0 or 1 is 0 or 1 up to rounding (as stats.intervals)
 
 
 def canonical_key(dimensions: dict[str, str]) -> str:
@@ -82,6 +83,15 @@ def _outcome(definition: IndicatorDefinition, data: Dataset) -> tuple[np.ndarray
     except ExpressionError as exc:
         raise ComputeError(f"Definition '{definition.code}': {exc}") from None
     return np.where(in_universe, y, np.nan), None if x is None else np.where(in_universe, x, np.nan)
+
+
+def analysis_variables(
+    definition: IndicatorDefinition, data: Dataset
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The definition's analysis variable per row, and its denominator for a ratio, as the kernel
+    estimates them (NaN outside the universe and where the answer is unknown): the public name of
+    ``_outcome``, for the reproduction packs (``indicators.reproduction``)."""
+    return _outcome(definition, data)
 
 
 def _intersections(definition: IndicatorDefinition) -> list[tuple[str, ...]]:
@@ -302,11 +312,23 @@ def _kernel(
 
 def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:
     """At 0% or 100% a domain has no variance and the logit interval is undefined (R gives NaN); the
-    Wilson interval on the unweighted n is used instead, so a published 0% still shows its uncertainty."""
+    Wilson interval on the unweighted n is used instead, so a published 0% still shows its uncertainty.
+
+    A domain's proportion is computed as a shift from the overall one, so a domain where every answer
+    is 0 can come out as 5.6e-17 with an SE of the same size: that is 0 (``BOUNDARY``, the rounding
+    rule of ``stats.intervals``), with the same Wilson interval (the logit interval of 5.6e-17 was
+    [4e-22, 7.7e-12], and an SE of 5e-18 at exactly 0 gave no interval at all)."""
     proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
-    if proportion and np.isfinite(row["estimate"]) and not np.isfinite(row["ci_low"]) and row["n"] > 0:
+    p = row["estimate"]
+    if not (proportion and np.isfinite(p) and row["n"] > 0):
+        return row
+    edge = min(abs(p), abs(1 - p)) < BOUNDARY
+    if edge or not np.isfinite(row["ci_low"]):
         low, high = wilson(
-            row["estimate"], row["se"], row["df"] if np.isfinite(row["df"]) else np.inf, row["n"]
+            float(round(p)) if edge else p,
+            0.0 if edge else row["se"],
+            row["df"] if np.isfinite(row["df"]) else np.inf,
+            row["n"],
         )
         row["ci_low"], row["ci_high"] = float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1))
     return row

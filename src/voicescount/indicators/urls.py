@@ -6,4 +6,9 @@ app_name = "indicators"
 
 urlpatterns = [
     path("studies/<slug:slug>/indicators/", views.study_indicators, name="study-indicators"),
+    path(
+        "studies/<slug:slug>/indicators/<slug:code>/reproduction.zip",
+        views.reproduction_pack,
+        name="reproduction-pack",
+    ),
 ]
