@@ -208,3 +208,38 @@ def test_workers_convert_only_the_records_they_check(instrument, tmp_path, monke
         assert pids == ({str(os.getpid())} if workers == 0 else pids - {str(os.getpid())})
         assert len(pids) == (2 if workers else 1)  # each record converted once, by the worker checking it
     assert reports[0] == reports[1] and reports[0][0] == 40
+
+
+@pytest.mark.parametrize("how", ["exit", "SIGKILL"])
+def test_workers_do_not_outlive_their_parent(how):
+    """A parent that dies without stopping its workers (killed, or gone by os._exit) takes them with it,
+    even while they are blocked sending results nobody reads. (They used to stay, blocked for ever.)"""
+    import itertools
+    import signal
+    import time
+
+    from tests.collection.import_site import alive, descendants
+
+    parent = os.fork()
+    if parent == 0:  # the importing process: workers on an endless source, results never taken
+        try:
+            ahead = AheadInChild(itertools.count(), lambda i: b"x" * 100_000, children=2)
+            time.sleep(30 if how == "SIGKILL" else 0.5)
+            ahead.final.clear()  # held to the end: its pipes stay open until the process goes
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 10
+    while len(workers := descendants(parent)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # their pipes are full: both are blocked writing
+    assert len(workers) == 2
+    if how == "SIGKILL":
+        os.kill(parent, signal.SIGKILL)
+    os.waitpid(parent, 0)
+    deadline = time.monotonic() + 2
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [w for w in workers if alive(w)]
+    for worker in left:
+        os.kill(worker, signal.SIGKILL)
+    assert not left, f"{len(left)} workers outlived their parent"
