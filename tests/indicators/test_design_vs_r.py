@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from typer.testing import CliRunner
 
 from voicescount.accounts.models import Coalition, Membership, Organisation, Role
@@ -200,7 +201,8 @@ def test_the_study_page_says_what_the_computation_does(coordinator, tmp_path):
         design.second_stage
         and design.r_call() == "svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2, data = data)"
     )
-    words = " ".join(design_in_plain_words(study))
+    with translation.override("en"):
+        words = " ".join(design_in_plain_words(study))
     assert "second stage" in words and "fpc2" in words
     assert "finite population correction is applied at the first stage (variable fpc1)" in words
     assert "no survey weights" not in words  # the weights come from the population sizes
