@@ -286,6 +286,8 @@ def test_an_nso_reviewer_signs_in_and_downloads_the_pack(client, django_user_mod
     # The reviewer finds it on the indicators page, which shows them no compute form.
     page = client.get(f"/en/studies/{small.slug}/indicators/").content.decode()
     assert url in page and "Recompute everything" not in page
+    in_vietnamese = client.get(f"/vi/studies/{small.slug}/indicators/").content.decode()
+    assert "Gói tái lập (zip)" in in_vietnamese and "Tái lập bằng R" in in_vietnamese
     assert client.post(f"/en/studies/{small.slug}/indicators/").status_code == 403
 
 

@@ -236,14 +236,21 @@ def write_pack(run: EstimateRun, target: BinaryIO) -> None:
         "version": __version__,
         "rows": data.n,
     }
+
+    def member(name: str) -> zipfile.ZipInfo:  # dated by the run, readable by its owner only
+        info = zipfile.ZipInfo(name, date_time=run.started.timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        return info
+
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as pack:
-        with pack.open("extract.csv", "w", force_zip64=True) as member:
-            write_extract(member, columns, data.n)
+        with pack.open(member("extract.csv"), "w", force_zip64=True) as extract:
+            write_extract(extract, columns, data.n)
         published = io.StringIO()
         csv.writer(published, lineterminator="\n").writerows([header, *rows])
-        pack.writestr("published.csv", published.getvalue())
-        pack.writestr("reproduce.R", reproduce_script(settings))
-        pack.writestr("README.txt", readme_text(settings))
+        pack.writestr(member("published.csv"), published.getvalue())
+        pack.writestr(member("reproduce.R"), reproduce_script(settings))
+        pack.writestr(member("README.txt"), readme_text(settings))
 
 
 def build_pack(run: EstimateRun) -> bytes:
@@ -251,4 +258,3 @@ def build_pack(run: EstimateRun) -> bytes:
     buffer = io.BytesIO()
     write_pack(run, buffer)
     return buffer.getvalue()
-
