@@ -32,6 +32,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from voicescount.publishing import render_cache
 from voicescount.publishing.models import PublicationStamp
 
 PAGE_SECONDS = 3600
@@ -84,8 +85,8 @@ def connect() -> None:
 
 
 def _answers_from_cache(request: HttpRequest) -> bool:
-    if request.method not in ("GET", "HEAD"):
-        return False
+    if request.method not in ("GET", "HEAD") or render_cache.is_active():
+        return False  # the static export renders each page once: nothing to gain from keeping them
     if any(name in request.COOKIES for name in PERSONAL_COOKIES):
         return False
     return not request.user.is_authenticated
