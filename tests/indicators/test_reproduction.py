@@ -7,10 +7,10 @@
   (one of them signed in through the real sign-in page); anonymous visitors go to the sign-in page,
   other organisations get a 404, enumerators a 403; the CLI writes it owner-only;
 * **R reproduces every published estimate, SE and interval to 1e-8**: the demo's 25 definitions and a
-  small study's mean, total, ratio and a proportion over a derived variable, each pack unzipped and run
-  (one pack with ``Rscript reproduce.R`` itself, all of them in one R session by a driver that sources
-  each, which is much faster than 30 R start-ups). Without Rscript the test is skipped, but fails
-  when ``CI`` is set.
+  small study's mean, total, ratio, a proportion over a derived variable and one without breakdowns,
+  each pack unzipped and run (one pack with ``Rscript reproduce.R`` itself, all of them in one R
+  session by a driver that sources each, which is much faster than 31 R start-ups). Without Rscript
+  the test is skipped, but fails when ``CI`` is set.
 """
 
 from __future__ import annotations
@@ -108,6 +108,14 @@ def small(study, definition):  # noqa: F811
         numerator="covered == 'yes'",
         **common,
     )
+    IndicatorDefinition.objects.create(
+        study=study,
+        indicator=definition.indicator,
+        code="covered-overall",
+        title_en="Covered, no breakdown",
+        universe="covered in ['yes', 'no']",
+        numerator="covered == 'yes'",
+    )
     compute.compute_study(study)
     return study
 
@@ -179,7 +187,7 @@ def test_a_published_zero_or_hundred_percent_has_the_wilson_interval(demo):
     assert checked >= 5
 
 
-def test_a_pack_is_refused_when_the_inputs_changed_since_the_run(small):
+def test_a_pack_is_refused_when_the_inputs_changed_since_the_run(small, settings):
     mean_age = small.indicator_definitions.get(code="mean-age")
     mean_age.universe = "age >= 18"
     mean_age.save()
@@ -190,6 +198,10 @@ def test_a_pack_is_refused_when_the_inputs_changed_since_the_run(small):
         build_pack(latest_pack_run(small, "sp"))
     with pytest.raises(ReproductionError, match="no definition 'nope'"):
         latest_pack_run(small, "nope")
+    run = latest_pack_run(small, "covered-total")
+    (Path(settings.VOICESCOUNT_SNAPSHOT_DIR) / run.snapshot.path).unlink()
+    with pytest.raises(ReproductionError, match="is missing"):
+        build_pack(run)
 
 
 # --- R reproduces the published figures ---------------------------------------------------------------
@@ -211,7 +223,7 @@ def test_r_reproduces_every_published_estimate_of_every_pack(demo, small, tmp_pa
             target = tmp_path / f"{study_.slug}-{code}"
             unzip(build_pack(latest_pack_run(study_, code)), target)
             packs.append(target)
-    assert len(packs) == 25 + 5
+    assert len(packs) == 25 + 6
     # One pack the way a reviewer runs it.
     alone = subprocess.run(
         [rscript, "reproduce.R"], cwd=packs[0], capture_output=True, text=True, timeout=120

@@ -115,7 +115,10 @@ def run_dataset(run: EstimateRun) -> Dataset:
             "definition again to make a run that can be reproduced."
         )
     study = run.definition.study
-    source = open_snapshot(run.snapshot)
+    try:
+        source = open_snapshot(run.snapshot)
+    except DatasetError as exc:  # the file is gone: restore it, or compute again
+        raise ReproductionError(str(exc)) from None
     ids = source.read(columns=[ID_COLUMN]).column(0).to_numpy()
     derived = dict(study.derived_variables.values_list("name", "expression"))
     return Dataset(study=study, ids=ids.tolist(), derived=derived, snapshot=run.snapshot)
