@@ -31,9 +31,11 @@ from django.urls import reverse
 from typer.testing import CliRunner
 
 from tests.indicators.test_compute import definition, study  # noqa: F401  (fixtures)
+from tests.indicators.test_design_vs_r import DESIGNS, api_study, coordinator  # noqa: F401  (fixture)
 from voicescount.accounts.models import Membership, Organisation, Role
 from voicescount.cli import app
 from voicescount.collection.models import Study
+from voicescount.collection.sampling import design_of
 from voicescount.collection.services import personal_fields
 from voicescount.indicators import compute
 from voicescount.indicators.models import DerivedVariable, Estimate, EstimateRun, IndicatorDefinition
@@ -339,3 +341,25 @@ def test_the_cli_writes_the_pack_for_the_owner_only(small, tmp_path):
     missing = CliRunner().invoke(app, ["reproduce", small.slug, "nope", "--output", str(tmp_path / "x.zip")])
     assert missing.exit_code == 2 and "no definition 'nope'" in missing.output
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_r_reproduces_the_api_studies_with_fpc_and_two_stages(coordinator, tmp_path):
+    """R's own ``api`` data through the pipeline (tests/indicators/test_design_vs_r.py): a stratified
+    design with a finite population correction and no clusters, and a two-stage cluster design with a
+    correction at each stage and no weights (R derives them)."""
+    rscript = needs_rscript()
+    packs = []
+    for name in DESIGNS:
+        api = api_study(name, coordinator, tmp_path)
+        for code in api.indicator_definitions.values_list("code", flat=True):
+            run = latest_pack_run(api, code)
+            files = unzip(build_pack(run), tmp_path / f"{api.slug}-{code}")
+            assert f"design <- {design_of(api).r_call(data='extract')}" in files["reproduce.R"].decode()
+            packs.append(tmp_path / f"{api.slug}-{code}")
+    driver = tmp_path / "driver.R"
+    driver.write_text(DRIVER)
+    result = subprocess.run(
+        [rscript, str(driver), *map(str, packs)], capture_output=True, text=True, timeout=300
+    )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0 and report.count("ALL EQUAL") == len(packs) == 6, report
