@@ -363,3 +363,15 @@ def test_r_reproduces_the_api_studies_with_fpc_and_two_stages(coordinator, tmp_p
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0 and report.count("ALL EQUAL") == len(packs) == 6, report
+
+
+def test_text_a_user_wrote_never_becomes_r_code(small, tmp_path):
+    rscript = needs_rscript()
+    DerivedVariable.objects.create(study=small, name="tag", expression="sex == '''x\nquit(status = 7)\n'''")
+    files = unzip(build_pack(latest_pack_run(small, "mean-age")), tmp_path)
+    script = files["reproduce.R"].decode()
+    assert "#     quit(status = 7)" in script and "\nquit(status = 7)" not in script
+    result = subprocess.run(
+        [rscript, "reproduce.R"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and "ALL EQUAL" in result.stdout, result.stdout + result.stderr

@@ -25,6 +25,7 @@ import csv
 import io
 import json
 import math
+import re
 import zipfile
 from collections.abc import Iterable
 from typing import Any, BinaryIO
@@ -48,6 +49,8 @@ from voicescount.indicators.snapshots import ID_COLUMN, excluded_fields, open_sn
 ROW_COLUMN = "row"
 PREFIX = "vc_"
 """Columns VoicesCount derived (``vc_y``, ``vc_x``, ``vc_SEX``…); no question may have such a name."""
+R_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._]*$")  # a syntactic R name (design variables in svydesign)
+CODE_LIST_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 BLOCK = 20_000  # extract rows formatted and written at a time
 PUBLISHED_NUMBERS = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n_eff", "weighted_n")
 
@@ -212,6 +215,11 @@ def write_pack(run: EstimateRun, target: BinaryIO) -> None:
     clash = [q for q in raw if q.startswith(PREFIX) or q == ROW_COLUMN]
     if clash:
         raise ReproductionError(f"question(s) {', '.join(clash)} clash with the pack's own column names")
+    # names that reach R code (formulas, backticks) must be plain names there
+    unsafe = [v for v in design_of(study).variables if not R_NAME.match(v)]
+    unsafe += [d for d in dimensions if not CODE_LIST_NAME.match(d)]
+    if unsafe:
+        raise ReproductionError(f"name(s) {', '.join(unsafe)} cannot be written into an R formula")
     held = {c["name"] for c in run.snapshot.columns}
     missing = [q for q in raw if q not in held]
     if missing:

@@ -30,8 +30,11 @@ def _r_vector(values: list[str]) -> str:
     return f"c({', '.join(_r_string(v) for v in values)})" if values else "character(0)"
 
 
-def _comment(text: str) -> str:
-    return "\n".join(f"#   {line}" for line in (text or "—").splitlines()) or "#   —"
+def _comment(label: str, text: str) -> str:
+    """``text`` as comment lines: every line of it after a ``#``, so that no text a user wrote (an
+    expression may hold a line break) can become R code that a reviewer runs."""
+    lines = str(text or "—").splitlines() or ["—"]
+    return "\n".join([f"#   {label}{lines[0]}", *(f"#     {line}" for line in lines[1:])])
 
 
 def reproduce_script(s: dict[str, Any]) -> str:
@@ -60,11 +63,11 @@ def reproduce_script(s: dict[str, Any]) -> str:
         "# submission ids). Keep it within the study's analysts and reviewers.",
         "#",
         f"# The definition, as written in VoicesCount ({s['kind']}):",
-        *(f"#   {name}: {text}" for name, text in expressions),
+        *(_comment(f"{name}: ", text) for name, text in expressions),
         "# Its dimensions (code list: source question and how answers map to codes):",
         *(f"#   {json.dumps(d, ensure_ascii=False)}" for d in definition.dimensions),
         "# The study's derived variables (VoicesCount's expression language):",
-        *([f"#   {name} = {text}" for name, text in sorted(derived.items())] or ["#   none"]),
+        *([_comment(f"{name} = ", text) for name, text in sorted(derived.items())] or ["#   none"]),
         "#",
         "# R does not need that expression language: VoicesCount wrote what it evaluated into extract.csv.",
         "#   vc_y   the analysis variable per respondent (1/0 for a proportion), blank outside the universe",
