@@ -18,13 +18,18 @@ or PostgreSQL database ``voicescount_bench_ind_<pid>``):
    their universe, each with the same 5 dimensions (sex, age, disability from the WG-SS items,
    urban/rural, region) and the intersections sex × age, region × urban/rural and all five together
    (with every margin). The rows are inserted directly (setup, not timed); then ``compute_study`` is
-   timed once, from reading the submissions to storing the estimates (target: under 60 s);
-3. **R side by side**: for one large-study indicator (the first), the outcome, design and dimensions are
-   written to a CSV and R's survey package computes the total and the five one-way breakdowns with
+   timed twice, each time in a fresh process (``--measure``) so that its peak resident memory
+   (``getrusage``: the process, and the largest of its worker processes) is its own: first with the
+   study's **analysis snapshot** still to be built (reading the submissions, writing the Parquet file),
+   then with it already built — from the snapshot to the estimates stored (targets, issue 13: under 30 s
+   end to end and under 1.5 GB);
+3. **R side by side**: for one large-study indicator (the first), an extract of the same snapshot — the
+   outcome, design variables and dimensions — is written to a CSV (``BENCH_KEEP_EXTRACT=FILE`` keeps a
+   copy) and R's survey package computes the total and the five one-way breakdowns with
    ``svymean``/``svyby`` (only the computation is timed inside R). The estimates and standard errors are
    compared with ours.
 
-Nothing is asserted; the figures are printed. Targets come from issue 5.
+Nothing is asserted; the figures are printed. Targets come from issues 5 and 13.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ LARGE_INTERSECTIONS = [["SEX", "AGE"], ["REGION", "URBANISATION"], list(FIVE)]
 R_SCRIPT = r"""
 suppressMessages(library(survey))
 args <- commandArgs(trailingOnly = TRUE)
-d <- read.csv(args[1], colClasses = c(stratum = "character", psu = "character"))
+d <- read.csv(args[1], colClasses = c(stratum = "character", psu = "character"), na.strings = c("NA", ""))
 design <- svydesign(id = ~psu, strata = ~stratum, weights = ~w, data = d, nest = TRUE)
 design <- subset(design, !is.na(y))
 out <- list()
@@ -171,77 +176,121 @@ def build_large(respondents: int) -> tuple[object, list[str]]:
     return study, chosen
 
 
-def time_large(study, profile: bool) -> tuple[float, int, int]:
-    from voicescount.indicators.compute import compute_study
+def measure(slug: str, profile: bool) -> dict:
+    """In this (fresh) process: ``compute_study(force=True)`` of study ``slug``, timed by phase, with the
+    process's peak resident memory and its workers' (``--measure``, run by ``time_large``)."""
+    import resource
+
+    from voicescount.collection.models import Study
+    from voicescount.indicators import compute, dataset
     from voicescount.indicators.models import Estimate
 
+    study = Study.objects.get(slug=slug)
+    spent: dict[str, float] = {}
+    patched = [
+        (dataset, "snapshot_for", "snapshot (made or found)"),
+        (compute, "load_dataset", "dataset (snapshot included)"),
+        (compute, "_prepare", "preparing outcomes, dimensions, fingerprints"),
+        (compute, "_store", "storing"),
+    ]
+    originals = [(module, name, getattr(module, name)) for module, name, _ in patched]
+
+    def timed(label, fn):
+        def wrapper(*args, **kwargs):
+            begun = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - begun
+
+        return wrapper
+
+    for (module, name, label), (_, _, fn) in zip(patched, originals, strict=True):
+        setattr(module, name, timed(label, fn))
     profiler = None
     if profile:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
-    from voicescount.indicators import compute
-
-    spent: dict[str, float] = {}
-    originals = {name: getattr(compute, name) for name in ("load_dataset", "_prepare", "_store")}
-
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            begun = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - begun
-
-        return wrapper
-
-    for name, fn in originals.items():
-        setattr(compute, name, timed(name, fn))
     started = time.perf_counter()
     try:
-        runs = compute_study(study, force=True)
+        runs = compute.compute_study(study, force=True)
     finally:
-        for name, fn in originals.items():
-            setattr(compute, name, fn)
+        for module, name, fn in originals:
+            setattr(module, name, fn)
     seconds = time.perf_counter() - started
-    spent["estimation, suppression, LNOB (workers)"] = seconds - sum(spent.values())
-    print("  where the time went: " + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
     if profiler is not None:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-    estimates = Estimate.objects.filter(run__in=[r for r in runs.values() if r is not None]).count()
-    return seconds, len(runs), estimates
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+    snapshot = study.snapshots.order_by("-pk").first()
+    return {
+        "seconds": seconds,
+        "spent": spent,
+        "definitions": len(runs),
+        "estimates": Estimate.objects.filter(run__in=[r for r in runs.values() if r is not None]).count(),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "snapshot": snapshot.content_hash if snapshot else "",
+        "snapshot_mb": (snapshot_size(snapshot) / 1e6) if snapshot else 0.0,
+        "snapshots": study.snapshots.count(),
+    }
+
+
+def snapshot_size(snapshot) -> int:
+    from voicescount.indicators.snapshots import snapshot_root
+
+    return (snapshot_root() / snapshot.path).stat().st_size
+
+
+def time_large(study, profile: bool, tmp: Path, database_url: str) -> dict:
+    """``compute_study`` of the large study in a fresh process (so that its peak memory is its own)."""
+    env = {**os.environ, "VOICESCOUNT_DATA_DIR": str(tmp / "data"), "DATABASE_URL": database_url}
+    command = [sys.executable, __file__, "--measure", study.slug] + (["--profile"] if profile else [])
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the measuring process failed: {proc.stderr[-2000:]}")
+    if profile:
+        print(proc.stderr)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print("  where the time went: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["spent"].items()))
+    return result
 
 
 def compare_with_r(study, tmp: Path) -> str:
     """R's survey on the first large definition: total + five one-way breakdowns, timed inside R."""
     if shutil.which("Rscript") is None:
         return "Rscript not found: comparison with R skipped (install r-base-core and r-cran-survey)"
-    from voicescount.indicators.dataset import design_for, load_dataset
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from voicescount.indicators.dataset import MISSING, design_for, load_dataset
     from voicescount.indicators.estimation import _outcome
     from voicescount.indicators.models import Estimate
 
     definition = study.indicator_definitions.order_by("code").first()
-    data = load_dataset(study)
+    data = load_dataset(study)  # the snapshot the computation read: the extract is made from it
     y, _ = _outcome(definition, data)
     specs = {d["code_list"]: d for d in definition.dimensions}
-    columns = {name: data.dimension(spec)[0].astype(str) for name, spec in specs.items()}
     design = design_for(study, data)
-    strata = np.array([str(v) for v in data.column(study.strata_variable)])
-    psus = np.array([str(v) for v in data.column(study.psu_variable)])
+    columns = {
+        "y": pa.array(y, mask=np.isnan(y)),
+        "w": pa.array(design.weights),
+        "stratum": pa.array(data.column(study.strata_variable).astype(str)),
+        "psu": pa.array(data.column(study.psu_variable).astype(str)),
+    }
+    for name in FIVE:
+        labels = data.dimension(specs[name])[0]  # object array; MISSING for rows outside the codes
+        columns[name] = pa.array(labels.astype(str), mask=labels == MISSING)
     csv = tmp / "large.csv"
-    with open(csv, "w", encoding="utf-8") as out:
-        out.write("y,w,stratum,psu," + ",".join(FIVE) + "\n")
-        for i in range(data.n):
-            yi = "NA" if np.isnan(y[i]) else repr(float(y[i]))
-            dims = ",".join("NA" if columns[d][i].startswith("\x00") else columns[d][i] for d in FIVE)
-            out.write(f"{yi},{float(design.weights[i])!r},{strata[i]},{psus[i]},{dims}\n")
+    pacsv.write_csv(pa.table(columns), csv)
     script = tmp / "bench.R"
     script.write_text(R_SCRIPT, encoding="utf-8")
     result = tmp / "r.csv"
+    if os.environ.get("BENCH_KEEP_EXTRACT"):
+        shutil.copy(csv, os.environ["BENCH_KEEP_EXTRACT"])
     proc = subprocess.run(["Rscript", str(script), str(csv), str(result)], capture_output=True, text=True)
     if proc.returncode != 0:
         return f"R failed: {proc.stderr.strip()[-400:]}"
@@ -259,7 +308,8 @@ def compare_with_r(study, tmp: Path) -> str:
     return (
         f"R survey {r_seconds:.1f} s for '{definition.code}' (total + 5 one-way breakdowns, {compared} "
         f"estimates; ours computed that and {len(ours) - compared} more cells of the definition); largest "
-        f"difference: estimate {worst_est:.1e}, relative SE {worst_se:.1e}"
+        f"difference: estimate {worst_est:.1e}, relative SE {worst_se:.1e}; extract of snapshot "
+        f"{data.snapshot.content_hash[:12]}"
     )
 
 
@@ -272,7 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the large study's computation")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--measure", metavar="SLUG", help=argparse.SUPPRESS)  # the timed child process
     args = parser.parse_args(argv)
+    if args.measure:
+        import django
+
+        django.setup()
+        print(json.dumps(measure(args.measure, args.profile)))
+        return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="vc-bench-ind-"))
     scratch = None
@@ -302,12 +359,17 @@ def main(argv: list[str] | None = None) -> int:
         print(lines[-1])
         if not args.skip_large:
             study, chosen = build_large(args.respondents)
-            seconds, n_large, large_estimates = time_large(study, args.profile)
-            lines.append(
-                f"large study, {args.respondents:,} respondents, {n_large} definitions × 5 dimensions, "
-                f"{large_estimates:,} estimates: {seconds:.1f} s (target < 60 s)"
-            )
-            print(lines[-1])
+            for label in ("snapshot built", "snapshot already built"):
+                r = time_large(study, args.profile, tmp, url)
+                lines.append(
+                    f"large study, {args.respondents:,} respondents, {r['definitions']} definitions × 5 "
+                    f"dimensions, {r['estimates']:,} estimates, {label}: {r['seconds']:.1f} s "
+                    "(target < 30 s); "
+                    f"peak RSS {r['peak_rss_mb']:,.0f} MB, largest worker {r['peak_rss_worker_mb']:,.0f} MB "
+                    f"(target < 1.5 GB); snapshot {r['snapshot'][:12]} {r['snapshot_mb']:.0f} MB "
+                    f"({r['snapshots']} made); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+                )
+                print(lines[-1])
             if not args.skip_r:
                 lines.append(compare_with_r(study, tmp))
                 print(lines[-1])
