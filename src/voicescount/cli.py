@@ -562,6 +562,94 @@ def import_command(
             console.print(f"  {note.get('field') or '—'}: {note.get('message', '')}{count}", highlight=False)
 
 
+study_app = typer.Typer(help="Studies as files: write a study package, or load one.", no_args_is_help=True)
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("dump")
+def study_dump(
+    study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
+    directory: Annotated[Path, typer.Argument(help="Directory to write the package into (created).")],
+    with_data: Annotated[
+        bool, typer.Option("--with-data", help="Also write the submissions, without personal fields.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a study as a package: study.yaml, indicators.yaml, forms/ (and data/ with --with-data)."""
+    setup_django(data_dir)
+    from voicescount.collection.packages import dump_study
+
+    study_obj, _ = _study_and_user(study, None)
+    counts = dump_study(study_obj, directory, with_data=with_data)
+    records = f", {counts['records']} records (no personal fields)" if with_data else ""
+    console.print(
+        f"[green]Study {study} written to {directory}[/]: {counts['instruments']} instrument(s), "
+        f"{counts['definitions']} definitions, {counts['derived_variables']} derived variables{records}.",
+        highlight=False,
+    )
+
+
+@study_app.command("load")
+def study_load(
+    directory: Annotated[
+        Path, typer.Argument(help="A study package directory.", exists=True, file_okay=False)
+    ],
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            help="Organisation (slug) the study belongs to (default: the study's own, if it exists)."
+        ),
+    ] = None,
+    slug: Annotated[str | None, typer.Option(help="Load the study under this short name instead.")] = None,
+    user: Annotated[str | None, typer.Option(help="Act as this user (their rights apply).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create or update a study from a package (again: nothing changes); a bad package changes nothing."""
+    setup_django(data_dir)
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+
+    from voicescount.accounts.models import Organisation
+    from voicescount.collection.errors import CollectionError
+    from voicescount.collection.packages import load_study, package_slug
+
+    user_obj = None
+    if user:
+        user_obj = get_user_model().objects.filter(username=user, is_active=True).first()
+        if user_obj is None:
+            raise fail(f"No active user '{user}'.")
+    try:
+        target = slug or package_slug(directory)
+    except CollectionError as exc:
+        raise fail(f"Nothing was loaded. {exc}") from None
+    from voicescount.collection.models import Study
+
+    existing = Study.objects.select_related("organisation").filter(slug=target).first()
+    org_slug = organisation or (existing.organisation.slug if existing else None)
+    if org_slug is None:
+        raise fail(f"Study '{target}' is new: say which organisation it belongs to with --organisation.")
+    org = Organisation.objects.filter(slug=org_slug).first()
+    if org is None:
+        known = ", ".join(Organisation.objects.values_list("slug", flat=True)[:10]) or "none yet"
+        raise fail(f"No organisation '{org_slug}' (known: {known}).")
+    try:
+        report = load_study(directory, organisation=org, user=user_obj, slug=slug)
+    except (CollectionError, PermissionDenied) as exc:
+        raise fail(f"Nothing was loaded. {exc}") from None
+    state = (
+        "created"
+        if report.created
+        else (f"{len(report.changed)} change(s)" if report.changed else "unchanged")
+    )
+    console.print(f"[green]Study {report.study.slug}[/] ({org.slug}): {state}.", highlight=False)
+    for name, result in report.imports.items():
+        console.print(
+            f"  {name}: {result['received']} received, {result['accepted']} accepted, "
+            f"{result['duplicates']} duplicates, {result['quarantined']} quarantined",
+            highlight=False,
+        )
+
+
 @app.command(
     "manage",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},

@@ -1,15 +1,16 @@
 """Load the demo study into the database the way a coordinator would, then compute everything.
 
-The synthetic survey (``survey.py``) goes through the real pipeline: the XLSForm is added as an
-instrument, the submissions are written as a KoboToolbox API export and imported with the Kobo reader,
-the instrument checker and the import service (so records without consent land in quarantine), the
-indicator definitions are created and computed, and the illustrative official series are stored.
-Idempotent: a second run adds nothing and recomputes nothing that did not change.
+The study is a study package, ``demo/package/`` (made by ``scripts/make_demo_package.py``), loaded by
+``collection.packages.load_study``: its methodology, design, XLSForm (through ``add_instrument``), question
+roles and indicator definitions. The synthetic submissions (``survey.py``) are generated here, written
+as a KoboToolbox API export and imported with the Kobo reader, the instrument checker and the import
+service (so records without consent land in quarantine); then the definitions are computed and the
+illustrative official series stored. Idempotent: a second run adds nothing and recomputes nothing that
+did not change.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import tempfile
 from collections.abc import Callable
@@ -21,14 +22,15 @@ from django.db import transaction
 from voicescount.accounts.models import Organisation
 from voicescount.collection import batches, importing, services
 from voicescount.collection.checking import checker_for
-from voicescount.collection.instruments import add_instrument
-from voicescount.collection.models import Study
-from voicescount.demo import definitions, official, survey
+from voicescount.collection.packages import load_study
+from voicescount.demo import official, survey
 from voicescount.framework.models import GLOBAL, Indicator
 from voicescount.indicators.compute import compute_study
-from voicescount.indicators.models import IndicatorDefinition, OfficialObservation
+from voicescount.indicators.models import OfficialObservation
 
 ORGANISATION = "community-dev-centre"
+PACKAGE = Path(__file__).resolve().parent / "package"
+"""The demo study as a study package (docs/study-package.md)."""
 Progress = Callable[[str, int, int], None]
 
 
@@ -40,42 +42,6 @@ class DemoSummary:
     definitions: int
     computed: int
     official: int
-
-
-def _study(organisation: Organisation) -> Study:
-    meta = dict(definitions.STUDY)
-    slug = meta.pop("slug")
-    design = definitions.DESIGN
-    fields = {k: v for k, v in meta.items() if k in {f.name for f in Study._meta.get_fields()}}
-    for key in ("period_start", "period_end"):
-        if isinstance(fields.get(key), str):
-            fields[key] = dt.date.fromisoformat(fields[key])
-    fields.update(
-        organisation=organisation,
-        weight_variable=design.get("weight", ""),
-        strata_variable=design.get("strata", ""),
-        psu_variable=design.get("psu", ""),
-        is_public=True,
-        status=Study.Status.PUBLISHED,
-    )
-    study, _ = Study.objects.update_or_create(slug=slug, defaults=fields)
-    return study
-
-
-def _instrument(study: Study):
-    # The workbook's bytes carry a creation time, so a second run reuses the version already stored.
-    instrument = study.instruments.filter(form_id=survey.FORM_ID, version=survey.FORM_VERSION).first()
-    if instrument is None:
-        instrument = add_instrument(study, "vn_cgd_2022.xlsx", survey.build_xlsform(), check_permission=False)
-    roles = dict(instrument.roles or {})
-    roles.update(definitions.QUESTION_ROLES)
-    instrument.roles = roles
-    for field in ("consent_question", "age_question", "guardian_consent_question", "child_assent_question"):
-        value = getattr(definitions, field.upper(), None)
-        if value:
-            setattr(instrument, field, value)
-    instrument.save()
-    return instrument
 
 
 def _import(instrument, respondents: int) -> services.ImportReport:
@@ -95,31 +61,6 @@ def _import(instrument, respondents: int) -> services.ImportReport:
             workers=batches.import_workers(),
             form_check=batches.form_check_for(instrument, path.name),
         )
-
-
-def _definitions(study: Study) -> int:
-    indicators = {i.code: i for i in Indicator.objects.filter(framework__code=GLOBAL)}
-    for spec in definitions.DEFINITIONS:
-        fields = {
-            k: spec.get(k, "")
-            for k in ("title_en", "title_vi", "universe", "numerator", "value", "notes_en", "notes_vi")
-        }
-        IndicatorDefinition.objects.update_or_create(
-            study=study,
-            code=spec["code"],
-            defaults={
-                **fields,
-                "indicator": indicators[spec["indicator"]],
-                "kind": spec.get("kind", "proportion"),
-                "unit": spec.get("unit", "PT"),
-                "direction": spec.get("direction", ""),
-                "dimensions": spec.get("dimensions", []),
-                "intersections": spec.get("intersections", []),
-                "reference_period": spec.get("reference_period", str(study.period_end.year)),
-                "is_public": True,
-            },
-        )
-    return len(definitions.DEFINITIONS)
 
 
 def _official() -> int:
@@ -153,21 +94,20 @@ def load_demo_study(progress: Progress | None = None, respondents: int = 3000) -
     """Create the demo study with its instrument, submissions, definitions and estimates."""
     report = progress or (lambda *_: None)
     organisation = Organisation.objects.get(slug=ORGANISATION)
-    with transaction.atomic():
-        study = _study(organisation)
-        instrument = _instrument(study)
+    loaded = load_study(PACKAGE, organisation=organisation)
+    study = loaded.study
+    instrument = study.instruments.get(form_id=survey.FORM_ID, version=survey.FORM_VERSION)
     report("Demo study: import", 0, 1)
     result = _import(instrument, respondents)
     report("Demo study: import", 1, 1)
     with transaction.atomic():
-        n_definitions = _definitions(study)
         n_official = _official()
     runs = compute_study(study, progress=progress)
     return DemoSummary(
         accepted=result.accepted,
         duplicates=result.duplicates,
         quarantined=result.quarantined,
-        definitions=n_definitions,
+        definitions=study.indicator_definitions.count(),
         computed=sum(run is not None for run in runs.values()),
         official=n_official,
     )
