@@ -110,8 +110,12 @@ def suppressed_numbers() -> tuple[set[str], list[str]]:
                 "key", "estimate", "se", "ci_low", "ci_high"
             )
             for key, estimate, *others in rows:
-                # 0% and 100% are everywhere; any other value shared with a published cell means the same
-                # respondents, which only a complementary cell (n above the threshold) may have.
+                if not _distinctive(estimate):
+                    # 0% and 100% are everywhere, and so is their interval: Wilson on n, the same for every
+                    # such cell of that size (the structural checks still see that none is shown).
+                    continue
+                # Any other value shared with a published cell means the same respondents, which only a
+                # complementary cell (n above the threshold) may have.
                 if _distinctive(estimate) and round(estimate, 12) in published:
                     assert flags[key] == Estimate.Flag.SUPPRESSED_COMPLEMENTARY, (
                         f"{run.definition.code} {key}: a small cell's value is published as another cell"
