@@ -274,3 +274,15 @@ def test_signing_out_in_vietnamese(client, demo_accounts):
 def test_a_signed_in_person_asking_for_the_sign_in_page_goes_to_their_account(client, demo_accounts):
     sign_in(client, "en", "analyst", DEMO_PASSWORD)
     assert client.get("/en/accounts/sign-in/")["Location"] == "/en/accounts/"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_head_answers_like_get_on_the_account_pages(client, demo_accounts, lang):
+    """HEAD (link checkers, monitors) gets GET's status and no body, signed in or not."""
+    for url in (f"/{lang}/accounts/sign-in/", f"/{lang}/accounts/password/reset/", f"/{lang}/accounts/"):
+        head, get = client.head(url), client.get(url)
+        assert (head.status_code, head.content) == (get.status_code, b""), url
+    sign_in(client, lang, "analyst", DEMO_PASSWORD)
+    for url in (f"/{lang}/accounts/", f"/{lang}/accounts/password/"):
+        head, get = client.head(url), client.get(url)
+        assert head.status_code == get.status_code == 200 and head.content == b"", url
