@@ -138,8 +138,6 @@ def _check_study(study: dict[str, Any], forms: list[PackageForm], organisation: 
     for key, name in study["design"].items():
         if key != "lonely_psu" and name and name not in questions:
             raise PackageError(STUDY_FILE, f"design.{key}", f"'{name}' is not a question of any form")
-    if study["period"]["end"] < study["period"]["start"]:
-        raise PackageError(STUDY_FILE, "period.end", "the period ends before it starts")
     for key in ("start", "end"):
         try:
             dt.date.fromisoformat(study["period"][key])
@@ -147,6 +145,8 @@ def _check_study(study: dict[str, Any], forms: list[PackageForm], organisation: 
             raise PackageError(
                 STUDY_FILE, f"period.{key}", f"'{study['period'][key]}' is not a date"
             ) from None
+    if study["period"]["end"] < study["period"]["start"]:
+        raise PackageError(STUDY_FILE, "period.end", "the period ends before it starts")
     thresholds = {f: None for f in ("min_cell_size", "suppress_below", "caution_below")}
     thresholds |= study.get("disclosure") or {}
     floor = deployment_rule()

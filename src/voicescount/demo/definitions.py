@@ -1,5 +1,9 @@
 """Indicator definitions, sampling design and study metadata of the demo study (see ``demo/survey.py``).
 
+The source of the demo's study package, ``demo/package/`` (written by ``scripts/make_demo_package.py``;
+a test checks that the committed package is what this module gives): the demo is loaded from the
+package, and the tests that check the demo's definitions read them here.
+
 Each definition names the UN global indicator it contributes to (codes of the framework after the 2025
 comprehensive review, ``framework/data/global-framework.csv``), who is asked (``universe``) and what
 counts (``numerator`` for a proportion, ``value`` for a mean) in the expression language of
