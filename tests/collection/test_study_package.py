@@ -339,3 +339,20 @@ def test_with_data_leaves_personal_fields_behind_and_imports_every_record_once(o
     batches_before = ImportBatch.objects.count()
     assert load_study(tmp_path / "pkg", organisation=second, slug="copy").imports == {}
     assert ImportBatch.objects.count() == batches_before and copy.submissions.count() == in_analysis
+
+
+def test_cli_load_as_a_user_needs_the_right_to_edit_the_organisations_studies(orgs, django_user_model):
+    from voicescount.accounts.models import Membership, Role
+
+    first, _ = orgs
+    for name, role in (("enum", Role.ENUMERATOR), ("coord", Role.COORDINATOR)):
+        user = django_user_model.objects.create_user(name, password="x")
+        Membership.objects.create(user=user, organisation=first, role=role)
+    refused = runner.invoke(app, ["study", "load", str(PACKAGE), "--organisation", "first", "--user", "enum"])
+    assert refused.exit_code == 2 and "Nothing was loaded." in refused.output
+    assert _state() == ([], 0, [], 0, 0, 0)
+    allowed = runner.invoke(
+        app, ["study", "load", str(PACKAGE), "--organisation", "first", "--user", "coord"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert Instrument.objects.get().uploaded_by.username == "coord"
