@@ -101,3 +101,37 @@ def test_selected_reads_typed_lists_as_well_as_raw_text():
     assert result[:2].tolist() == [1.0, 1.0] and np.isnan(result[2]) and np.isnan(result[3])
     counts = parse("count_selected(benefit)").evaluate({"benefit": column})
     assert counts[:2].tolist() == [2.0, 2.0]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(["1", "01", " 1 ", "1.0", "yes", "Yes", "", "inf", "nan", "2"]),
+            st.integers(-3, 3),
+            st.floats(allow_nan=True, allow_infinity=True, width=16),
+            st.booleans(),
+            st.lists(st.sampled_from(["a", "1"]), max_size=2),
+        ),
+        min_size=2,
+        max_size=30,
+    ),
+    st.sampled_from(["'1'", "'yes'", "''", "1", "'inf'", "'1.0'", "2"]),
+    st.sampled_from(["==", "!="]),
+)
+def test_a_column_against_a_constant_compares_as_row_by_row(values, constant, op):
+    # the evaluator compares a column's distinct answers with a constant once each: the result must be
+    # what each answer gives when it is the only one of its kind (compared row by row)
+    expression = parse(f"x {op} {constant}")
+
+    def column(items):
+        out = np.empty(len(items), dtype=object)
+        for i, v in enumerate(items):
+            out[i] = v
+        return out
+
+    # 'zz' keeps the column text (not converted to numbers), repeats make the per-answer path run
+    whole = expression.evaluate({"x": column([*values, *values, "zz"])})
+    for i, v in enumerate([*values, *values]):
+        alone = expression.evaluate({"x": column([v, "\x01p1", "\x01p2"])})  # all distinct: row by row
+        assert (np.isnan(whole[i]) and np.isnan(alone[0])) or whole[i] == alone[0], (v, constant)

@@ -444,6 +444,18 @@ class _Evaluator:
             value = hit if isinstance(op, ast.In) else ~hit
             return np.where(missing, np.nan, value.astype(float))
         a, b = self._array(left), self._array(right)
+        if isinstance(op, ast.Eq | ast.NotEq) and a.dtype == object and b.dtype == object:
+            b_levels = _factor(b)[1]
+            a_codes, a_levels = _factor(a)
+            if len(b_levels) == 1 and len(a_levels) < a.size:
+                # a column against a constant: each row's result is its answer's, so compare the
+                # distinct answers (the same steps on fewer values) and spread the results back
+                per_level = np.empty(len(a_levels), dtype=object)
+                constant = np.empty(len(a_levels), dtype=object)
+                for i, v in enumerate(a_levels):  # one by one: a list must stay one element
+                    per_level[i] = v
+                    constant[i] = b_levels[0]
+                return self._compare(op, per_level, constant, node)[a_codes]
         missing = _missing(a) | _missing(b)
         if a.dtype == object or b.dtype == object:
             if isinstance(op, ast.Eq | ast.NotEq):
