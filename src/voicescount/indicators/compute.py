@@ -287,6 +287,8 @@ def compute_study(
             results[definition.code] = None
         else:
             prepared.append(prep)
+    # the kernels read only the prepared arrays: the answers go before the workers are forked
+    data.release_columns()
     names = _code_names({d["code_list"] for p in prepared for d in p.definition.dimensions})
     done = len(definitions) - len(prepared)
     for prep, outcome in _kernels(prepared, rule, names, data.n):

@@ -107,6 +107,11 @@ class Dataset:
                 self._columns[name] = col
         return self._columns[name]
 
+    def release_columns(self) -> None:
+        """Let go of the answers read so far (read again from the snapshot if asked for): once every
+        definition is prepared, the estimation needs only the prepared arrays."""
+        self._columns.clear()
+
     def _stored_column(self, name: str) -> np.ndarray:
         """A question's answers: from the snapshot when it holds them, else from the database (the same
         submissions, or an error)."""
