@@ -233,7 +233,10 @@ def demo(
         f"\n[bold green]VoicesCount demo:[/] {url}   sign in: {url}en/accounts/sign-in/   "
         f"(admin: {url}en/admin/)   Ctrl+C to stop.\n"
     )
-    serve_wsgi(host, port, workers)
+    from voicescount.workers import worker_process
+
+    with worker_process():  # runs the uploads' import jobs; stopped with the server
+        serve_wsgi(host, port, workers)
 
 
 @app.command("serve")
@@ -560,6 +563,35 @@ def import_command(
         for note in report.notes[:20]:
             count = f" ({note['count']} records)" if note.get("count") else ""
             console.print(f"  {note.get('field') or '—'}: {note.get('message', '')}{count}", highlight=False)
+
+
+@app.command("worker")
+def worker_command(
+    processes: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (jobs run at once).")] = 1,
+    batch: Annotated[bool, typer.Option("--batch", help="Run the queued jobs, then stop.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between looks for a new job.")] = 1.0,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run background jobs (imports of uploaded files) until stopped with Ctrl+C or SIGTERM."""
+    setup_django(data_dir)
+    from django.conf import settings
+
+    from voicescount.workers import run_workers
+
+    console.print(
+        f"Running jobs with {processes} worker process{'es' if processes > 1 else ''}  ·  "
+        f"database: {settings.DATABASE_DESCRIPTION}"
+    )
+    from django.db.utils import OperationalError, ProgrammingError
+
+    try:
+        run_workers(processes, batch=batch, interval=interval)
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise fail(
+            f"Cannot run jobs on the {settings.DATABASE_DESCRIPTION}: {reason} "
+            "(is it migrated? `voicescount serve` or `voicescount manage migrate` does that)."
+        ) from None
 
 
 study_app = typer.Typer(help="Studies as files: write a study package, or load one.", no_args_is_help=True)

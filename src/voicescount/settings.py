@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",  # sign-in rate limit (see the sign-in block below)
+    "django_tasks",
+    "django_tasks_db",  # background jobs (imports) in the database: `voicescount worker` runs them
     "voicescount.accounts",
     "voicescount.framework",
     "voicescount.geography",
@@ -79,6 +81,10 @@ TEMPLATES = [
 
 _db = config.database(DATA_DIR)
 DATABASES = {"default": _db.settings}
+
+# Background jobs (collection/jobs.py): queued in the database, run by `voicescount worker` processes,
+# which claim a job with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) or an exclusive transaction (SQLite).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 DATABASE_DESCRIPTION = _db.description
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,4 +1,8 @@
-"""Study pages and the coordinators' upload page: the real import path from a browser form."""
+"""Study pages and the coordinators' upload page: the real import path from a browser form.
+
+The page queues the import as a background job and redirects to the job's page (``collection/jobs.py``);
+here the job runs at once, inside the request (django-tasks' ImmediateBackend), so that the page that
+the redirect leads to shows the report. ``test_import_jobs.py`` runs jobs in real worker processes."""
 
 import datetime as dt
 import json
@@ -12,6 +16,11 @@ from voicescount.collection.models import Study, Submission
 from voicescount.demo import definitions, survey
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def immediate_jobs(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
@@ -48,16 +57,20 @@ def test_coordinator_uploads_a_kobo_export_and_sees_the_report(client, setup):
     client.force_login(coordinator)
     url = "/en/studies/survey/import/"
     assert client.get(url).status_code == 200
-    response = client.post(url, {"instrument": instrument.pk, "format": "auto", "file": export()})
+    response = client.post(
+        url, {"instrument": instrument.pk, "format": "auto", "file": export()}, follow=True
+    )
     assert response.status_code == 200
+    assert response.redirect_chain[0][0].startswith("/en/studies/survey/imports/jobs/")
     report = response.context["report"]
-    assert report.received == 40 and report.accepted + report.quarantined == 40 and report.accepted > 30
-    assert Submission.objects.filter(study=study).count() == report.accepted
+    assert report["received"] == 40 and report["accepted"] + report["quarantined"] == 40
+    assert report["accepted"] > 30
+    assert Submission.objects.filter(study=study).count() == report["accepted"]
     # Uploading the same export again adds nothing.
-    again = client.post(url, {"instrument": instrument.pk, "format": "auto", "file": export()}).context[
-        "report"
-    ]
-    assert again.accepted == 0 and again.duplicates == 40  # quarantined ones are recognised too
+    again = client.post(
+        url, {"instrument": instrument.pk, "format": "auto", "file": export()}, follow=True
+    ).context["report"]
+    assert again["accepted"] == 0 and again["duplicates"] == 40  # quarantined ones are recognised too
     page = response.content.decode()
     assert "Nguyễn" not in page and "Trần" not in page  # no personal data in the report
 
@@ -67,10 +80,14 @@ def test_a_corrupt_file_is_refused_whole_with_a_reason(client, setup):
     client.force_login(coordinator)
     bad = SimpleUploadedFile("export.json", b'{"results": [{"a": 1}, ', content_type="application/json")
     response = client.post(
-        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "kobo-json", "file": bad}
+        "/en/studies/survey/import/",
+        {"instrument": instrument.pk, "format": "kobo-json", "file": bad},
+        follow=True,
     )
-    assert response.status_code == 400
-    assert "export.json" in response.context["error"]
+    assert response.context["job"].status == "failed"
+    assert (
+        "export.json" in response.context["job"].error and "Nothing was imported" in response.content.decode()
+    )
     assert not Submission.objects.filter(study=study).exists()
 
 
@@ -90,9 +107,11 @@ def test_the_report_keeps_and_shows_the_checkers_notes(client, setup):
         record["tablet_battery"] = "80%"  # a column the form does not have
     upload = SimpleUploadedFile("export.json", json.dumps(survey.kobo_page(records)).encode())
     response = client.post(
-        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "auto", "file": upload}
+        "/en/studies/survey/import/",
+        {"instrument": instrument.pk, "format": "auto", "file": upload},
+        follow=True,
     )
-    notes = response.context["report"].notes
+    notes = response.context["report"]["notes"]
     assert {"field": "tablet_battery", "code": "unknown_field", "count": 3}.items() <= notes[0].items()
     assert "not a question of this form version" in response.content.decode()
     batch = study.batches.get()
@@ -113,10 +132,12 @@ def test_an_export_of_another_form_or_version_is_refused_whole(client, setup, fi
     records[10][field] = value  # found part-way through the file
     upload = SimpleUploadedFile("export.json", json.dumps(survey.kobo_page(records)).encode())
     response = client.post(
-        "/en/studies/survey/import/", {"instrument": instrument.pk, "format": "auto", "file": upload}
+        "/en/studies/survey/import/",
+        {"instrument": instrument.pk, "format": "auto", "file": upload},
+        follow=True,
     )
-    assert response.status_code == 400
-    error = response.context["error"]
+    assert response.context["job"].status == "failed"
+    error = response.context["job"].error
     assert says in error and "export.json" in error and "results[10]" in error
     assert not Submission.objects.filter(study=study).exists() and not study.batches.exists()
 
@@ -133,7 +154,7 @@ def test_the_upload_page_still_checks_the_csrf_token(setup):
     assert refused.status_code == 403 and not study.batches.exists()
     token = browser.get(url).context["csrf_token"]
     form = {"instrument": instrument.pk, "format": "auto", "file": export(), "csrfmiddlewaretoken": token}
-    assert browser.post(url, form).status_code == 200 and study.batches.count() == 1
+    assert browser.post(url, form).status_code == 302 and study.batches.count() == 1
 
 
 def test_the_batch_records_the_sha256_of_the_uploaded_bytes(client, setup):

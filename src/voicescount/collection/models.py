@@ -249,6 +249,52 @@ class ImportBatch(models.Model):
         return f"{self.get_source_display()} {self.filename} ({self.created:%Y-%m-%d %H:%M})"
 
 
+class ImportJob(models.Model):
+    """An uploaded export waiting for, or being imported by, a background worker (``collection/jobs.py``).
+
+    The file itself is kept encrypted in the data directory's ``jobs/`` until the job ends; the job
+    keeps only what the job page shows: its progress, the resulting batch or why it failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="import_jobs")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="import_jobs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    filename = models.CharField(max_length=300)
+    format = models.CharField(max_length=20, help_text=_("The format chosen on the upload page, or auto."))
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    records_done = models.PositiveIntegerField(default=0)
+    batch = models.OneToOneField(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="job"
+    )
+    error = models.TextField(blank=True, help_text=_("Why the job failed (never a field's value)."))
+    task_id = models.CharField(max_length=64, blank=True)
+    file_token = models.CharField(
+        max_length=32, unique=True, editable=False, help_text=_("Names the encrypted upload in jobs/.")
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def ended(self) -> bool:
+        """Done or failed: nothing more will happen to this job."""
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
 class SubmissionQuerySet(models.QuerySet):
     def in_analysis(self):
         """Submissions that may enter estimates: consent given (withdrawn ones are excluded)."""

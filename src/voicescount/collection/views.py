@@ -6,18 +6,16 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from voicescount.accounts.permissions import Action, has_permission
-from voicescount.collection import batches, importing
-from voicescount.collection.checking import checker_for
-from voicescount.collection.errors import CollectionError
-from voicescount.collection.models import Study
-from voicescount.collection.uploads import UnnamedFileUploadHandler, UnnamedUploadedFile
+from voicescount.collection import importing, jobs
+from voicescount.collection.models import ImportJob, Study
+from voicescount.collection.uploads import UnnamedFileUploadHandler
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
@@ -73,42 +71,48 @@ def import_page(request, slug: str):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def _import_page(request, slug: str):
-    study = _visible_study(request, slug)
-    if not has_permission(request.user, Action.IMPORT, study.organisation):
-        raise PermissionDenied(_("You may not import data for %(org)s.") % {"org": study.organisation.name})
+    study = _importable_study(request, slug)
     form = ImportForm(request.POST or None, request.FILES or None, study=study)
-    report = error = None
+    error = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            error = _("The file is larger than 2 GB; import it with the command line instead.")
-        else:
-            report, error = _import_upload(request, form.cleaned_data, upload)
+        with upload:
+            if upload.size > MAX_UPLOAD_BYTES:
+                error = _("The file is larger than 2 GB; import it with the command line instead.")
+            else:
+                job = jobs.enqueue_import(
+                    study, form.cleaned_data["instrument"], upload, form.cleaned_data["format"], request.user
+                )
+                return redirect("collection:import_job", slug=study.slug, job_id=job.pk)
     status = 400 if error else 200
-    context = {"study": study, "form": form, "report": report, "error": error}
+    context = {"study": study, "form": form, "error": error, "jobs": study.import_jobs.all()[:10]}
     return render(request, "collection/import.html", context, status=status)
 
 
-def _import_upload(request, data, upload: UnnamedUploadedFile):
-    with upload:
-        path = upload.readable_path()
-        fmt = data["format"]
-        try:
-            if fmt == "auto":
-                fmt = importing.detect_format(path, upload.name)
-            questions = [q["path"] for q in data["instrument"].definition.get("questions", [])]
-            records = importing.read_records(path, fmt, display_name=upload.name, questions=questions)
-            report = batches.import_records(
-                data["instrument"],
-                records,
-                checker=checker_for(data["instrument"]),
-                source=fmt,
-                filename=upload.name,
-                file_sha256=upload.sha256,
-                user=request.user,
-                workers=batches.import_workers(),
-                form_check=batches.form_check_for(data["instrument"], upload.name),
-            )
-        except CollectionError as exc:
-            return None, str(exc)
-    return report, None
+def _importable_study(request, slug: str) -> Study:
+    study = _visible_study(request, slug)
+    if not has_permission(request.user, Action.IMPORT, study.organisation):
+        raise PermissionDenied(_("You may not import data for %(org)s.") % {"org": study.organisation.name})
+    return study
+
+
+def _job_context(request, slug: str, job_id: int) -> dict:
+    study = _importable_study(request, slug)
+    job = get_object_or_404(ImportJob.objects.select_related("batch"), pk=job_id, study=study)
+    status = jobs.job_status(job)
+    batch = status.job.batch
+    return {"study": study, "status": status, "job": status.job, "report": batch.report if batch else None}
+
+
+@login_required
+@require_safe
+def import_job_page(request, slug: str, job_id: int):
+    """A background import: its progress while it runs (polled by htmx), then the batch report."""
+    return render(request, "collection/import_job.html", _job_context(request, slug, job_id))
+
+
+@login_required
+@require_safe
+def import_job_progress(request, slug: str, job_id: int):
+    """The part of the job page that htmx fetches every second until the job has ended."""
+    return render(request, "collection/_import_job_progress.html", _job_context(request, slug, job_id))

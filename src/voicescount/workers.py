@@ -1,0 +1,119 @@
+"""Background job workers: ``voicescount worker`` and the one ``voicescount demo`` starts.
+
+A worker is django-tasks-db's ``db_worker`` loop (``settings.TASKS``): it claims one queued task at a
+time in its own transaction — ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so that several
+workers never take the same task; an exclusive transaction on SQLite — and runs it. With
+``processes`` > 1 the workers are forked children of one supervisor, which passes SIGTERM/SIGINT on
+(each worker finishes its task, then stops), starts a worker again if one dies, and whose children
+the kernel kills if the supervisor itself is killed (``perf.die_with_parent``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def worker_arguments(*, batch: bool, interval: float) -> list[str]:
+    """The ``db_worker`` arguments of one worker."""
+    arguments = ["db_worker", "--no-reload", "--interval", str(interval)]
+    return [*arguments, "--batch"] if batch else arguments
+
+
+def run_worker(*, batch: bool, interval: float) -> None:
+    """One worker in this process, until SIGTERM/SIGINT (or, with ``batch``, until no job is queued)."""
+    from django.core.management import call_command
+
+    from voicescount.collection.jobs import fail_abandoned_jobs
+
+    fail_abandoned_jobs()
+    call_command(*worker_arguments(batch=batch, interval=interval))
+
+
+def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -> None:
+    """``processes`` workers (see the module docstring); returns when they have all stopped."""
+    if processes == 1:
+        run_worker(batch=batch, interval=interval)
+        return
+    from django.db import connections
+
+    from voicescount.collection.jobs import fail_abandoned_jobs
+
+    fail_abandoned_jobs()
+    connections.close_all()  # each child opens its own
+    stopping = False
+    children: set[int] = set()
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        for _ in range(processes):
+            children.add(_fork_worker(batch, interval))
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            children.discard(pid)
+            if not stopping and not batch and os.waitstatus_to_exitcode(status) != 0:
+                time.sleep(1)  # a worker died (killed, out of memory): its job is failed, start another
+                fail_abandoned_jobs()
+                connections.close_all()
+                children.add(_fork_worker(batch, interval))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _fork_worker(batch: bool, interval: float) -> int:
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        from django.core.management import call_command
+
+        from voicescount.perf import die_with_parent
+
+        die_with_parent(parent)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        call_command(*worker_arguments(batch=batch, interval=interval))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os._exit(code)
+
+
+@contextlib.contextmanager
+def worker_process() -> Iterator[subprocess.Popen]:
+    """One ``voicescount worker`` process beside this one (``voicescount demo``), stopped at the end:
+    SIGTERM (it finishes the job it is running), then SIGKILL after 10 seconds."""
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from voicescount.cli import main; main()", "worker"],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
