@@ -82,10 +82,20 @@ def test_two_cli_imports_of_overlapping_files_both_succeed(site):
 
 def writing(site: Site) -> bool:
     """Whether an import is storing a batch: on PostgreSQL, a connection in a transaction whose last
-    statement was a COPY of submissions; on SQLite, some time after the call was sent."""
+    statement was a COPY of submissions; on SQLite, a transaction holding the write lock (an import takes
+    it when its transaction begins), seen by a probe that asks for it without waiting."""
     if site.database_url is None:
-        time.sleep(1.0)
-        return True
+        import sqlite3
+
+        probe = sqlite3.connect(site.data_dir / "voicescount.sqlite3", timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as exc:
+            return "locked" in str(exc)
+        finally:
+            probe.close()
     import psycopg
 
     with psycopg.connect(site.database_url, autocommit=True) as db:
