@@ -103,10 +103,15 @@ def _fork_worker(batch: bool, interval: float) -> int:
 @contextlib.contextmanager
 def worker_process() -> Iterator[subprocess.Popen]:
     """One ``voicescount worker`` process beside this one (``voicescount demo``), stopped at the end:
-    SIGTERM (it finishes the job it is running), then SIGKILL after 10 seconds."""
+    SIGTERM (it finishes the job it is running), then SIGKILL after 10 seconds; on Linux the kernel
+    kills it if this process is killed."""
+    from voicescount.perf import die_with_parent
+
+    parent = os.getpid()
     worker = subprocess.Popen(
         [sys.executable, "-c", "from voicescount.cli import main; main()", "worker"],
         stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: die_with_parent(parent),  # killed with this process, whatever kills it
     )
     try:
         yield worker

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -357,3 +358,83 @@ def test_the_kept_upload_is_authenticated_block_by_block(settings, tmp_path):
     settings.VOICESCOUNT_ENCRYPTION_KEYS = ["aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28="]
     with pytest.raises(ImportFileError, match="encryption keys"):
         job_files.decrypt_into(tmp_path / f"{len(plain)}.upload", io.BytesIO())
+
+
+# --- `voicescount demo` runs a worker beside the web server ------------------------------------------
+
+
+@pytest.mark.parametrize("stopped_by", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_the_demo_runs_a_worker_beside_the_server_and_stops_it_with_the_server(tmp_path, stopped_by):
+    import requests
+
+    from voicescount.accounts.demo import DEMO_PASSWORD
+    from voicescount.demo import survey
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VOICESCOUNT_DATA_DIR")}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "demo.log"
+    command = [BIN / "voicescount", "demo", "--respondents", "200", "--port", str(port), "--workers", "1"]
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [*command, "--data-dir", tmp_path / "data"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+
+        def answering() -> bool:
+            assert demo.poll() is None, log.read_text()
+            try:
+                return requests.get(f"{base}/en/accounts/sign-in/", timeout=5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(answering, timeout=300, every=0.5)
+        workers = [
+            pid
+            for pid in descendants(demo.pid)
+            if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        ]
+        assert len(workers) == 1  # beside gunicorn's worker
+        # The worker runs an upload's job: signed in on the real page as the demo coordinator.
+        browser = requests.Session()
+        form = browser.get(f"{base}/en/accounts/sign-in/", timeout=30).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+        signed_in = browser.post(
+            f"{base}/en/accounts/sign-in/",
+            {"csrfmiddlewaretoken": token, "username": "coordinator", "password": DEMO_PASSWORD},
+            headers={"Referer": f"{base}/en/accounts/sign-in/"},
+            timeout=30,
+        )
+        assert "sessionid" in browser.cookies, signed_in.text[:300]
+        page = browser.get(f"{base}/en/studies/vn-cgd-2022/import/", timeout=30).text
+        export = json.dumps(survey.kobo_page(survey.generate_submissions(n=200, seed=3)[:50])).encode()
+        answer = browser.post(
+            f"{base}/en/studies/vn-cgd-2022/import/",
+            data={
+                "csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1],
+                "instrument": re.search(r'<option value="(\d+)"', page)[1],
+                "format": "auto",
+            },
+            files={"file": ("export.json", export)},
+            headers={"Referer": f"{base}/en/studies/vn-cgd-2022/import/"},
+            timeout=60,
+            allow_redirects=False,
+        )
+        assert answer.status_code == 302, answer.text[:500]
+        fragment = base + answer.headers["Location"] + "progress/"
+        wait_for(
+            lambda: 'data-status="done"' in browser.get(fragment, timeout=30).text, timeout=120, every=0.2
+        )
+        assert "Received: 50" in browser.get(fragment, timeout=30).text
+        # Stopping the server (the demo process only: SIGTERM, or SIGKILL, when nothing can clean up)
+        # stops the worker too.
+        os.kill(demo.pid, stopped_by)
+        demo.wait(timeout=60)
+        wait_for(lambda: not alive(workers[0]), timeout=15, every=0.1)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        stop(descendants(demo.pid))
