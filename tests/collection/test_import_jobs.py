@@ -196,6 +196,29 @@ def test_a_worker_killed_half_way_leaves_no_batch_and_the_job_failed(site):
     assert len(after["batches"]) == len(before["batches"]) + 1 and after["batches"][-1][0] == RECORDS
 
 
+def test_a_worker_stopped_with_sigterm_finishes_its_job_and_a_second_sigterm_fails_it(site):
+    before = site.counts()
+    with gunicorn(site) as (_server, base):
+        finished, forced = upload(site, base), upload(site, base)
+        with worker(site) as running:
+            wait_for(lambda: progress(site, base, finished)[0] == "running", every=0.005)
+            running.send_signal(signal.SIGTERM)  # a deployment stops the worker: it finishes the job
+            assert running.wait(timeout=300) == 0, running.stdout.read()
+        assert progress(site, base, finished)[0] == "done"
+        assert progress(site, base, forced)[0] == "queued"  # left for the next worker
+        with worker(site) as running:
+            wait_for(lambda: any(name.endswith(".progress") for name in job_files(site)), every=0.005)
+            running.send_signal(signal.SIGTERM)
+            time.sleep(0.05)
+            running.send_signal(signal.SIGTERM)  # the second one stops the job at once
+            running.wait(timeout=60)
+        status, _, text = progress(site, base, forced)
+        assert status == "failed" and "nothing from this file was stored" in text
+    after = site.counts()
+    assert len(after["batches"]) == len(before["batches"]) + 1  # the finished job's batch only
+    assert job_files(site) == []
+
+
 def test_two_workers_never_run_one_job_twice(site):
     """Several worker processes (a supervisor's two, and a third apart) take six jobs at once."""
     if site.database_url is None:
