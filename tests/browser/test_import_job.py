@@ -97,7 +97,9 @@ def export(tmp_path):
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-def test_an_upload_runs_as_a_job_and_its_page_ends_with_the_report(chromium, demo_with_worker, export, lang):
+def test_an_upload_runs_as_a_job_and_its_page_ends_with_the_report(
+    chromium, demo_with_worker, export, lang, artifacts
+):
     context = chromium.new_context(base_url=demo_with_worker, viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page = context.new_page()
@@ -116,15 +118,23 @@ def test_an_upload_runs_as_a_job_and_its_page_ends_with_the_report(chromium, dem
         expect(job.locator("progress")).to_be_visible()
         loaded = page.url
         assert job.get_attribute("data-status") in ("queued", "running")  # 3,000 records take a while
+        page.screenshot(path=str(artifacts / f"import-job-waiting-{lang}-1280px.png"), full_page=True)
         # htmx swaps the fragment in place until the job is done: the same page, never reloaded.
         expect(job).to_have_attribute("data-status", "done", timeout=60_000)
         assert page.url == loaded
         expect(job.locator("progress")).to_have_attribute("value", "100")
         expect(job).to_contain_text(WORDS[lang]["done"])
         expect(job.locator(".report")).to_contain_text(WORDS[lang]["received"])
-        # A refresh shows the same report.
+        page.screenshot(path=str(artifacts / f"import-job-done-{lang}-1280px.png"), full_page=True)
+        # A refresh shows the same report, on a phone too.
+        page.set_viewport_size({"width": 360, "height": 800})
         page.reload()
         expect(page.locator("#import-job .report")).to_contain_text(WORDS[lang]["received"])
+        page.screenshot(path=str(artifacts / f"import-job-done-{lang}-360px.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the job page is {overflow} px wider than a 360 px screen"
         # The site has no /favicon.ico; chromium asks for it by itself, which is not an error of the page.
         assert [e for e in errors if not e.endswith("/favicon.ico)")] == []
     finally:

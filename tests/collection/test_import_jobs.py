@@ -330,9 +330,9 @@ def test_the_upload_page_after_the_real_sign_in_redirects_to_the_job_page_in_vi_
     }
     assert (
         "Status: <strong>Queued</strong>" in pages["en"]
-        and "0% of the file read, 0 records stored." in pages["en"]
+        and "0% of the file read, 0 records processed." in pages["en"]
     )
-    assert "<strong>Đang chờ</strong>" in pages["vi"] and "Đã đọc 0% tệp, đã lưu 0 bản ghi." in pages["vi"]
+    assert "<strong>Đang chờ</strong>" in pages["vi"] and "Đã đọc 0% tệp, đã xử lý 0 bản ghi." in pages["vi"]
     for lang, page in pages.items():
         assert '<progress max="100" value="0"' in page
         assert (
