@@ -131,12 +131,14 @@ def setup(kind: str, tmp: Path, database_url: str):
     organisation = start_django(tmp, database_url)
     from django.db import transaction
 
-    from voicescount.demo import load
+    from voicescount.collection.packages import load_study
+    from voicescount.demo import load, survey
 
     with transaction.atomic():
-        # the demo loader's own steps: the study with its design, the instrument with roles and consent
-        study = load._study(organisation)
-        return load._instrument(study)
+        # the demo loader's own first step: the study package (study with its design, the instrument with
+        # its roles and consent questions, the definitions)
+        study = load_study(load.PACKAGE, organisation=organisation).study
+        return study.instruments.get(form_id=survey.FORM_ID, version=survey.FORM_VERSION)
 
 
 def write_export(path: Path, n: int, copies: int = 1) -> int:
