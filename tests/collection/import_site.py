@@ -236,6 +236,28 @@ def gunicorn(site: Site, threads: int = 1) -> Iterator[tuple[subprocess.Popen, s
 # --- preparing the data directory (in its own process) ---------------------------------------------
 
 
+def survey_study(org):
+    """The study ``survey`` of ``org`` (a household survey, March–June 2022) with the demo's XLSForm and
+    its question roles as a coordinator confirms them: what the import tests import into."""
+    from voicescount.collection.instruments import add_instrument
+    from voicescount.collection.models import Study
+    from voicescount.demo import definitions, survey
+
+    study = Study.objects.create(
+        organisation=org,
+        slug="survey",
+        title_en="Survey",
+        method=Study.Method.HOUSEHOLD_SURVEY,
+        period_start=dt.date(2022, 3, 1),
+        period_end=dt.date(2022, 6, 30),
+        consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
+    )
+    instrument = add_instrument(study, "form.xlsx", survey.build_xlsform(), check_permission=False)
+    instrument.roles = {**instrument.roles, **definitions.QUESTION_ROLES}
+    instrument.save()
+    return study, instrument
+
+
 def prepare(data_dir: Path, export: Path, n: int) -> tuple[str, str]:
     """Set up the database of ``data_dir`` and write ``export``; the coordinator's session key and
     API token."""
@@ -250,9 +272,7 @@ def prepare(data_dir: Path, export: Path, n: int) -> tuple[str, str]:
 
     from voicescount.accounts.models import Coalition, Membership, Organisation, Role
     from voicescount.accounts.services import create_api_token
-    from voicescount.collection.instruments import add_instrument
-    from voicescount.collection.models import Study
-    from voicescount.demo import definitions, survey
+    from voicescount.demo import survey
     from voicescount.framework.loaders import load_all as load_framework
     from voicescount.geography.loaders import load_all as load_geography
 
@@ -261,18 +281,7 @@ def prepare(data_dir: Path, export: Path, n: int) -> tuple[str, str]:
     load_geography()
     coalition = Coalition.objects.create(slug="vn", name="VN", country_code="VN")
     org = Organisation.objects.create(slug="org", name="Org", coalition=coalition)
-    study = Study.objects.create(
-        organisation=org,
-        slug="survey",
-        title_en="Survey",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 3, 1),
-        period_end=dt.date(2022, 6, 30),
-        consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
-    )
-    instrument = add_instrument(study, "form.xlsx", survey.build_xlsform(), check_permission=False)
-    instrument.roles = {**instrument.roles, **definitions.QUESTION_ROLES}
-    instrument.save()
+    study, instrument = survey_study(org)
     user = get_user_model().objects.create_user("coord", password="not-used-here")
     Membership.objects.create(user=user, organisation=org, role=Role.COORDINATOR)
     session = SessionStore()

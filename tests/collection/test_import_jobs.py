@@ -9,7 +9,6 @@ database as a user or an operator would.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import re
@@ -31,6 +30,7 @@ from tests.collection.import_site import (
     gunicorn,
     make_site,
     stop,
+    survey_study,
     write_export,
 )
 
@@ -266,24 +266,10 @@ def test_two_workers_never_run_one_job_twice(site):
 @pytest.fixture
 def coordinator_study(django_user_model):
     from voicescount.accounts.models import Coalition, Membership, Organisation, Role
-    from voicescount.collection.instruments import add_instrument
-    from voicescount.collection.models import Study
-    from voicescount.demo import definitions, survey
 
     coalition = Coalition.objects.create(slug="vn", name="VN", country_code="VN")
     org = Organisation.objects.create(slug="org", name="Org", coalition=coalition)
-    study = Study.objects.create(
-        organisation=org,
-        slug="survey",
-        title_en="Survey",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 3, 1),
-        period_end=dt.date(2022, 6, 30),
-        consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
-    )
-    instrument = add_instrument(study, "form.xlsx", survey.build_xlsform(), check_permission=False)
-    instrument.roles = {**instrument.roles, **definitions.QUESTION_ROLES}
-    instrument.save()
+    study, instrument = survey_study(org)
     user = django_user_model.objects.create_user("coord", password="a long test password")
     Membership.objects.create(user=user, organisation=org, role=Role.COORDINATOR)
     return study, instrument

@@ -4,16 +4,15 @@ The page queues the import as a background job and redirects to the job's page (
 here the job runs at once, inside the request (django-tasks' ImmediateBackend), so that the page that
 the redirect leads to shows the report. ``test_import_jobs.py`` runs jobs in real worker processes."""
 
-import datetime as dt
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.collection.import_site import survey_study
 from voicescount.accounts.models import Coalition, Membership, Organisation, Role
-from voicescount.collection.instruments import add_instrument
-from voicescount.collection.models import Study, Submission
-from voicescount.demo import definitions, survey
+from voicescount.collection.models import Submission
+from voicescount.demo import survey
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +27,7 @@ def setup(django_user_model):
     coalition = Coalition.objects.create(slug="vn", name="VN", country_code="VN")
     org = Organisation.objects.create(slug="org", name="Org A", coalition=coalition)
     other = Organisation.objects.create(slug="other", name="Org B", coalition=coalition)
-    study = Study.objects.create(
-        organisation=org,
-        slug="survey",
-        title_en="Survey",
-        method=Study.Method.HOUSEHOLD_SURVEY,
-        period_start=dt.date(2022, 3, 1),
-        period_end=dt.date(2022, 6, 30),
-        consent_procedure=Study.Consent.GUARDIAN_AND_ASSENT,
-    )
-    instrument = add_instrument(study, "form.xlsx", survey.build_xlsform(), check_permission=False)
-    instrument.roles = {**instrument.roles, **definitions.QUESTION_ROLES}  # as the coordinator confirms them
-    instrument.save()
+    study, instrument = survey_study(org)
     coordinator = django_user_model.objects.create_user("coord", password="x")
     Membership.objects.create(user=coordinator, organisation=org, role=Role.COORDINATOR)
     outsider = django_user_model.objects.create_user("outsider", password="x")

@@ -177,7 +177,7 @@ def _worker_alive(job: ImportJob) -> bool:
             except BlockingIOError:
                 return True
     except FileNotFoundError:
-        pass
+        return False  # the file goes when its job ends: no worker can hold it
     return False
 
 
