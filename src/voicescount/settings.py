@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "voicescount.collection",
     "voicescount.indicators",
     "voicescount.publishing",
+    "voicescount.workspace",
 ]
 
 MIDDLEWARE = [

@@ -17,5 +17,6 @@ urlpatterns += i18n_patterns(
     path("", include("voicescount.publishing.urls")),
     path("", include("voicescount.collection.urls")),
     path("", include("voicescount.indicators.urls")),
+    path("", include("voicescount.workspace.urls")),
     prefix_default_language=True,
 )

@@ -368,6 +368,9 @@ class QuarantinedRecord(models.Model):
     payload = models.BinaryField(help_text=_("The whole raw record, encrypted (it may hold personal data)."))
     issues = models.JSONField(help_text=_("Validation issues: path, code, message (never a personal value)."))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    note = models.TextField(
+        blank=True, help_text=_("Why it was discarded, or what was fixed (no personal data).")
+    )
     submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -412,6 +415,9 @@ class AuditEntry(models.Model):
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+    )
     action = models.CharField(max_length=50)
     details = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)

@@ -18,6 +18,17 @@ from django.utils.translation import gettext_lazy as _
 from voicescount.framework.models import Direction
 
 
+class IntervalMethod(models.TextChoices):
+    """R's ``svyciprop(method=)`` names, plus Wald and Wilson (``stats.intervals.PROPORTION_METHODS``)."""
+
+    LOGIT = "logit", _("Logit (R's default)")
+    LIKELIHOOD = "likelihood", _("Scaled likelihood ratio (Rao-Scott)")
+    ASIN = "asin", _("Arcsine square root")
+    BETA = "beta", _("Korn-Graubard (beta)")
+    WILSON = "wilson", _("Wilson score")
+    WALD = "wald", _("Wald (symmetric)")
+
+
 class IndicatorDefinition(models.Model):
     class Kind(models.TextChoices):
         PROPORTION = "proportion", _("Proportion")
@@ -56,6 +67,13 @@ class IndicatorDefinition(models.Model):
             "Decides who is furthest behind."
         ),
     )
+    interval_method = models.CharField(
+        _("interval method"),
+        max_length=20,
+        choices=IntervalMethod.choices,
+        default=IntervalMethod.LOGIT,
+        help_text=_("How a proportion's confidence interval is computed (R's svyciprop method)."),
+    )
     dimensions = models.JSONField(_("dimensions"), default=list, blank=True)
     intersections = models.JSONField(_("intersections"), default=list, blank=True)
     reference_period = models.CharField(_("reference period"), max_length=20, blank=True)
@@ -70,6 +88,26 @@ class IndicatorDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.indicator.code})"
+
+
+class DefinitionVersion(models.Model):
+    """A definition as it was saved: every version is kept, so a run's ``definition_version`` can always
+    be read back (``fields`` holds the definition's editable fields, never data)."""
+
+    definition = models.ForeignKey(IndicatorDefinition, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    fields = models.JSONField(default=dict)
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    saved = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["definition", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "version"], name="unique_definition_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition_id} v{self.version}"
 
 
 class DerivedVariable(models.Model):
@@ -161,12 +199,52 @@ class EstimateRun(models.Model):
         help_text=_("The analysis data the run read (blank for runs made before snapshots)."),
     )
 
+    published = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a coordinator published this run (blank: a draft).")
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Meta:
         ordering = ["-started"]
         get_latest_by = "started"
 
     def __str__(self) -> str:
         return f"{self.definition.code} @ {self.started:%Y-%m-%d %H:%M}"
+
+
+class ComputeJob(models.Model):
+    """A computation of a study's definitions waiting for, or being run by, a background worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    study = models.ForeignKey("collection.Study", on_delete=models.CASCADE, related_name="compute_jobs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    definitions = models.JSONField(default=list, blank=True, help_text=_("Codes to compute (blank: all)."))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    runs_total = models.PositiveIntegerField(default=0)
+    runs_done = models.PositiveIntegerField(default=0)
+    runs = models.ManyToManyField(EstimateRun, blank=True, related_name="+")
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} compute ({self.get_status_display()})"
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class Estimate(models.Model):
@@ -239,3 +317,31 @@ class OfficialObservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator.code} {self.area_code} {self.period} {self.key}: {self.value}"
+
+
+class OfficialMapping(models.Model):
+    """How an official data file's codes map onto ours, saved to be reused: series → indicator, area
+    codes → areas, code lists (``mapping``: ``{"series": {...}, "areas": {...}, "codes": {dim: {...}}}``)."""
+
+    class Format(models.TextChoices):
+        SDMX = "sdmx", _("SDMX (SDG DSD)")
+        OPEN_SDG = "opensdg", _("Open SDG CSV")
+        UN_API = "unsdg", _("UN SDG API (JSON)")
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="official_mappings"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    source_format = models.CharField(_("format"), max_length=20, choices=Format.choices)
+    mapping = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="unique_official_mapping_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

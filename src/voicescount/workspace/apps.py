@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WorkspaceConfig(AppConfig):
+    name = "voicescount.workspace"
+    verbose_name = "Workspace"

@@ -1,0 +1,3 @@
+"""Workspace addresses of the members part (included by workspace.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Workspace addresses of the results part (included by workspace.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Workspace addresses of the studies part (included by workspace.urls)."""
+
+urlpatterns: list = []
