@@ -7,7 +7,6 @@ from voicescount.workspace import views
 app_name = "workspace"
 urlpatterns = [
     path("workspace/", views.home, name="home"),
-    path("workspace/studies/<slug:slug>/", views.study, name="study"),
     path("workspace/", include("voicescount.workspace.urls_members")),
     path("workspace/", include("voicescount.workspace.urls_studies")),
     path("workspace/", include("voicescount.workspace.urls_instruments")),
@@ -15,4 +14,6 @@ urlpatterns = [
     path("workspace/", include("voicescount.workspace.urls_definitions")),
     path("workspace/", include("voicescount.workspace.urls_results")),
     path("workspace/", include("voicescount.workspace.urls_official")),
+    # After the parts: "studies/new/" (a part's address) is not a study called "new".
+    path("workspace/studies/<slug:slug>/", views.study, name="study"),
 ]
