@@ -99,7 +99,7 @@ def test_sdmx_csv_2_0_with_indicator_column_bounds_and_unit_multiplier():
         "dataflow,IAEG-SDGs:DF_SDG_GLH(1.24),I,SI_COV_BENFTS,704,X,_T,_T,2022,40,PT,0,,,1_3_1\n"
     )
     summary = import_official(text.encode(), "sdmx-csv", source="test")
-    assert summary.skipped == ["row 3: SEX=X is not a code of SEX (map it with mapping['values'])"]
+    assert summary.skipped == ["row 3: SEX=X is not a code of SEX (map it with mapping['codes'])"]
     obs = OfficialObservation.objects.get(source="test")
     assert obs.indicator.code == "1.3.1"
     assert obs.area_code == "VN"
@@ -113,7 +113,7 @@ def test_open_sdg_csv_from_ons_maps_sex_labels_and_skips_unknown_ages():
     assert summary.created == 3
     assert len(summary.skipped) == 18
     assert (
-        summary.skipped[0] == "row 3: AGE=15 and under is not a code of AGE (map it with mapping['values'])"
+        summary.skipped[0] == "row 3: AGE=15 and under is not a code of AGE (map it with mapping['codes'])"
     )
     assert observations(source="ONS") == {
         ("1.2.1", "GB", "2017", "_T"): 17.0,
@@ -172,7 +172,7 @@ def test_unsd_json_maps_un_codes_and_m49():
     )
     assert summary.created == 3
     assert summary.skipped == [
-        "row 4: AGE=Y_LT15 is not a code of AGE (map it with mapping['values'])",
+        "row 4: AGE=Y_LT15 is not a code of AGE (map it with mapping['codes'])",
         "row 5: no value",
     ]
     assert observations(source="UNSD") == {
