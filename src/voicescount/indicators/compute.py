@@ -140,8 +140,8 @@ def _prepare(
         )
     _intersections(definition)  # refuses unknown dimensions before any work
     key = fingerprint(definition, rule, design, y, dimensions, data, x)
-    latest = definition.runs.order_by("-started", "-pk").first()
-    if latest is not None and latest.input_fingerprint == key and not force:
+    latest = None if force else latest_run(definition)  # forced: the definition may be unsaved
+    if latest is not None and latest.input_fingerprint == key:
         return None
     return _Prepared(definition, key, design, y, x, dimensions, started, direction_of(definition))
 
@@ -187,6 +187,27 @@ def compute_definition(
         prep, rule, pattern_cache, _code_names([d["code_list"] for d in definition.dimensions])
     )
     return _store(prep, rows, lnob, data, user)
+
+
+def estimates_of(
+    definition: IndicatorDefinition, *, data: Dataset | None = None, rule: CellSizeRule | None = None
+) -> dict[str, dict[str, Any]]:
+    """The estimates ``compute_definition`` would store for ``definition`` — saved or not — by key, as
+    ``Estimate`` fields (suppressed cells without their numbers), stored nowhere: the preview of a
+    definition being edited, computed by the same steps as a run."""
+    rule = rule or rule_for(definition.study).cell_size_rule
+    data = data or load_dataset(definition.study)
+    prep = _prepare(definition, data, rule, force=True)
+    assert prep is not None  # forced: never skipped
+    rows, _ = _kernel(prep, rule, None, _code_names([d["code_list"] for d in definition.dimensions]))
+    no_run = EstimateRun()  # the rows' values only: ``_estimate_row`` reads the run's id alone
+    return {
+        key: {
+            **dict(zip(ESTIMATE_COLUMNS, _estimate_row(no_run, key, r), strict=True)),
+            "dimensions": r["dimensions"],
+        }
+        for key, r in rows.items()
+    }
 
 
 def _finite(value: float) -> float | None:
