@@ -27,11 +27,18 @@ def worker_arguments(*, batch: bool, interval: float) -> list[str]:
     return [*arguments, "--batch"] if batch else arguments
 
 
+def fail_abandoned_jobs() -> None:
+    """Mark failed the import and compute jobs still running whose worker died (as a worker starts)."""
+    from voicescount.collection import jobs
+    from voicescount.indicators import compute_jobs
+
+    jobs.fail_abandoned_jobs()
+    compute_jobs.fail_abandoned_jobs()
+
+
 def run_worker(*, batch: bool, interval: float) -> None:
     """One worker in this process, until SIGTERM/SIGINT (or, with ``batch``, until no job is queued)."""
     from django.core.management import call_command
-
-    from voicescount.collection.jobs import fail_abandoned_jobs
 
     fail_abandoned_jobs()
     call_command(*worker_arguments(batch=batch, interval=interval))
@@ -43,8 +50,6 @@ def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -
         run_worker(batch=batch, interval=interval)
         return
     from django.db import connections
-
-    from voicescount.collection.jobs import fail_abandoned_jobs
 
     fail_abandoned_jobs()
     connections.close_all()  # each child opens its own
