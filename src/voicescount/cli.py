@@ -469,8 +469,7 @@ def import_command(
     setup_django(data_dir)
     from django.core.exceptions import PermissionDenied
 
-    from voicescount.collection import batches, importing
-    from voicescount.collection.checking import checker_for
+    from voicescount.collection import batches, import_service, importing
     from voicescount.collection.errors import CollectionError
 
     study_obj, user_obj = _study_and_user(study, user)
@@ -510,25 +509,14 @@ def import_command(
                 else:
                     read.value = done
 
-            records = importing.read_records(
-                source,
-                chosen,
-                display_name=source.name,
-                questions=[q["path"] for q in instrument.definition.get("questions", [])],
-                progress=bytes_read,
-            )
-            report = batches.import_records(
+            report = import_service.import_file(
                 instrument,
-                records,
-                checker=checker_for(instrument),
-                source=chosen,
-                filename=source.name,
-                file_sha256=importing.sha256_of(source),
+                source,
+                fmt=chosen,
                 user=user_obj,
                 check_permission=user_obj is not None,
-                workers=batches.import_workers(),
-                form_check=batches.form_check_for(instrument, source.name),
-                progress=None if read is None else lambda _n: progress.update(task, completed=read.value),
+                read=bytes_read,
+                stored=None if read is None else lambda _n: progress.update(task, completed=read.value),
                 wait=None,
                 waiting=lambda: progress.console.print(
                     f"Waiting for another import of study '{study}' to finish…", highlight=False

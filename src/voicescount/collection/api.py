@@ -36,7 +36,6 @@ from ninja.security import HttpBearer
 from voicescount.accounts.permissions import Action, actions_for
 from voicescount.accounts.services import user_for_api_token
 from voicescount.api_errors import TOKEN_REQUIRED, Error, names_nothing
-from voicescount.collection import batches
 from voicescount.collection.api_schemas import BatchReportOut, request_body
 from voicescount.collection.errors import CollectionError, ImportInProgress
 from voicescount.collection.models import Instrument, Submission
@@ -186,17 +185,15 @@ def push_submissions(request: HttpRequest, study: str, form_id: str) -> dict[str
     except RequestDataTooBig:
         raise HttpError(413, "The body is larger than the server accepts; split the batch.") from None
     records = records_from_payload(payload_items(body))
-    from voicescount.collection import checking  # imported here: it loads the geography's area codes
+    # imported here: the checker loads the geography's area codes
+    from voicescount.collection.import_service import import_submitted
 
     try:
-        report = batches.import_records(
+        report = import_submitted(
             instrument,
             records,
-            checker=checking.checker_for(instrument),
-            source="api",
             user=request.user,
             check_permission=False,  # checked above: SUBMIT is enough here
-            form_check=batches.form_check_for(instrument, "the request body"),
             wait=IMPORT_WAIT,
         )
     except ImportInProgress as exc:  # another import of the study held it longer than IMPORT_WAIT

@@ -4,7 +4,7 @@ The upload page calls ``enqueue_import``: the upload is kept encrypted (``job_fi
 ``ImportJob`` row records it and a django-tasks task (database backend, ``settings.TASKS``) is queued;
 the page then shows the job (``job_status``) and polls it until the batch report is there. A worker
 runs ``run_import_job``, which calls ``import_upload`` — the same import the upload page ran inside
-the request before: ``importing.read_records`` and ``batches.import_records``, one transaction.
+the request before: ``import_service.import_file`` (the one import of every caller), one transaction.
 
 Progress. The import writes its batch in one transaction, and on SQLite a writer holds the whole
 database until it commits, so the progress of a running job cannot be written to the database: the
@@ -40,8 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 
-from voicescount.collection import batches, importing
-from voicescount.collection.checking import checker_for
+from voicescount.collection import import_service
 from voicescount.collection.errors import CollectionError
 from voicescount.collection.job_files import decrypt_into, jobs_dir, write_encrypted
 from voicescount.collection.models import ImportJob, Instrument, Study
@@ -333,22 +332,15 @@ def import_upload(
     upload page did inside the request and a job now does in a worker. The import waits as long as
     another import of the study takes. Raises ``CollectionError`` (nothing imported) or
     ``PermissionDenied``."""
-    path = upload.readable_path()
-    if fmt == "auto":
-        fmt = importing.detect_format(path, upload.name)
-    questions = [q["path"] for q in instrument.definition.get("questions", [])]
-    records = importing.read_records(path, fmt, display_name=upload.name, questions=questions, progress=read)
-    return batches.import_records(
+    return import_service.import_file(
         instrument,
-        records,
-        checker=checker_for(instrument),
-        source=fmt,
-        filename=upload.name,
-        file_sha256=file_sha256,
+        upload.readable_path(),
+        fmt=fmt,
+        name=upload.name,
         user=user,
-        workers=batches.import_workers(),
-        form_check=batches.form_check_for(instrument, upload.name),
-        progress=stored,
+        file_sha256=file_sha256,
+        read=read,
+        stored=stored,
         wait=None,
         waiting=waiting,
     )

@@ -4,7 +4,7 @@ Everything is checked before anything is written — the YAML against the schema
 same parser as an upload, every question a role, a consent rule or the design names, the disclosure
 thresholds (a study may be stricter than the deployment, never looser), areas, indicator codes and
 expressions — and then written in one transaction: a bad package changes nothing. Instruments go
-through ``instruments.add_instrument`` and data files through ``batches.import_records`` (consent,
+through ``instruments.add_instrument`` and data files through ``import_service.import_file`` (consent,
 validation and de-duplication apply). Loading the same package again changes nothing: fields are
 written only when they differ, and a data file already imported (same SHA-256) is not imported again.
 """
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from voicescount.accounts.models import Organisation
 from voicescount.accounts.permissions import Action, require
-from voicescount.collection import batches, importing
+from voicescount.collection import import_service, importing
 from voicescount.collection.checking import InstrumentChecker, known_area_codes
 from voicescount.collection.errors import CollectionError
 from voicescount.collection.instruments import add_instrument
@@ -328,16 +328,16 @@ def _import(instrument: Instrument, path: Path, name: str, user) -> dict[str, in
     if instrument.batches.filter(file_sha256=sha256).exists():
         return None  # this very file is in already: importing it again would only add an empty batch
     try:
-        result = batches.import_records(
+        result = import_service.import_file(
             instrument,
-            importing.read_records(path, "kobo-json", display_name=name),
-            checker=package_checker(instrument),
-            source="kobo-json",
-            filename=name,
-            file_sha256=sha256,
+            path,
+            fmt="kobo-json",
+            name=name,
             user=user,
             check_permission=user is not None,
-            form_check=batches.form_check_for(instrument, name),
+            file_sha256=sha256,
+            checker=package_checker(instrument),
+            workers=0,
         )
     except CollectionError as exc:
         raise PackageError(name, "", exc.message if exc.file == name else str(exc)) from None

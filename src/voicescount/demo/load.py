@@ -20,8 +20,7 @@ from pathlib import Path
 from django.db import transaction
 
 from voicescount.accounts.models import Organisation
-from voicescount.collection import batches, importing, services
-from voicescount.collection.checking import checker_for
+from voicescount.collection import import_service, services
 from voicescount.collection.packages import load_study
 from voicescount.demo import official, survey
 from voicescount.framework.models import GLOBAL, Indicator
@@ -49,18 +48,7 @@ def _import(instrument, respondents: int) -> services.ImportReport:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "kobo-export.json"
         path.write_text(json.dumps(page, ensure_ascii=False), encoding="utf-8")
-        records = importing.read_records(path, "kobo-json", display_name=path.name)
-        return batches.import_records(
-            instrument,
-            records,
-            checker=checker_for(instrument),
-            source="kobo-json",
-            filename=path.name,
-            file_sha256=importing.sha256_of(path),
-            check_permission=False,
-            workers=batches.import_workers(),
-            form_check=batches.form_check_for(instrument, path.name),
-        )
+        return import_service.import_file(instrument, path, fmt="kobo-json", check_permission=False)
 
 
 def _official() -> int:
