@@ -409,28 +409,45 @@ def publish_command(
 @app.command("official")
 def official_command(
     source_file: Annotated[Path, typer.Argument(help="SDMX-ML, SDMX-CSV, Open SDG CSV or UN SDG API JSON.")],
-    fmt: Annotated[str, typer.Option("--format", help="sdmx-ml, sdmx-csv, open-sdg or unsd-json.")],
     source: Annotated[str, typer.Option(help="Who published the figures (shown beside them).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, sdmx-ml, sdmx-csv, open-sdg or unsd-json.")
+    ] = "auto",
     source_url: Annotated[str, typer.Option(help="Where they were published.")] = "",
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file (YAML or CSV): series, areas, codes; see docs.")
+    ] = None,
+    save_mapping: Annotated[
+        str, typer.Option(help="Save the mapping under this name (with --organisation).")
+    ] = "",
+    organisation: Annotated[str, typer.Option(help="Organisation (slug) the import is for.")] = "",
     illustrative: Annotated[bool, typer.Option(help="Mark as illustrative, not real statistics.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Import official statistics to compare community estimates with."""
+    """Import official statistics to compare community estimates with (with a mapping file)."""
     setup_django(data_dir)
-    import datetime as dt
-
-    from voicescount.indicators.official import OfficialDataError, import_official
+    from voicescount.accounts.models import Organisation
+    from voicescount.indicators import official_mapping
+    from voicescount.indicators.official import OfficialDataError
 
     if not source_file.exists():
         raise fail(f"{source_file}: no such file.")
+    org = Organisation.objects.filter(slug=organisation).first() if organisation else None
+    if organisation and org is None:
+        raise fail(f"No organisation has the short name {organisation}.")
+    if save_mapping and org is None:
+        raise fail("--save-mapping needs --organisation: mappings are saved for an organisation.")
     try:
-        summary = import_official(
+        summary = official_mapping.import_mapped(
             source_file,
             fmt,
+            mapping=official_mapping.load_mapping_file(mapping) if mapping else {},
             source=source,
             source_url=source_url,
-            retrieved=dt.date.today(),
+            organisation=org,
+            save_as=save_mapping,
             illustrative=illustrative,
+            mapping_file=mapping.name if mapping else "mapping",
         )
     except (OfficialDataError, ValueError) as exc:
         raise fail(str(exc)) from None

@@ -100,6 +100,7 @@ def import_official(
     retrieved: dt.date | None = None,
     illustrative: bool = False,
     mapping: dict[str, Any] | None = None,
+    name: str | None = None,
 ) -> ImportSummary:
     """Import an official series file into :class:`OfficialObservation` rows (idempotent).
 
@@ -115,12 +116,15 @@ def import_official(
     * ``units``: ``{"Tỷ lệ (%)": "PT"}`` — units as published → our unit codes (see ``UNITS``);
     * ``framework``: framework of the indicators (default ``"global"``).
 
+    ``name`` is the file's name when ``path_or_bytes`` are bytes (an upload): errors name it, and an Open
+    SDG file's indicator is read from it.
+
     A row in a unit VoicesCount does not know raises :class:`OfficialDataError` naming the file, row and
     field, and nothing of the file is stored; rows with codes we do not have are skipped with a reason.
     """
     if fmt not in FORMATS:
         raise OfficialDataError(str(fmt), f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    name = file_name(path_or_bytes)
+    name = name or file_name(path_or_bytes)
     if not source:
         raise OfficialDataError(name, "source is required (who published these figures)")
     mapping = mapping or {}

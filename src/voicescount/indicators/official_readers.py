@@ -275,7 +275,7 @@ def _read_open_sdg(data: bytes, name: str, mapping: dict[str, Any]) -> Iterator[
                 "the indicator is not in the file name (indicator_1-3-1.csv); pass mapping={'indicator': …}",
             )
         indicator = ".".join(match.groups()).lower()
-    columns = _open_sdg_columns(header, mapping)
+    columns = open_sdg_columns(header, mapping)
     area = mapping.get("area", "VN")
     for number, values in rows:
         dims: dict[str, str] = {}
@@ -304,8 +304,8 @@ def _read_open_sdg(data: bytes, name: str, mapping: dict[str, Any]) -> Iterator[
         yield row
 
 
-def _open_sdg_columns(header: list[str], mapping: dict[str, Any]) -> dict[str, str | None]:
-    """Disaggregation column → our code list (None when we have no list for it)."""
+def open_sdg_columns(header: list[str], mapping: dict[str, Any]) -> dict[str, str | None]:
+    """Open SDG disaggregation column → our code list (None when we have no list for it)."""
     given = mapping.get("columns", {})
     by_name = {}
     for code_list, info in code_lists().items():
