@@ -293,8 +293,8 @@ def _user_with_email(email: str):
 
 
 def username_for(email: str) -> str:
-    """A free username made from the part of ``email`` before the @ (``an.nguyen``, then ``an.nguyen-2``…)."""
-    local = email.rpartition("@")[0]
+    """A free username: the part of ``email`` before the @ in lower case (``an.nguyen``, ``an.nguyen-2``…)."""
+    local = email.rpartition("@")[0].lower()  # phones capitalise the first letter typed; sign-in does not
     base = re.sub(r"[^\w.+-]+", "-", local, flags=re.ASCII).strip(".-+_")[: USERNAME_MAX - 6] or "member"
     User = get_user_model()
     candidate, number = base, 1
