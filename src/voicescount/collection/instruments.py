@@ -11,7 +11,15 @@ from voicescount.collection.xlsform import detect_special_questions, parse_xlsfo
 
 
 def add_instrument(
-    study: Study, filename: str, content: bytes, *, user=None, check_permission: bool = True
+    study: Study,
+    filename: str,
+    content: bytes,
+    *,
+    user=None,
+    check_permission: bool = True,
+    roles: dict[str, str] | None = None,
+    special: dict[str, str] | None = None,
+    audit: dict | None = None,
 ) -> Instrument:
     """Parse the XLSForm ``content`` and store it as an instrument of ``study``.
 
@@ -21,6 +29,10 @@ def add_instrument(
     byte-identical, and raises ``InstrumentError`` when it differs (the version must be bumped:
     records already imported were checked against the old one). Raises ``PermissionDenied`` when
     ``user`` may not edit the study's organisation.
+
+    ``roles`` and ``special`` (consent, age, guardian_consent, child_assent → question name), when
+    given, are the reviewed ones (``instrument_review.confirm_upload``) and replace the proposals;
+    ``audit`` adds to the audit entry's details.
     """
     if check_permission:
         require(user, Action.EDIT, study.organisation)
@@ -39,7 +51,7 @@ def add_instrument(
             file=filename,
         )
     xform = definition.pop("xform")
-    special = detect_special_questions(definition)
+    special = detect_special_questions(definition) if special is None else special
     with transaction.atomic():
         instrument = Instrument.objects.create(
             study=study,
@@ -50,17 +62,18 @@ def add_instrument(
             source=content,
             definition=definition,
             xform=xform,
-            roles=suggest_roles(definition),
-            consent_question=special["consent"],
-            age_question=special["age"],
-            guardian_consent_question=special["guardian_consent"],
-            child_assent_question=special["child_assent"],
+            roles=suggest_roles(definition) if roles is None else roles,
+            consent_question=special.get("consent", ""),
+            age_question=special.get("age", ""),
+            guardian_consent_question=special.get("guardian_consent", ""),
+            child_assent_question=special.get("child_assent", ""),
             uploaded_by=user if getattr(user, "is_authenticated", False) else None,
         )
         AuditEntry.objects.create(
             actor=instrument.uploaded_by,
             study=study,
+            organisation=study.organisation,
             action="instrument_added",
-            details={"instrument": instrument.pk, "form_id": form_id, "version": version},
+            details={"instrument": instrument.pk, "form_id": form_id, "version": version} | (audit or {}),
         )
     return instrument
