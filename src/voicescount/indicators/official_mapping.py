@@ -202,8 +202,8 @@ def _mapping_from_csv(text: str, name: str) -> dict[str, Any]:
         if not any(c.strip() for c in cells):
             continue
         kind, code_list, published, ours = ([c.strip() for c in cells] + ["", "", "", ""])[:4]
-        if kind in ("indicator", "area", "framework"):
-            mapping[kind] = ours
+        if kind in ("indicator", "framework") or (kind == "area" and not published):
+            mapping[kind] = ours  # one value for the whole file (``area``: of Open SDG rows without GeoCode)
         elif kind not in CSV_KINDS:
             problems.append(
                 f"line {line}: kind {kind!r} is not one of {', '.join([*CSV_KINDS, 'indicator'])}"
