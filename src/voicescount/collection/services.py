@@ -15,6 +15,7 @@ Nothing here logs or reports a personal value: reasons name the field, never its
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -320,29 +321,39 @@ def quarantined_payload(record: QuarantinedRecord, user) -> dict[str, Any]:
     return decrypt_json(record.payload)
 
 
-def revalidate(record: QuarantinedRecord, values: dict[str, Any], *, checker: Checker, user) -> list[Issue]:
+def revalidate(
+    record: QuarantinedRecord, values: dict[str, Any], *, checker: Checker, user, audit: bool = True
+) -> list[Issue]:
     """Re-check a quarantined record with corrected ``values``; accept it when it passes.
 
-    Returns the remaining issues (empty: accepted). The original payload stays in the
-    accepted submission's ``raw`` with the correction noted in ``meta``.
+    Returns the remaining issues (empty: accepted). A correction that still fails changes nothing;
+    the record checked with its own values again (after the instrument changed) keeps the new issues.
+    The original payload stays in the accepted submission's ``raw`` with the correction noted in
+    ``meta``; the acceptance is audited (``quarantine_fixed``: the names of the changed fields, never
+    their values) unless ``audit`` is false, for a caller that audits the whole run.
     """
     require(user, Action.IMPORT, record.study.organisation)
     payload = decrypt_json(record.payload)
+    submitted_at = payload.get("submitted_at")
     fixed = RawRecord(
         source=payload["source"],
         locator=payload["locator"],
         values=values,
         instance_id=payload.get("instance_id"),
+        submitted_at=dt.datetime.fromisoformat(submitted_at) if submitted_at else None,
         meta={**(payload.get("meta") or {}), "corrected_from_quarantine": record.pk},
         raw=payload.get("raw"),
     )
     instrument = record.instrument
     checked = checker(fixed)
     issues = list(checked.issues) + consent_issues(values, instrument, _study_level_consent(record.study))
+    before = payload.get("values") or {}
+    changed = sorted(k for k in {*before, *values} if before.get(k) != values.get(k))
     with transaction.atomic():
         if issues:
-            record.issues = [i.as_dict() for i in issues]
-            record.save(update_fields=["issues", "updated"])
+            if not changed:
+                record.issues = [i.as_dict() for i in issues]
+                record.save(update_fields=["issues", "updated"])
             return issues
         submission = _submission(
             record.study,
@@ -359,24 +370,35 @@ def revalidate(record: QuarantinedRecord, values: dict[str, Any], *, checker: Ch
         record.submission = submission
         record.payload = encrypt_json({})
         record.save(update_fields=["status", "submission", "payload", "updated"])
-        AuditEntry.objects.create(
-            actor=user, study=record.study, action="quarantine_accepted", details={"quarantined": record.pk}
-        )
+        if audit:
+            AuditEntry.objects.create(
+                actor=user,
+                study=record.study,
+                organisation=record.study.organisation,
+                action="quarantine_fixed",
+                details={"quarantined": record.pk, "submission": submission.pk, "changed": changed},
+            )
     return []
 
 
 def discard(record: QuarantinedRecord, *, user, reason: str) -> None:
-    """Drop a quarantined record's payload for good (with an audit entry naming who and why)."""
+    """Drop a quarantined record's payload for good; the reason is kept as the record's ``note`` and
+    the audit entry names who did it and which record (the reason is free text: not copied there)."""
     require(user, Action.IMPORT, record.study.organisation)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("A reason is needed to discard a held-back record.")
     with transaction.atomic():
         record.status = QuarantinedRecord.Status.DISCARDED
         record.payload = encrypt_json({})
-        record.save(update_fields=["status", "payload", "updated"])
+        record.note = reason
+        record.save(update_fields=["status", "payload", "note", "updated"])
         AuditEntry.objects.create(
             actor=user,
             study=record.study,
+            organisation=record.study.organisation,
             action="quarantine_discarded",
-            details={"quarantined": record.pk, "reason": reason},
+            details={"quarantined": record.pk, "locator": record.locator},
         )
 
 
@@ -403,6 +425,7 @@ def withdraw_consent(study: Study, respondent: str, *, user, note: str = "") -> 
         AuditEntry.objects.create(
             actor=user,
             study=study,
+            organisation=study.organisation,
             action="consent_withdrawn",
             details={"respondent": respondent, "submissions": affected},
         )
