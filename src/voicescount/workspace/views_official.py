@@ -123,10 +123,23 @@ def official(request, org: str):
         "organisation": organisation,
         "can": allowed(request.user, organisation),
         "form": form,
-        "mappings": OfficialMapping.objects.filter(organisation=organisation).select_related("created_by"),
+        "mappings": _with_entries(OfficialMapping.objects.filter(organisation=organisation)),
         "imports": _latest_imports(organisation),
     }
     return render(request, "workspace/official.html", context)
+
+
+def _with_entries(mappings) -> list[OfficialMapping]:
+    """The mappings, each with ``entries``: how many codes (and single values) it maps."""
+    mappings = list(mappings.select_related("created_by"))
+    for saved in mappings:
+        saved.entries = 0
+        for key, entry in saved.mapping.items():
+            if key == "codes":
+                saved.entries += sum(len(values) for values in entry.values())
+            else:
+                saved.entries += len(entry) if isinstance(entry, dict) else 1
+    return mappings
 
 
 def _saved(organisation, pk) -> OfficialMapping:
