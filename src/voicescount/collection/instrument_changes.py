@@ -29,6 +29,12 @@ COMPATIBLE_TYPES = frozenset(
 """Type changes every earlier answer still fits (a whole number is a number; a date is a date-time)."""
 
 
+METADATA_TYPES = frozenset(
+    {"start", "end", "today", "deviceid", "username", "phonenumber", "simserial", "subscriberid", "audit"}
+)
+"""Questions the data-collection app fills in by itself (start and end times, device)."""
+
+
 @dataclass(frozen=True)
 class Change:
     """One thing the new version does differently for a question, and the earlier submissions it touches."""
@@ -140,6 +146,8 @@ def type_words(kind: str) -> str:
     }
     if kind in ("image", "audio", "video", "file", "signature"):
         return _("a file")
+    if kind in METADATA_TYPES:
+        return _("recorded by the device")
     return words.get(kind, f"'{kind}'")
 
 
