@@ -42,15 +42,33 @@ def test_an_unknown_format_is_named():
         detect_format("x.txt", b"a,b\n1,2\n")
 
 
-def test_inspect_a_real_sdmx_file_whose_series_we_do_not_know():
+def test_inspect_a_real_sdmx_file_suggests_the_indicator_from_the_un_series_list():
     contents = inspect_file(SDMX.name, SDMX.read_bytes())
     assert (contents.fmt, contents.rows, contents.periods) == ("sdmx-ml", 6, ("2020", "2021"))
-    assert [(s.published, s.rows, s.suggestion, s.given) for s in contents.series] == [
-        ("SI_POV_DAY1", 6, "", "")
+    assert [(s.published, s.rows, s.suggestion, s.why, s.given) for s in contents.series] == [
+        ("SI_POV_DAY1", 6, "1.1.1", "un", "")
     ]
     # M49 826 is the United Kingdom: not one of our areas, so no suggestion (kept as published)
     assert [(a.published, a.suggestion) for a in contents.areas] == [("826", "")]
     assert contents.codes == [] and contents.units == []
+
+
+def test_a_series_newer_than_the_un_list_has_no_suggestion_and_a_shared_one_names_the_others():
+    undata = inspect_file(UNDATA.name, UNDATA.read_bytes())
+    assert [(s.published, s.suggestion, s.why) for s in undata.series] == [("ER_BDY_KMGBFT14", "", "")]
+    text = b"DATAFLOW,SERIES,REF_AREA,TIME_PERIOD,OBS_VALUE\nX,DC_ODA_BDVL,704,2020,1\n"
+    shared = inspect_file("x.csv", text)
+    assert [(s.suggestion, s.also) for s in shared.series] == [("15.a.1", "15.b.1")]
+
+
+def test_the_un_series_list_names_only_indicators_of_our_framework():
+    from voicescount.framework.models import Indicator
+    from voicescount.indicators.official_inspect import un_series
+
+    table = un_series()
+    assert len(table) == 472 and table["SI_COV_BENFTS"] == ["1.3.1"]
+    codes = {code for indicators in table.values() for code in indicators}
+    assert codes <= set(Indicator.objects.filter(framework__code="global").values_list("code", flat=True))
 
 
 def test_inspect_names_breakdowns_and_codes_we_do_not_have():

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parents[1] / "indicators" / "data"
 SDMX = DATA / "sdg-build_1-1-1_structure-specific.xml"  # real: series SI_POV_DAY1, REF_AREA 826
+UNDATA = DATA / "undata_DF_SDG_GLH_1.24_sample.csv"  # real: series ER_BDY_KMGBFT14, REF_AREA 1 (World)
 URL = "/en/workspace/organisations/{org}/official/"
 
 
@@ -48,19 +49,46 @@ def observed(source: str = "sdg-build") -> dict:
     }
 
 
-def test_upload_without_mapping_imports_nothing_and_says_why(demo_accounts, signed_in):
+def test_a_series_nobody_knows_imports_nothing_without_a_mapping_and_with_one_made_on_the_page(
+    demo_accounts, signed_in
+):
+    """UN Data's real SDMX-CSV sample: series ER_BDY_KMGBFT14 (2024) is in no table, saved mapping or
+    earlier import, so the page suggests nothing; left empty, nothing is imported, each row says why."""
     client = signed_in("coordinator")
-    assert upload(client).status_code == 302
-    page = client.get(official_url(step="mapping/"))
-    text = page.content.decode()
-    assert page.status_code == 200
-    assert "SI_POV_DAY1" in text and 'name="series|SI_POV_DAY1" value=""' in text  # no known indicator
-    assert 'name="area|826"' in text
-    response = client.post(official_url(step="mapping/"), {"series|SI_POV_DAY1": "", "then": "import"})
-    assert response.status_code == 302
+    assert upload(client, UNDATA, source="UN Data").status_code == 302
+    page = client.get(official_url(step="mapping/")).content.decode()
+    assert 'name="series|ER_BDY_KMGBFT14" value=""' in page
+    assert "COMPOSITE_BREAKDOWN=KMGBFT14_ACHIEVED" in page  # a breakdown we have no list for, named
+    response = client.post(official_url(step="mapping/"), {"series|ER_BDY_KMGBFT14": "", "then": "import"})
     report = client.get(response["Location"]).content.decode()
     assert "0 rows imported" in report
-    assert "row 1: series &#x27;SI_POV_DAY1&#x27; has no indicator" in report
+    assert "row 2: series &#x27;ER_BDY_KMGBFT14&#x27; has no indicator" in report
+    assert observed("UN Data") == {}
+
+    upload(client, UNDATA, source="UN Data")
+    response = client.post(
+        official_url(step="mapping/"), {"series|ER_BDY_KMGBFT14": "15.9.1", "then": "import"}
+    )
+    report = client.get(response["Location"]).content.decode()
+    assert "1 row imported (1 new, 0 updated)" in report
+    assert (
+        "row 3: COMPOSITE_BREAKDOWN=KMGBFT14_ACHIEVED: COMPOSITE_BREAKDOWN is not one of our code lists"
+        in report
+    )
+    assert observed("UN Data") == {("15.9.1", "ER_BDY_KMGBFT14", "1", "2026", "_T"): 158.0}
+
+
+def test_the_un_series_list_suggests_the_indicator_and_a_blank_entry_imports_nothing(
+    demo_accounts, signed_in
+):
+    client = signed_in("coordinator")
+    upload(client)
+    page = client.get(official_url(step="mapping/")).content.decode()
+    assert 'name="series|SI_POV_DAY1" value="1.1.1"' in page
+    assert "suggested from the UN SDG series list (2020)" in page
+    assert 'name="area|826" value=""' in page  # the United Kingdom is not one of our areas: kept as published
+    response = client.post(official_url(step="mapping/"), {"series|SI_POV_DAY1": "", "then": "import"})
+    assert "0 rows imported" in client.get(response["Location"]).content.decode()
     assert observed() == {}
 
 

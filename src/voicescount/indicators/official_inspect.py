@@ -5,9 +5,9 @@ the file gives, or one suggested), area codes (with a suggested area of ours), d
 not in our code lists, units we do not know, and Open SDG columns we cannot place; the mapping step of
 the workspace shows them as a form. Suggestions are only suggestions — a person confirms them:
 
-* series → indicator: the organisation's saved mappings, then the series' earlier imports. No UN
-  series → indicator table is shipped (the repository holds no copy of the UN SDG metadata), so a series
-  seen for the first time has no suggestion;
+* series → indicator: the organisation's saved mappings, then the series' earlier imports, then the UN
+  SDG Global Database's series list of 2020 (``indicators/data/un_sdg_series.csv``, source in its
+  SOURCES.md; a series newer than the list has no suggestion);
 * areas: M49 or ISO 3166-1 country codes (``704``, ``VN``) → the country; ISO 3166-2 codes (``VN-01``, Lai
   Châu) → the province with that ISO code (a note says when the same text is our code for another
   province: our ``VN-01`` is Hà Nội, GSO 01); two-digit GSO codes → the province valid at the file's
@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from voicescount.geography.models import Area
@@ -37,6 +39,8 @@ from voicescount.indicators.official_readers import (
     read_rows,
 )
 
+UN_SERIES_FILE = Path(__file__).parent / "data" / "un_sdg_series.csv"
+
 
 @dataclass(frozen=True)
 class Found:
@@ -48,7 +52,9 @@ class Found:
     why: str = ""
     code_list: str = ""
     given: str = ""  # the indicator the file itself names for a series (the mapping cannot change it)
-    also: str = ""  # an area suggested by its ISO code whose code is, in our list, another area's
+    # an area suggested by its ISO code whose code is, in our list, another area's; or the other indicators
+    # the UN list names for a series
+    also: str = ""
 
 
 @dataclass
@@ -112,9 +118,9 @@ def inspect_file(
         if code in given_series:
             contents.series.append(Found(code, count, given_series[code], "mapping", given=fixed))
         else:
-            contents.series.append(
-                Found(code, count, known.get(code, ""), "known" if code in known else "", given=fixed)
-            )
+            suggestion, why = known.get(code, ("", ""))
+            others = un_series().get(code, [])[1:] if why == "un" else []
+            contents.series.append(Found(code, count, suggestion, why, given=fixed, also=" ".join(others)))
 
     index = AreaIndex(on)
     given_areas = mapping.get("areas", {})
@@ -169,15 +175,23 @@ def _last_day(periods: list[str]) -> dt.date:
     return dt.date(max(years), 12, 31) if years else dt.date.today()
 
 
-def _known_series(organisation) -> dict[str, str]:
-    """Series → indicator from earlier imports, overridden by the organisation's saved mappings."""
-    known = dict(
-        OfficialObservation.objects.exclude(series="").values_list("series", "indicator__code").distinct()
-    )
+def _known_series(organisation) -> dict[str, tuple[str, str]]:
+    """Series → (indicator, why): the UN list (``un``), overridden by earlier imports and then by the
+    organisation's saved mappings (``known``)."""
+    known = {series: (indicators[0], "un") for series, indicators in un_series().items()}
+    imported = OfficialObservation.objects.exclude(series="").values_list("series", "indicator__code")
+    known.update((series, (code, "known")) for series, code in imported.distinct())
     if organisation is not None:
         for saved in OfficialMapping.objects.filter(organisation=organisation).order_by("updated"):
-            known.update((saved.mapping or {}).get("series", {}))
+            known.update((k, (v, "known")) for k, v in (saved.mapping or {}).get("series", {}).items())
     return known
+
+
+@functools.cache
+def un_series() -> dict[str, list[str]]:
+    """The UN SDG Global Database's series → their indicator codes (2020 list; see data/SOURCES.md)."""
+    with UN_SERIES_FILE.open(encoding="utf-8", newline="") as handle:
+        return {row["series"]: row["indicators"].split() for row in csv.DictReader(handle)}
 
 
 AGE_PATTERNS = (

@@ -245,6 +245,7 @@ def _import(request, organisation, mapping: dict, *, save_as: str = "", mapping_
     request.session[REPORT_KEY] = {
         "organisation": organisation.pk,
         "file": upload["name"],
+        "rows": summary.created + summary.updated,
         "created": summary.created,
         "updated": summary.updated,
         "skipped": summary.skipped[:1000],
