@@ -84,6 +84,14 @@ class Change:
                 "%(n)d submissions hold the old code.",
                 n,
             ) % {"n": n, "q": q, "old": self.old, "new": self.new}
+        if self.kind == "required_added" and self.new == "when asked":
+            return ngettext(
+                "'%(q)s' is now required where it is asked; %(n)d earlier submission has no answer to it "
+                "(it may not have been asked).",
+                "'%(q)s' is now required where it is asked; %(n)d earlier submissions have no answer to it "
+                "(some may not have been asked).",
+                n,
+            ) % {"n": n, "q": q}
         if self.kind == "required_added":
             return ngettext(
                 "'%(q)s' is now required; %(n)d earlier submission has no answer to it.",
@@ -264,7 +272,10 @@ def compare_versions(
             changes.extend(_choice_changes(old, new, answers))
         if new["required"] is True and old["required"] is not True and not new["repeat"]:
             n = answers.total - answers.answered(old)
-            changes.append(Change("required_added", name, n, n > 0))
+            if new["relevant"]:  # required only where asked: a blank may be a question skipped, as it should
+                changes.append(Change("required_added", name, n, False, new="when asked"))
+            else:
+                changes.append(Change("required_added", name, n, n > 0))
         old_role, new_role = old_roles.get(name, ""), roles.get(name, "")
         if old_role != new_role:
             n = answers.answered(old)
