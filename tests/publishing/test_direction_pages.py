@@ -14,6 +14,7 @@ from django.utils.html import escape
 from voicescount.collection.models import Study
 from voicescount.indicators.compute import compute_definition, latest_run
 from voicescount.indicators.models import IndicatorDefinition
+from voicescount.indicators.publication import publish
 from voicescount.publishing import exports
 from voicescount.publishing.templatetags.voicescount import scaled
 
@@ -138,7 +139,7 @@ def _neutral_poverty(study: Study) -> IndicatorDefinition:
     copy.pk, copy.code, copy.direction = None, "poverty-as-neutral", "neutral"
     copy.title_en = copy.title_vi = "Poverty without a direction"
     copy.save()
-    compute_definition(copy)
+    publish(compute_definition(copy), None, check_permission=False)
     return copy
 
 

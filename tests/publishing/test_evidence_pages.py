@@ -6,6 +6,7 @@ import pytest
 from tests.indicators.test_compute import definition, study  # noqa: F401  (fixtures)
 from voicescount.indicators import compute
 from voicescount.indicators.models import OfficialObservation
+from voicescount.indicators.publication import publish
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def published(definition, study):  # noqa: F811
     definition.is_public = True
     definition.title_vi = "Tỷ lệ được bảo trợ xã hội"
     definition.save()
-    run = compute.compute_definition(definition)
+    run = publish(compute.compute_definition(definition), None, check_permission=False)
     total = run.estimates.get(key="_T")
     OfficialObservation.objects.create(
         indicator=definition.indicator,

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 import sdmx
+from django.utils import timezone
 
 from voicescount.accounts.models import Coalition, Organisation
 from voicescount.collection.models import Study
@@ -39,13 +40,15 @@ def study():
     )
 
 
-def make_run(definition, rows):
+def make_run(definition, rows, *, published=True):
+    """A run with ``rows``; published (as a coordinator would) unless ``published`` is False: a draft."""
     run = EstimateRun.objects.create(
         definition=definition,
         definition_version=1,
         input_fingerprint="f" * 64,
         submissions=120,
         code_version="test",
+        published=timezone.now() if published else None,
     )
     for key, dims, estimate, n, flag in rows:
         Estimate.objects.create(
@@ -362,14 +365,15 @@ def test_data_package(run, tmp_path):
     assert b"43.21" not in everything
 
 
-def test_site_package_uses_latest_run_of_public_definitions(run, study):
+def test_site_package_uses_the_published_run_of_public_definitions(run, study):
     later = make_run(run.definition, [("_T", {}, 0.5, 100, "")])
     EstimateRun.objects.filter(pk=later.pk).update(started=run.started + dt.timedelta(days=1))
     hidden = IndicatorDefinition.objects.create(
         study=study, indicator=run.definition.indicator, code="draft", title_en="Draft", is_public=False
     )
     make_run(hidden, [("_T", {}, 0.2, 100, "")])
-    assert [r.pk for r in exports.latest_public_runs()] == [later.pk]
+    make_run(run.definition, [("_T", {}, 0.9, 100, "")], published=False)  # a newer draft: not public
+    assert [r.pk for r in exports.public_runs()] == [later.pk]
     buffer = io.BytesIO()
     exports.site_data_package(buffer)
     with zipfile.ZipFile(buffer) as zf:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.indicators.test_compute import definition, study  # noqa: F401  (fixtures)
 from tests.publishing.test_evidence_pages import published  # noqa: F401  (fixture)
 from voicescount.accounts.models import Membership, Role
-from voicescount.indicators import compute
+from voicescount.indicators import compute, publication
 from voicescount.publishing import page_cache
 from voicescount.publishing.models import PublicationStamp
 
@@ -44,10 +44,15 @@ def test_a_page_asked_again_is_answered_from_the_cache_with_one_query(
         assert client.head(PAGE).status_code == 200
 
 
-def test_a_new_run_shows_at_once(client, published, definition):
+def test_a_new_run_shows_at_once_when_published(client, published, definition, study, django_user_model):
     assert runs_linked(client.get(PAGE).content.decode()) == {published.pk}
     newer = compute.compute_definition(definition, force=True)
+    assert runs_linked(client.get(PAGE).content.decode()) == {published.pk}  # a draft
+    by = coordinator(django_user_model, study)
+    publication.publish(newer, by)
     assert runs_linked(client.get(PAGE).content.decode()) == {newer.pk}
+    publication.unpublish(definition, by)
+    assert runs_linked(client.get(PAGE).content.decode()) == set()
 
 
 def test_a_run_computed_from_the_coordinators_page_shows_at_once(client, published, study, django_user_model):

@@ -29,7 +29,7 @@ from voicescount.indicators.compute import compute_definition
 from voicescount.indicators.disclosure_rule import deployment_rule
 from voicescount.indicators.models import Estimate
 from voicescount.publishing import render_cache
-from voicescount.publishing.exports import latest_public_runs
+from voicescount.publishing.exports import public_runs
 from voicescount.publishing.static_site import page_urls
 from voicescount.stats.disclosure import CellSizeRule
 
@@ -95,7 +95,7 @@ def suppressed_numbers() -> tuple[set[str], list[str]]:
     value (the same respondents: e.g. a cell whose sibling is empty equals its published margin)."""
     hidden: set[str] = set()
     same_as_published: list[str] = []
-    for run in latest_public_runs():
+    for run in public_runs():
         flags = dict(run.estimates.filter(flag__startswith="suppressed").values_list("key", "flag"))
         if not flags:
             continue

@@ -155,6 +155,7 @@ def test_estimates_queries_and_the_latest_run(
     from django.core.cache import cache
 
     from voicescount.indicators import compute
+    from voicescount.indicators.publication import publish
     from voicescount.publishing.api import run_rows
 
     run_rows.clear()
@@ -168,6 +169,10 @@ def test_estimates_queries_and_the_latest_run(
     newer = compute.compute_definition(definition, force=True)
     newer.estimates.filter(key="SEX=F").update(estimate=0.5)
     cache.clear()  # as after LATEST_SECONDS (and CACHE_SECONDS for the URLs already asked)
+    items = client.get(url).json()["items"]
+    assert items == first  # the new run is a draft
+    publish(newer, None, check_permission=False)
+    cache.clear()
     items = client.get(url).json()["items"]
     assert next(i["estimate"] for i in items if i["key"] == "SEX=F") == 0.5
 

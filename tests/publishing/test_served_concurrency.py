@@ -245,8 +245,9 @@ def test_concurrent_requests_get_their_own_answers(demo, tmp_path, command):
 
 
 def test_a_new_run_reaches_every_workers_cached_pages(demo, tmp_path):
-    """Pages are cached in each worker; ``voicescount compute`` from another process renews the stamp,
-    and every following answer, from whichever worker, shows the new run."""
+    """Pages are cached in each worker; ``voicescount compute`` from another process makes drafts, which
+    change no page; ``voicescount compute --publish`` publishes them and renews the stamp, and every
+    following answer, from whichever worker, shows the new run."""
     demo.server.stop()
     server = Server(demo.env, tmp_path / "serve.log", "serve", "--no-migrate")
     try:
@@ -265,6 +266,16 @@ def test_a_new_run_reaches_every_workers_cached_pages(demo, tmp_path):
             timeout=120,
         )
         assert computed.returncode == 0, computed.stdout + computed.stderr
+        drafts = {_runs(fetch(page)) for _ in range(20)}  # computed, not published: the same page
+        published = subprocess.run(
+            [*_voicescount(), "compute", study, "--publish"],
+            env=demo.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert published.returncode == 0, published.stdout + published.stderr
+        assert "0 indicator(s) computed" in published.stdout and "run(s) published" in published.stdout
         after = {_runs(fetch(page)) for _ in range(20)}
     finally:
         server.stop()
@@ -273,6 +284,7 @@ def test_a_new_run_reaches_every_workers_cached_pages(demo, tmp_path):
         after,
         server.log.read_text(errors="replace")[-3000:],
     )
+    assert drafts == before
     assert before != after and min(after.pop()) > max(before.pop())
 
 

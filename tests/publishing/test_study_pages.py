@@ -9,6 +9,7 @@ from tests.indicators.test_compute import N, definition, study  # noqa: F401  (f
 from voicescount.collection.models import Study, Submission
 from voicescount.geography.models import Area
 from voicescount.indicators import compute
+from voicescount.indicators.publication import publish
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def computed(public_study, definition):  # noqa: F811
     definition.is_public = True
     definition.title_vi = "Tỷ lệ được bảo trợ xã hội"
     definition.save()
-    return compute.compute_definition(definition)
+    return publish(compute.compute_definition(definition), None, check_permission=False)
 
 
 def test_study_list_links_public_studies_only(client, public_study):

@@ -45,6 +45,7 @@ from voicescount.indicators.expressions import ExpressionError, parse
 from voicescount.indicators.models import EstimateRun, IndicatorDefinition
 from voicescount.indicators.reproduction_script import readme_text, reproduce_script
 from voicescount.indicators.snapshots import ID_COLUMN, excluded_fields, open_snapshot
+from voicescount.publishing.selectors import last_published_run
 
 ROW_COLUMN = "row"
 PREFIX = "vc_"
@@ -64,15 +65,25 @@ def pack_filename(run: EstimateRun) -> str:
     return f"{run.definition.study.slug}-{run.definition.code}-run{run.pk}-reproduction.zip"
 
 
-def latest_pack_run(study: Study, code: str) -> EstimateRun:
-    """The latest run of the study's definition ``code``; ``ReproductionError`` when there is none."""
+def latest_pack_run(study: Study, code: str, *, drafts: bool = True) -> EstimateRun:
+    """The run whose pack is made for the study's definition ``code``; ``ReproductionError`` when there
+    is none.
+
+    With ``drafts`` (members who may compute, and the command line): the latest run, a draft or not, so
+    that a draft can be checked before it is published. Without (reviewers, who may reproduce but not
+    compute): the published run — the one the public sees once the definition and study are public
+    (``publishing.selectors.last_published_run``) — since that is the figure they are asked to check."""
     definition = study.indicator_definitions.filter(code=code).select_related("study", "indicator").first()
     if definition is None:
         known = ", ".join(study.indicator_definitions.values_list("code", flat=True)) or "none"
         raise ReproductionError(f"Study '{study.slug}' has no definition '{code}' (definitions: {known}).")
-    run = latest_run(definition)
-    if run is None:
+    run = latest_run(definition) if drafts else last_published_run(definition)
+    if run is None and drafts:
         raise ReproductionError(f"Definition '{code}' of study '{study.slug}' has not been computed yet.")
+    if run is None:
+        raise ReproductionError(
+            f"No run of definition '{code}' of study '{study.slug}' has been published yet."
+        )
     return run
 
 

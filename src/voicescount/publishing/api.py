@@ -1,9 +1,10 @@
 """Public, read-only JSON API: goals, indicators, estimates, comparisons and studies.
 
-Only public records: public studies' public definitions, their latest run; suppressed cells carry their
-flag and no number. Responses are cached for five minutes and lists are paginated (limit/offset); which
-runs are the latest public ones is looked up at most once a minute, and a run's estimates, which never
-change, are kept serialised in each worker (see ``_RunRows``).
+Only public records, as :mod:`voicescount.publishing.selectors` decides: public studies' public
+definitions, their public (latest published) run; suppressed cells carry their flag and no number.
+Responses are cached for five minutes and lists are paginated (limit/offset); which runs are the public
+ones is looked up at most once a minute, and a run's estimates, which never change, are kept serialised
+in each worker (see ``_RunRows``). A run published or unpublished shows in the API within those delays.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections import OrderedDict
 from typing import Any, Literal
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery
 from django.views.decorators.cache import cache_page
 from ninja import Router, Schema
 from ninja.decorators import decorate_view
@@ -22,13 +22,12 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from voicescount.api_errors import INVALID_PARAMETERS, NOT_FOUND, names_nothing
-from voicescount.collection.models import Study
 from voicescount.framework import selectors as framework
 from voicescount.framework.models import GLOBAL, Indicator
 from voicescount.indicators.comparison import compare_run
 from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import Estimate, EstimateRun
-from voicescount.publishing.evidence import public_definitions
+from voicescount.publishing import selectors
 
 router = Router(tags=["public data"])
 CACHE_SECONDS = 300
@@ -142,20 +141,14 @@ def _indicator(code: str) -> Indicator:
 
 
 def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateRun]]:
-    """The public definitions of the indicator with their latest run, in one query (404: no such code)."""
+    """The public definitions of the indicator with their public run, in one query (404: no such code)."""
     if names_nothing(code, definition):
         _indicator(code)
         return []
-    latest = EstimateRun.objects.filter(definition=OuterRef("definition")).order_by("-started", "-pk")
     runs = (
-        EstimateRun.objects.defer("lnob")
-        .filter(
-            pk=Subquery(latest.values("pk")[:1]),
-            definition__indicator__framework__code=GLOBAL,
-            definition__indicator__code=code,
-            definition__is_public=True,
-            definition__study__is_public=True,
-        )
+        selectors.published_runs()
+        .defer("lnob")
+        .filter(definition__indicator__framework__code=GLOBAL, definition__indicator__code=code)
         .select_related(
             "definition", "definition__indicator", "definition__study", "definition__study__organisation"
         )
@@ -174,7 +167,7 @@ def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, 
     for ``LATEST_SECONDS``.
 
     Responses are cached for ``CACHE_SECONDS`` already; this only spares a query for each new query
-    string (another breakdown, page or cell of the same indicator). A newly computed or unpublished run
+    string (another breakdown, page or cell of the same indicator). A newly published or unpublished run
     shows within ``LATEST_SECONDS`` at URLs not yet cached.
     """
     # Hashed: the codes come from the URL, and cache backends refuse keys with spaces or control characters.
@@ -267,8 +260,10 @@ def indicator(request, code: str):
 @decorate_view(cache_page(CACHE_SECONDS))
 def definitions(request, code: str):
     out = []
-    for d in public_definitions(_indicator(code)):
-        run = d.runs.order_by("-started", "-pk").first()
+    definitions = selectors.public_definitions(_indicator(code))
+    runs = {d.pk: run for d, run in selectors.with_published_runs(definitions)}
+    for d in definitions:
+        run = runs.get(d.pk)
         out.append(
             {
                 "code": d.code,
@@ -361,5 +356,5 @@ def studies(request):
             "target_groups": list(s.target_groups),
             "planned_sample_size": s.planned_sample_size,
         }
-        for s in Study.objects.filter(is_public=True).select_related("organisation")
+        for s in selectors.public_studies().select_related("organisation")
     ]

@@ -1,7 +1,8 @@
-"""Community evidence for the public pages: published definitions, their latest estimates and comparisons.
+"""Community evidence for the public pages: published definitions, their public estimates and comparisons.
 
-Only public definitions of public studies are shown (``is_public`` on both); suppressed cells are shown as
-suppressed with their reason, never with a number.
+What is public is decided by :mod:`voicescount.publishing.selectors` (a public definition of a public
+study, its latest published run); suppressed cells are shown as suppressed with their reason, never with
+a number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from voicescount.framework.labels import PLACE_LISTS, CodeLabels, code_labels
 from voicescount.framework.models import Indicator
 from voicescount.indicators.comparison import ComparisonRow, compare_run
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing import selectors
 from voicescount.publishing.lnob import LNOBResult, lnob_result
 from voicescount.publishing.render_cache import memo, run_estimates
 from voicescount.stats.lnob import describe_conditions
@@ -128,27 +130,28 @@ class Evidence:
         return self.lnob.second if self.lnob and self.lnob.has_direction else None
 
 
-def public_definitions(indicator: Indicator):
-    return (
-        IndicatorDefinition.objects.filter(indicator=indicator, is_public=True, study__is_public=True)
-        .select_related("study", "study__organisation", "indicator")
-        .order_by("study__period_start", "code")
+def evidence_for(indicator: Indicator, *, draft: EstimateRun | None = None) -> list[Evidence]:
+    """The public definitions of ``indicator`` with their public run, its total, breakdowns and
+    comparisons with official figures.
+
+    With ``draft`` (a run of one of the indicator's definitions, published or not), the page as it would
+    be once ``draft`` is published: it stands in for its definition's public run, and its definition is
+    shown even if not public yet. Only the workspace's preview asks for that."""
+    pairs = selectors.with_published_runs(selectors.public_definitions(indicator))
+    if draft is not None:
+        pairs = [(d, r) for d, r in pairs if d.pk != draft.definition_id] + [(draft.definition, draft)]
+        pairs.sort(key=lambda pair: (pair[0].study.period_start, pair[0].code))
+    return [evidence_of(definition, run) for definition, run in pairs]
+
+
+def evidence_of(definition: IndicatorDefinition, run: EstimateRun) -> Evidence:
+    """One definition's block of the indicator page for ``run``."""
+    estimates = run_estimates(run)
+    combos = sorted(
+        {tuple(sorted(e.dimensions)) for e in estimates if e.dimensions}, key=lambda c: (len(c), c)
     )
-
-
-def evidence_for(indicator: Indicator) -> list[Evidence]:
-    out = []
-    for definition in public_definitions(indicator):
-        run = definition.runs.order_by("-started", "-pk").first()
-        if run is None:
-            continue
-        estimates = run_estimates(run)
-        combos = sorted(
-            {tuple(sorted(e.dimensions)) for e in estimates if e.dimensions}, key=lambda c: (len(c), c)
-        )
-        total = next((e for e in estimates if e.key == "_T"), None)
-        out.append(Evidence(definition, run, total, combos, compare_run(run)))
-    return out
+    total = next((e for e in estimates if e.key == "_T"), None)
+    return Evidence(definition, run, total, combos, compare_run(run))
 
 
 def breakdown(run: EstimateRun, dims: tuple[str, ...]) -> list[Estimate]:
@@ -166,7 +169,7 @@ def parse_breakdown(text: str, available: list[tuple[str, ...]]) -> tuple[str, .
 def community_counts() -> dict[int, int]:
     """Goal number → number of global indicators with published community estimates."""
     rows = (
-        IndicatorDefinition.objects.filter(is_public=True, study__is_public=True, runs__isnull=False)
+        selectors.published_definitions()
         .values_list("indicator__target__goal__number", "indicator_id")
         .distinct()
     )
@@ -188,11 +191,9 @@ def widest_gaps(limit: int = 3) -> list[dict]:
     each indicator's direction (:func:`voicescount.publishing.lnob.lnob_result`); indicators where
     neither direction is better have no one behind and are left out."""
     out = []
-    for definition in IndicatorDefinition.objects.filter(
-        is_public=True, study__is_public=True, kind=IndicatorDefinition.Kind.PROPORTION
-    ).select_related("indicator"):
-        run = definition.runs.order_by("-started", "-pk").first()
-        result = lnob_result(run, definition) if run else None
+    proportions = selectors.public_definitions().filter(kind=IndicatorDefinition.Kind.PROPORTION)
+    for definition, run in selectors.with_published_runs(proportions):
+        result = lnob_result(run, definition)
         if result is None or not result.has_direction:
             continue
         out.append(
@@ -212,9 +213,9 @@ def indicator_status(goal: int) -> dict[int, str]:
     from voicescount.indicators.models import OfficialObservation
 
     community = set(
-        IndicatorDefinition.objects.filter(
-            is_public=True, study__is_public=True, runs__isnull=False, indicator__target__goal__number=goal
-        ).values_list("indicator_id", flat=True)
+        selectors.published_definitions()
+        .filter(indicator__target__goal__number=goal)
+        .values_list("indicator_id", flat=True)
     )
     official = set(
         OfficialObservation.objects.filter(indicator__target__goal__number=goal).values_list(

@@ -24,6 +24,7 @@ from django.utils import translation
 from voicescount.framework.labels import code_labels
 from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing import selectors
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
 
 TOTAL = "_T"
@@ -422,19 +423,14 @@ def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[
     return names
 
 
-def latest_public_runs() -> list[EstimateRun]:
-    """The latest run of every public definition of a public study: what the site publishes."""
-    runs = []
-    definitions = IndicatorDefinition.objects.filter(is_public=True, study__is_public=True).select_related(
-        "indicator", "study__organisation__coalition"
+def public_runs() -> list[EstimateRun]:
+    """The public run of every public definition (``publishing.selectors``): what the site publishes."""
+    runs = selectors.published_runs().select_related(
+        "definition__indicator", "definition__study__organisation__coalition"
     )
-    for definition in definitions:
-        run = definition.runs.order_by("-started", "-pk").first()
-        if run is not None:
-            runs.append(run)
-    return runs
+    return list(runs.order_by("definition__study_id", "definition__code"))
 
 
 def site_data_package(out_path_or_file: str | Path | IO[bytes]) -> list[str]:
-    """The whole site's open data: :func:`data_package` of :func:`latest_public_runs`."""
-    return data_package(latest_public_runs(), out_path_or_file)
+    """The whole site's open data: :func:`data_package` of :func:`public_runs`."""
+    return data_package(public_runs(), out_path_or_file)

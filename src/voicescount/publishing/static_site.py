@@ -18,10 +18,9 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from voicescount.collection.models import Study
 from voicescount.framework.models import GLOBAL, Goal, Indicator
 from voicescount.indicators.models import EstimateRun
-from voicescount.publishing import render_cache
+from voicescount.publishing import render_cache, selectors
 
 Progress = Callable[[str, int, int], None]
 
@@ -31,9 +30,9 @@ class PublishError(Exception):
 
 
 def _public_runs() -> list[EstimateRun]:
-    from voicescount.publishing.exports import latest_public_runs
+    from voicescount.publishing.exports import public_runs
 
-    return latest_public_runs()
+    return public_runs()
 
 
 def page_urls() -> Iterator[str]:
@@ -46,7 +45,7 @@ def page_urls() -> Iterator[str]:
         yield f"/{lang}/about/"
         yield f"/{lang}/map/"
         yield f"/{lang}/studies/"
-        for slug in Study.objects.filter(is_public=True).values_list("slug", flat=True):
+        for slug in selectors.public_studies().values_list("slug", flat=True):
             yield f"/{lang}/studies/{slug}/"
         for version in ("63", "34"):
             yield f"/{lang}/map/?boundaries={version}"

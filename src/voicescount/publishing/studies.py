@@ -20,6 +20,7 @@ from voicescount.collection.models import QuarantinedRecord, Study, Submission
 from voicescount.collection.sampling import design_of
 from voicescount.indicators.disclosure_rule import deployment_rule, rule_for
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.publishing import selectors
 from voicescount.publishing.evidence import labels
 
 
@@ -34,7 +35,7 @@ def public_study(slug: str, user=None) -> Study | None:
 
 @dataclass(frozen=True)
 class StudyResult:
-    """A public definition computed from the study, with its latest run."""
+    """A public definition of the study, with its public run."""
 
     definition: IndicatorDefinition
     run: EstimateRun
@@ -66,19 +67,11 @@ class StudyProfile:
         return round(100 * self.achieved_n / planned) if planned else None
 
 
-def latest_runs(study: Study) -> list[StudyResult]:
-    """The study's public definitions that have been computed, with their latest run, by indicator code."""
-    out = []
-    definitions = (
-        IndicatorDefinition.objects.filter(study=study, is_public=True)
-        .select_related("indicator")
-        .order_by("indicator__sort_key", "code")
-    )
-    for definition in definitions:
-        run = definition.runs.order_by("-started", "-pk").first()
-        if run is not None:
-            out.append(StudyResult(definition, run))
-    return out
+def published_results(study: Study) -> list[StudyResult]:
+    """The study's public definitions with their public run (``publishing.selectors``), by indicator
+    code; none while the study itself is not public (its members see it marked as not public)."""
+    definitions = selectors.public_definitions(study=study).order_by("indicator__sort_key", "code")
+    return [StudyResult(definition, run) for definition, run in selectors.with_published_runs(definitions)]
 
 
 def _distinct_values(submissions, variable: str) -> int:
@@ -241,7 +234,7 @@ def study_profile(study: Study, language: str) -> StudyProfile:
         .annotate(n=Count("pk"))
         .values_list("consent_status", "n")
     )
-    results = latest_runs(study)
+    results = published_results(study)
     words = labels()
     areas = sorted((a.name if language == "vi" else (a.name_en or a.name)) for a in study.areas.all())
     regions = sorted(words.label("REGION", c, language) for c in _estimate_codes(results, "REGION"))

@@ -15,8 +15,7 @@ from django.views.decorators.http import require_safe
 
 from voicescount.framework import selectors as framework
 from voicescount.geography import selectors as geography
-from voicescount.indicators.models import EstimateRun
-from voicescount.publishing import evidence
+from voicescount.publishing import evidence, selectors
 from voicescount.publishing.charts import estimate_chart_spec, estimate_map_spec, province_map_spec
 from voicescount.publishing.page_cache import public_page
 
@@ -70,8 +69,13 @@ def indicator_detail(request, code: str):
     indicator = framework.indicator_by_code(code)
     if indicator is None:
         raise Http404(_("No indicator has the code %(code)s.") % {"code": code})
-    linked = indicator.linked_indicators.visible_to(request.user).select_related("framework", "organisation")
-    items = evidence.evidence_for(indicator)
+    context = indicator_page_context(indicator, evidence.evidence_for(indicator), request.user)
+    return render(request, "publishing/indicator.html", context)
+
+
+def indicator_page_context(indicator, items: list[evidence.Evidence], user) -> dict:
+    """What the indicator page's template shows for ``items`` (also the workspace's preview of a draft)."""
+    linked = indicator.linked_indicators.visible_to(user).select_related("framework", "organisation")
     language = _language()
     blocks = []
     for item in items:
@@ -84,8 +88,7 @@ def indicator_detail(request, code: str):
                 "comparisons": [(evidence.comparison_label(c, language), c) for c in item.comparisons],
             }
         )
-    context = {"indicator": indicator, "linked": linked, "blocks": blocks}
-    return render(request, "publishing/indicator.html", context)
+    return {"indicator": indicator, "linked": linked, "blocks": blocks}
 
 
 def _province_map(item, language: str) -> dict | None:
@@ -166,16 +169,7 @@ DOWNLOADS = {
 
 def _public_run(code: str, run_id: int):
     indicator = framework.indicator_by_code(code)
-    run = (
-        EstimateRun.objects.filter(
-            pk=run_id,
-            definition__indicator=indicator,
-            definition__is_public=True,
-            definition__study__is_public=True,
-        )
-        .select_related("definition", "definition__study")
-        .first()
-    )
+    run = selectors.public_run_by_id(run_id, definition__indicator=indicator)
     if indicator is None or run is None:
         raise Http404(_("No published estimates with this number for indicator %(code)s.") % {"code": code})
     return run
@@ -221,16 +215,7 @@ def data_package(request):
 def indicator_breakdown(request, code: str, run_id: int):
     """The disaggregation table and chart of one run (the htmx target of the picker)."""
     indicator = framework.indicator_by_code(code)
-    run = (
-        EstimateRun.objects.filter(
-            pk=run_id,
-            definition__indicator=indicator,
-            definition__is_public=True,
-            definition__study__is_public=True,
-        )
-        .select_related("definition__indicator")  # the page title names the indicator
-        .first()
-    )
+    run = selectors.public_run_by_id(run_id, definition__indicator=indicator)  # the title names it
     if indicator is None or run is None:
         raise Http404(_("No published estimates with this number for indicator %(code)s.") % {"code": code})
     available = sorted(
