@@ -327,12 +327,19 @@ def add_instrument(
 def compute_command(
     study: Annotated[str, typer.Argument(help="The study's short name (slug).")],
     force: Annotated[bool, typer.Option(help="Recompute even when nothing changed.")] = False,
+    publish: Annotated[
+        bool, typer.Option(help="Then publish the latest run of each public definition (else: drafts).")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Compute every indicator definition of a study (only those whose inputs changed, unless --force)."""
+    """Compute every indicator definition of a study (only those whose inputs changed, unless --force).
+
+    The runs are drafts, which the public site does not show until a coordinator publishes them on the
+    study's results page; with --publish, the latest run of each public definition is published here."""
     setup_django(data_dir)
     from voicescount.collection.models import Study
     from voicescount.indicators.compute import compute_study
+    from voicescount.indicators.publication import publish_latest
 
     study_obj = Study.objects.filter(slug=study).first()
     if study_obj is None:
@@ -349,6 +356,11 @@ def compute_command(
     console.print(
         f"[green]{len(done)} indicator(s) computed[/], {len(runs) - len(done)} unchanged since the last run."
     )
+    if publish:
+        published = publish_latest(study_obj, None, check_permission=False)
+        console.print(f"[green]{len(published)} run(s) published[/] (the public site shows them now).")
+    elif done:
+        console.print("The new runs are drafts: publish them on the study's results page (or use --publish).")
     if errors:
         raise fail(f"{len(errors)} indicator(s) could not be computed:\n" + "\n".join(errors))
 

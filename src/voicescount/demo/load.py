@@ -4,7 +4,8 @@ The study is a study package, ``demo/package/`` (made by ``scripts/make_demo_pac
 ``collection.packages.load_study``: its methodology, design, XLSForm (through ``add_instrument``), question
 roles and indicator definitions. The synthetic submissions (``survey.py``) are generated here, written
 as a KoboToolbox API export and imported with the Kobo reader, the instrument checker and the import
-service (so records without consent land in quarantine); then the definitions are computed and the
+service (so records without consent land in quarantine); then the definitions are computed, their
+runs published (``publication.publish_latest``: the package marks them public) and the
 illustrative official series stored. Idempotent: a second run adds nothing and recomputes nothing that
 did not change.
 """
@@ -26,6 +27,7 @@ from voicescount.demo import official, survey
 from voicescount.framework.models import GLOBAL, Indicator
 from voicescount.indicators.compute import compute_study
 from voicescount.indicators.models import OfficialObservation
+from voicescount.indicators.publication import publish_latest
 
 ORGANISATION = "community-dev-centre"
 PACKAGE = Path(__file__).resolve().parent / "package"
@@ -91,6 +93,7 @@ def load_demo_study(progress: Progress | None = None, respondents: int = 3000) -
     with transaction.atomic():
         n_official = _official()
     runs = compute_study(study, progress=progress)
+    publish_latest(study, None, check_permission=False)  # the demo shows everything it computed
     return DemoSummary(
         accepted=result.accepted,
         duplicates=result.duplicates,
