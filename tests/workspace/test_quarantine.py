@@ -93,7 +93,7 @@ def test_a_fix_that_still_fails_shows_the_issues_and_changes_nothing(signed_in, 
     payload, issues = bytes(record.payload), record.issues
     client = signed_in("coordinator")
     response = client.post(url(study, record), form_data(record, consent="yes", age="forty"))
-    assert response.status_code == 400
+    assert response.status_code == 200
     html = response.content.decode()
     assert "still does not pass the checks" in html and "Should be a whole number" in html
     assert 'value="forty"' in html  # the correction is shown back to be fixed further
@@ -134,7 +134,7 @@ def test_discard_without_a_reason_is_refused(signed_in, demo_study_with_data):
     record = held_without_consent(study)
     client = signed_in("coordinator")
     response = client.post(url(study, record), {"action": "discard", "reason": "   "})
-    assert response.status_code == 400 and "Say why the record is discarded." in response.content.decode()
+    assert response.status_code == 200 and "Say why the record is discarded." in response.content.decode()
     record.refresh_from_db()
     assert record.status == QuarantinedRecord.Status.OPEN and record.note == ""
     assert answers_of(record)  # still held whole
@@ -199,7 +199,7 @@ def test_a_failing_fix_by_an_analyst_shows_no_personal_answer(signed_in, demo_st
     values = answers_of(record)
     response = signed_in("analyst").post(url(study, record), {"action": "fix", "a:age": "forty"})
     html = response.content.decode()
-    assert response.status_code == 400 and "Should be a whole number" in html
+    assert response.status_code == 200 and "Should be a whole number" in html
     assert values["respondent_name"] not in html and values["respondent_id"] not in html
 
 
@@ -227,3 +227,19 @@ def test_a_record_of_another_study_is_not_found(signed_in, demo_study_with_data)
         client.get(f"/en/workspace/studies/{demo_study_with_data.slug}/quarantine/999999/").status_code == 404
     )
     assert client.get(f"/en/workspace/studies/no-such-study/quarantine/{record.pk}/").status_code == 404
+
+
+def test_a_record_of_a_respondent_who_withdrew_is_not_accepted(signed_in, demo_study_with_data):
+    study = demo_study_with_data
+    record = held_without_consent(study)
+    coordinator = get_user_model().objects.get(username="coordinator")
+    # The person asked to be left out while their record was held back.
+    services.withdraw_consent(
+        study, services.pseudonym(study, answers_of(record)["respondent_id"]), user=coordinator
+    )
+    response = signed_in("coordinator").post(url(study, record), form_data(record, consent="yes"))
+    assert response.status_code == 200
+    assert "The respondent withdrew consent: discard the record" in response.content.decode()
+    record.refresh_from_db()
+    assert record.status == QuarantinedRecord.Status.OPEN and record.submission is None
+    assert not Submission.objects.filter(study=study, content_hash=record.content_hash).exists()

@@ -328,6 +328,7 @@ def revalidate(
 
     Returns the remaining issues (empty: accepted). A correction that still fails changes nothing;
     the record checked with its own values again (after the instrument changed) keeps the new issues.
+    A record of a respondent who withdrew consent is never accepted (issue ``consent_withdrawn``).
     The original payload stays in the accepted submission's ``raw`` with the correction noted in
     ``meta``; the acceptance is audited (``quarantine_fixed``: the names of the changed fields, never
     their values) unless ``audit`` is false, for a caller that audits the whole run.
@@ -365,6 +366,11 @@ def revalidate(
             personal_fields(instrument),
             _respondent_field(instrument),
         )
+        withdrawn = ConsentRecord.objects.filter(
+            study=record.study, respondent=submission.respondent, kind=ConsentRecord.Kind.WITHDRAWN
+        )
+        if withdrawn.exists():
+            return [Issue("", "consent_withdrawn", "The respondent withdrew consent: discard this record.")]
         submission.save()
         record.status = QuarantinedRecord.Status.ACCEPTED
         record.submission = submission

@@ -30,6 +30,7 @@ ANSWER_PREFIX = "a:"
 
 ISSUE_WORDS = {
     "consent_missing": gettext_lazy("Consent is not recorded"),
+    "consent_withdrawn": gettext_lazy("The respondent withdrew consent: discard the record"),
     "required": gettext_lazy("Required but not answered"),
     "constraint": gettext_lazy("Breaks a rule of the form"),
     "unknown_choice": gettext_lazy("Not one of the allowed answers"),
@@ -55,13 +56,18 @@ ISSUE_WORDS = {
 }
 
 
+DETAILED = frozenset({"constraint", "unknown_choice", "out_of_range", "future_date"})
+"""Issues whose checker message (English) says more than the plain words: the rule, the allowed codes."""
+
+
 def issue_words(issue: dict[str, str]) -> dict[str, str]:
-    """An issue in plain words (translated), with the checker's own message as the detail."""
-    words = ISSUE_WORDS.get(issue.get("code", ""))
+    """An issue in plain words (translated), with the checker's own message where it says more."""
+    code = issue.get("code", "")
+    words = ISSUE_WORDS.get(code)
     return {
         "field": issue.get("field", ""),
         "words": str(words) if words else issue.get("message", ""),
-        "detail": issue.get("message", "") if words else "",
+        "detail": issue.get("message", "") if words and code in DETAILED else "",
     }
 
 
@@ -99,7 +105,8 @@ def _record_context(study, user, held: quarantine.HeldRecord, **extra) -> dict[s
         "study": study,
         "can": allowed(user, study.organisation),
         "record": held.record,
-        "answers": [_answer_row(a) for a in held.answers],
+        "flagged": [_answer_row(a) for a in held.answers if a.issues],
+        "others": [_answer_row(a) for a in held.answers if not a.issues],
         "general_issues": [issue_words(i) for i in held.general_issues],
         "any_masked": any(a.masked for a in held.answers),
         **extra,
@@ -155,7 +162,7 @@ def quarantine_record(request, slug: str, pk: int):
                 context = _record_context(
                     study, request.user, held, reason_error=_("Say why the record is discarded.")
                 )
-                return render(request, "workspace/quarantine_record.html", context, status=400)
+                return render(request, "workspace/quarantine_record.html", context)
             quarantine.discard(record, reason, request.user)
             messages.success(request, _("Record %(locator)s was discarded.") % {"locator": record.locator})
             return redirect(list_url)
@@ -174,7 +181,7 @@ def quarantine_record(request, slug: str, pk: int):
     issues = [issue.as_dict() for found in left.values() for issue in found]
     held = quarantine.held_record(record, request.user, submitted=submitted, issues=issues)
     context = _record_context(study, request.user, held, still_failing=True)
-    return render(request, "workspace/quarantine_record.html", context, status=400)
+    return render(request, "workspace/quarantine_record.html", context)
 
 
 @login_required
@@ -191,7 +198,7 @@ def consent(request, slug: str):
         found = withdrawal.find_respondent(study, request.POST.get("query", ""))
         if found is None:
             context["not_found"] = True
-            return render(request, "workspace/consent.html", context, status=404)
+            return render(request, "workspace/consent.html", context)
         context["respondent"] = found
         return render(request, "workspace/consent_confirm.html", context)
     respondent = request.POST.get("respondent", "")
@@ -202,7 +209,7 @@ def consent(request, slug: str):
         return redirect("workspace:consent", slug=study.slug)
     except LookupError:
         context["not_found"] = True
-        return render(request, "workspace/consent.html", context, status=404)
+        return render(request, "workspace/consent.html", context)
     request.session["consent_withdrawal"] = {
         "respondent": done.respondent,
         "submissions": done.submissions,
