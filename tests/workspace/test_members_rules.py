@@ -228,6 +228,8 @@ def test_every_change_is_logged_and_described_without_personal_data(org):
             audit_log.describe(AuditEntry(action="quarantine_fixed")) == "Fixed a record held in quarantine"
         )
         assert audit_log.describe(AuditEntry(action="frobnicated")) == "frobnicated"
+        published = AuditEntry(action="run_published", details={"definition": "sp-coverage", "run": 3})
+        assert audit_log.describe(published) == "Published the results of sp-coverage"
     with translation.override("vi"):
         assert audit_log.describe(entries[2]) == "Đã thêm mai.vo với vai trò Điều tra viên"
 

@@ -45,9 +45,15 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
         _("Recorded that a respondent withdrew consent (%(submissions)s submissions left the analysis)"),
     ),
     "study_consent_recorded": (_("Recorded how the study obtained consent"), None),
-    "definition_saved": (_("Saved an indicator definition"), None),
-    "run_published": (_("Published results"), None),
-    "run_unpublished": (_("Withdrew published results"), None),
+    "definition_saved": (
+        _("Saved an indicator definition"),
+        _("Saved the indicator definition %(code)s (version %(version)s)"),
+    ),
+    "run_published": (_("Published results"), _("Published the results of %(definition)s")),
+    "run_unpublished": (
+        _("Withdrew published results"),
+        _("Withdrew the published results of %(definition)s"),
+    ),
     "compute_queued": (_("Asked for the estimates to be computed"), None),
     "study_created": (_("Created the study"), None),
     "study_updated": (_("Changed the study's description"), None),
@@ -55,7 +61,10 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
         _("Added a form"),
         _("Added the form %(form_id)s (version %(version)s)"),
     ),
-    "official_imported": (_("Imported official statistics"), None),
+    "official_imported": (
+        _("Imported official statistics"),
+        _("Imported %(rows)s rows of official statistics (%(skipped)s skipped)"),
+    ),
 }
 ROLE_DETAILS = ("role", "from", "to")
 
