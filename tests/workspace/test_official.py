@@ -125,9 +125,21 @@ def test_mapping_made_on_the_page_imports_all_rows_saves_and_is_reused(demo_acco
         'name="series|SI_POV_DAY1" value="1.1.1"'
         in client.get(official_url(step="mapping/")).content.decode()
     )
-    # the upload page lists the mapping and the two imports
+    # the upload page lists the mapping, the two imports and the series stored
     listing = client.get(official_url()).content.decode()
     assert "sdg-build UK" in listing and listing.count(SDMX.name) >= 2
+    assert re.search(r"<td[^>]*>1\.1\.1</td><td[^>]*><code>SI_POV_DAY1</code>", listing)
+
+
+def test_check_shows_the_errors_without_importing_and_keeps_what_was_typed(demo_accounts, signed_in):
+    client = signed_in("coordinator")
+    upload(client)
+    page = client.post(
+        official_url(step="mapping/"), {"series|SI_POV_DAY1": "1.1.1", "area|826": "VN-99", "then": "check"}
+    ).content.decode()
+    assert "area 826 → VN-99: not one of our areas" in page
+    assert 'name="area|826" value="VN-99"' in page and "from the mapping" in page
+    assert observed() == {} and not AuditEntry.objects.filter(action="official_imported").exists()
 
 
 @pytest.mark.parametrize(
@@ -171,6 +183,7 @@ def test_the_cli_with_a_mapping_file_imports_what_the_page_imports(
     csv_file = tmp_path / "uk.csv"
     csv_file.write_text(client.get(official_url(step=f"mappings/{saved.pk}.csv")).content.decode())
     assert yaml.safe_load(yaml_file.read_text()) == {"series": {"SI_POV_DAY1": "1.1.1"}}
+    assert client.get(official_url(step=f"mappings/{saved.pk}.json")).status_code == 404
     assert (
         csv_file.read_text()
         == mapping_as_csv(saved.mapping)

@@ -17,6 +17,7 @@ import copy
 import yaml
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Min
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language, gettext_lazy
@@ -27,7 +28,7 @@ from voicescount.accounts.permissions import Action
 from voicescount.collection.models import AuditEntry
 from voicescount.framework.models import GLOBAL, Code, Indicator
 from voicescount.geography.models import Area
-from voicescount.indicators.models import OfficialMapping
+from voicescount.indicators.models import OfficialMapping, OfficialObservation
 from voicescount.indicators.official import UNITS
 from voicescount.indicators.official_mapping import (
     MappingError,
@@ -84,6 +85,15 @@ class UploadForm(forms.Form):
         return upload
 
 
+def _latest_series():
+    """The official series stored, newest first: indicator, series, publisher, rows, periods."""
+    return (
+        OfficialObservation.objects.values("indicator__code", "series", "source")
+        .annotate(rows=Count("pk"), first=Min("period"), last=Max("period"), newest=Max("pk"))
+        .order_by("-newest")[:15]
+    )
+
+
 def _latest_imports(organisation):
     return AuditEntry.objects.filter(organisation=organisation, action="official_imported").select_related(
         "actor"
@@ -125,6 +135,7 @@ def official(request, org: str):
         "form": form,
         "mappings": _with_entries(OfficialMapping.objects.filter(organisation=organisation)),
         "imports": _latest_imports(organisation),
+        "series": _latest_series(),
     }
     return render(request, "workspace/official.html", context)
 
