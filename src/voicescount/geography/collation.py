@@ -48,12 +48,17 @@ def vietnamese_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
     return tuple(letters), tuple(tones), text
 
 
-def place_name(name: str) -> str:
-    """``name`` without the 'Tỉnh'/'Thành phố' it starts with ("Thành phố Đà Nẵng" → "Đà Nẵng")."""
+def split_place_name(name: str) -> tuple[str, str]:
+    """The 'Tỉnh'/'Thành phố' ``name`` starts with (or "") and the rest ("Thành phố", "Đà Nẵng")."""
     for prefix in ADMINISTRATIVE_PREFIXES:
         if name.startswith(prefix):
-            return name.removeprefix(prefix)
-    return name
+            return prefix.strip(), name.removeprefix(prefix)
+    return "", name
+
+
+def place_name(name: str) -> str:
+    """``name`` without the 'Tỉnh'/'Thành phố' it starts with ("Thành phố Đà Nẵng" → "Đà Nẵng")."""
+    return split_place_name(name)[1]
 
 
 def place_key(name: str) -> tuple:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from voicescount.collection import study_service
 from voicescount.collection.models import Study
 from voicescount.framework.selectors import code_list
-from voicescount.geography.collation import place_key, place_name
+from voicescount.geography.collation import place_key, split_place_name
 from voicescount.geography.models import Area
 from voicescount.geography.selectors import provinces_on
 from voicescount.indicators.disclosure_rule import deployment_rule
@@ -104,9 +104,23 @@ class AreaOption:
     former: bool  # no longer a province today (kept because the study names it)
 
     @property
+    def kind(self) -> str:
+        """'Tỉnh' or 'Thành phố' (shown quietly: the list is in the order of what follows)."""
+        return split_place_name(self.name)[0]
+
+    @property
+    def short_name(self) -> str:
+        return split_place_name(self.name)[1]
+
+    @property
+    def other_name(self) -> str:
+        """The English name when it says more than the Vietnamese one ("Đà Nẵng City"), else ""."""
+        return self.name_en if self.name_en and self.name_en != self.short_name else ""
+
+    @property
     def search(self) -> str:
         """What the filter box matches: the name without 'Tỉnh'/'Thành phố', and the English name."""
-        return f"{place_name(self.name)} {self.name_en}".strip()
+        return f"{self.short_name} {self.name_en}".strip()
 
 
 class AreaPickerField(forms.MultipleChoiceField):
@@ -255,6 +269,8 @@ class StudyForm(forms.ModelForm):
         self.questions = study_service.question_names(None if self.creating else self.instance)
         if not self.creating:
             del self.fields["slug"]
+        consent = self.fields["consent_procedure"]
+        consent.choices = [(value, label) for value, label in consent.choices if value]  # radios: no "------"
         self._offer_publishing(user)
         self._offer_areas()
         self._offer_groups()

@@ -59,7 +59,6 @@ def study_new(request):
         request,
         "workspace/study_form.html",
         {"form": form, "organisation": organisation, "can": allowed(request.user, organisation)},
-        status=400 if form.is_bound else 200,
     )
 
 
@@ -97,7 +96,6 @@ def study_edit(request, slug: str):
             "organisation": study.organisation,
             "can": allowed(request.user, study.organisation),
         },
-        status=400 if form.is_bound else 200,
     )
 
 
