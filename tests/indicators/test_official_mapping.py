@@ -78,6 +78,7 @@ def test_inspect_names_breakdowns_and_codes_we_do_not_have():
     ]
     ons = inspect_file(ONS.name, ONS.read_bytes())
     assert [s.given for s in ons.series] == ["1.2.1"]  # from the file name
+    assert [(a.published, a.also) for a in ons.areas] == [("VN", "default")]  # no GeoCode column
     assert [(c.code_list, c.published) for c in ons.codes][:2] == [
         ("AGE", "15 and under"),
         ("AGE", "16 to 24"),

@@ -52,8 +52,8 @@ class Found:
     why: str = ""
     code_list: str = ""
     given: str = ""  # the indicator the file itself names for a series (the mapping cannot change it)
-    # an area suggested by its ISO code whose code is, in our list, another area's; or the other indicators
-    # the UN list names for a series
+    # for an area: our code that the same text means when it was suggested by its ISO code, or "default"
+    # (an Open SDG file without GeoCode); for a series: the other indicators the UN list names for it
     also: str = ""
 
 
@@ -124,11 +124,16 @@ def inspect_file(
 
     index = AreaIndex(on)
     given_areas = mapping.get("areas", {})
+    # an Open SDG file without GeoCode has no area: its rows take the mapping's ``area`` (default VN)
+    no_geocode = fmt == "open-sdg" and b"GeoCode" not in data.split(b"\n", 1)[0]
     for code, count in sorted(Counter(r.area for r in rows if r.area).items()):
         if code in given_areas:
-            contents.areas.append(Found(code, count, given_areas[code], "mapping"))
+            contents.areas.append(
+                Found(code, count, given_areas[code], "mapping", also="default" if no_geocode else "")
+            )
         else:
             area, why, also = index.suggest(code)
+            also = "default" if no_geocode else also
             contents.areas.append(Found(code, count, area.code if area else "", why, also=also))
 
     lists = code_lists()
