@@ -161,6 +161,28 @@ def test_a_changed_package_updates_the_study_and_bumps_the_definition_version(or
     assert (definition.universe, definition.version) == ("age >= 18", 2)
 
 
+def test_an_interval_method_other_than_logit_goes_through_dump_and_load(orgs, tmp_path):
+    first, second = orgs
+    study = load_study(PACKAGE, organisation=first).study
+    IndicatorDefinition.objects.filter(study=study, code="birth-registration").update(
+        interval_method="likelihood"
+    )
+    dump_study(study, tmp_path / "out")
+    definitions = yaml.safe_load((tmp_path / "out" / "indicators.yaml").read_text("utf-8"))["definitions"]
+    methods = {d["code"]: d.get("interval_method") for d in definitions}
+    assert methods.pop("birth-registration") == "likelihood" and set(methods.values()) == {
+        None
+    }  # logit: left out
+    study.delete()
+    again = load_study(tmp_path / "out", organisation=second).study
+    loaded = dict(again.indicator_definitions.values_list("code", "interval_method"))
+    assert loaded.pop("birth-registration") == "likelihood" and set(loaded.values()) == {"logit"}
+    package = _copy(tmp_path)
+    _edit_yaml(package / "indicators.yaml", lambda d: d["definitions"][0].update(interval_method="probit"))
+    with pytest.raises(PackageError, match="interval_method"):
+        load_study(package, organisation=first)
+
+
 # --- bad packages ---------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,10 @@ R's ``survey`` package (``tests/stats/fixtures/r_results.json``, made by ``make_
   weights (``svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2)``): R derives the weights from the
   population sizes, and so must the pipeline.
 
+The proportion is computed three times, with the definition's interval method ``logit`` (the default),
+``likelihood`` and ``asin``: each gives ``svyciprop(method=)``'s interval (the likelihood one to 1e-8 of
+R's converged profile, to 5e-4 of svyciprop as shipped: ``test_estimators_vs_r``).
+
 The CSV is written from the fixture as a form-based export would be: the form's names (``sch_wide``,
 no dots) and a missing answer left empty (R writes ``NA``).
 """
@@ -31,6 +35,7 @@ from voicescount.collection import services
 from voicescount.collection.models import Study
 from voicescount.collection.sampling import design_of
 from voicescount.framework.models import Indicator
+from voicescount.indicators.compute import compute_definition, latest_run
 from voicescount.indicators.models import Estimate, IndicatorDefinition
 from voicescount.publishing.studies import design_in_plain_words
 
@@ -85,7 +90,23 @@ DEFINITIONS = [
     ("api00-mean", "mean", {"value": "api00"}, "mean", "api00"),
     ("enroll-total", "total", {"value": "enroll"}, "total", "enroll"),
     ("sch-wide", "proportion", {"numerator": "sch_wide == 'Yes'"}, "proportion", "sch.wide==Yes"),
+    (
+        "sch-wide-likelihood",
+        "proportion",
+        {"numerator": "sch_wide == 'Yes'", "interval_method": "likelihood"},
+        "proportion",
+        "sch.wide==Yes",
+    ),
+    (
+        "sch-wide-asin",
+        "proportion",
+        {"numerator": "sch_wide == 'Yes'", "interval_method": "asin"},
+        "proportion",
+        "sch.wide==Yes",
+    ),
 ]
+# svyciprop's likelihood interval as shipped lags R's converged profile (tests/stats/test_estimators_vs_r)
+LIKELIHOOD_AS_SHIPPED = 5e-4
 
 
 def r_case(design: str, statistic: str, variable: str, domain: str | None, method: str | None = None) -> dict:
@@ -166,29 +187,43 @@ def close(ours: float, theirs: float, tolerance: float = TOLERANCE) -> bool:
     return abs(ours - theirs) <= tolerance * max(1.0, abs(theirs))
 
 
+def compare_with_r(name: str, run_, statistic: str, variable: str, method: str | None) -> int:
+    """Each published estimate of ``run_`` against R's case; returns how many were compared."""
+    expected = {None: r_case(name, statistic, variable, None, method)["rows"][0]}
+    for row in r_case(name, statistic, variable, "stype", method)["rows"]:
+        expected[row["level"]] = row
+    compared = 0
+    for estimate in Estimate.objects.filter(run=run_):
+        level = estimate.dimensions.get("SCHOOL_TYPE") if estimate.dimensions else None
+        if level not in expected or estimate.estimate is None:
+            continue
+        r = expected[level]
+        where = (run_.definition.code, level)
+        assert close(estimate.estimate, r["estimate"]), (where, estimate.estimate, r)
+        assert close(estimate.se, r["se"]), (where, estimate.se, r)
+        if statistic == "proportion" or level is None:
+            if method == "likelihood":
+                # R's converged profile to 1e-8, svyciprop as shipped to its own convergence
+                assert close(estimate.ci_low, r["converged_low"]), (where, estimate.ci_low, r)
+                assert close(estimate.ci_high, r["converged_high"]), (where, estimate.ci_high, r)
+            tolerance = LIKELIHOOD_AS_SHIPPED if method == "likelihood" else TOLERANCE
+            assert close(estimate.ci_low, r["ci_low"], tolerance), (where, estimate.ci_low, r)
+            assert close(estimate.ci_high, r["ci_high"], tolerance), (where, estimate.ci_high, r)
+        compared += 1
+    return compared
+
+
 @pytest.mark.parametrize("name", list(DESIGNS))
 def test_estimates_through_the_pipeline_equal_r(name, coordinator, tmp_path):
     study = api_study(name, coordinator, tmp_path)
     compared = 0
-    for code, _kind, _expression, statistic, variable in DEFINITIONS:
+    for code, _kind, expression, statistic, variable in DEFINITIONS:
         definition = study.indicator_definitions.get(code=code)
         run_ = definition.runs.order_by("-started").first()
         assert run_ is not None, code
-        method = "logit" if statistic == "proportion" else None
-        expected = {None: r_case(name, statistic, variable, None, method)["rows"][0]}
-        for row in r_case(name, statistic, variable, "stype", method)["rows"]:
-            expected[row["level"]] = row
-        for estimate in Estimate.objects.filter(run=run_):
-            level = estimate.dimensions.get("SCHOOL_TYPE") if estimate.dimensions else None
-            if level not in expected or estimate.estimate is None:
-                continue
-            r = expected[level]
-            assert close(estimate.estimate, r["estimate"]), (code, level, estimate.estimate, r)
-            assert close(estimate.se, r["se"]), (code, level, estimate.se, r)
-            if statistic == "proportion" or level is None:
-                assert close(estimate.ci_low, r["ci_low"]), (code, level, estimate.ci_low, r)
-                assert close(estimate.ci_high, r["ci_high"]), (code, level, estimate.ci_high, r)
-            compared += 1
+        method = expression.get("interval_method", "logit") if statistic == "proportion" else None
+        assert definition.interval_method == (method or "logit")
+        compared += compare_with_r(name, run_, statistic, variable, method)
     # The total and every school type of each definition, but the clus2 sample's 20 high and 23 middle
     # schools: fewer than 25 respondents, suppressed by the publication rule (DHS convention).
     assert compared == {"strat_fpc": 4, "clus2": 2}[name] * len(DEFINITIONS)
@@ -206,3 +241,21 @@ def test_the_study_page_says_what_the_computation_does(coordinator, tmp_path):
     assert "second stage" in words and "fpc2" in words
     assert "finite population correction is applied at the first stage (variable fpc1)" in words
     assert "no survey weights" not in words  # the weights come from the population sizes
+
+
+@pytest.mark.parametrize("method", ["likelihood", "asin"])
+def test_a_changed_interval_method_is_a_new_run_with_rs_interval(method, coordinator, tmp_path):
+    """The interval method is part of the definition's inputs: changed, ``compute_definition`` makes a
+    new run (not forced: the fingerprint changed) whose intervals are ``svyciprop(method=)``'s."""
+    study = api_study("strat_fpc", coordinator, tmp_path)
+    definition = study.indicator_definitions.get(code="sch-wide")
+    before = latest_run(definition)
+    assert compute_definition(definition) is None  # nothing changed: no new run
+    definition.interval_method = method
+    definition.save()
+    after = compute_definition(definition)
+    assert after is not None and after.input_fingerprint != before.input_fingerprint
+    logit = {e.key: (e.ci_low, e.ci_high) for e in Estimate.objects.filter(run=before)}
+    changed = {e.key: (e.ci_low, e.ci_high) for e in Estimate.objects.filter(run=after)}
+    assert logit.keys() == changed.keys() and all(logit[k] != changed[k] for k in logit)
+    assert compare_with_r("strat_fpc", after, "proportion", "sch.wide==Yes", method) == 4

@@ -245,6 +245,28 @@ def test_r_reproduces_every_published_estimate_of_every_pack(demo, small, tmp_pa
     print(f"{len(packs)} packs reproduced in R in {seconds:.1f} s")
 
 
+def test_r_reproduces_each_interval_method_of_a_proportion(small, tmp_path):
+    """The definition's interval method in the pack: svyciprop's beta and mean (our Wald) methods, and
+    the Wilson interval R's survey does not have, computed in the script from svymean's SE."""
+    rscript = needs_rscript()
+    definition = small.indicator_definitions.get(code="adult-covered")
+    packs = []
+    for method in ("beta", "wald", "wilson", "likelihood", "asin"):
+        definition.interval_method = method
+        definition.save()
+        run = compute.compute_definition(definition)
+        assert run is not None  # a new method: new inputs, a new run
+        packs.append(tmp_path / method)
+        unzip(build_pack(run), packs[-1])
+    driver = tmp_path / "driver.R"
+    driver.write_text(DRIVER)
+    result = subprocess.run(
+        [rscript, str(driver), *map(str, packs)], capture_output=True, text=True, timeout=300
+    )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0 and report.count("ALL EQUAL") == len(packs), report
+
+
 def test_r_reports_a_difference_and_exits_non_zero(small, tmp_path):
     rscript = needs_rscript()
     unzip(build_pack(latest_pack_run(small, "mean-age")), tmp_path)
@@ -362,7 +384,17 @@ def test_r_reproduces_the_api_studies_with_fpc_and_two_stages(coordinator, tmp_p
         [rscript, str(driver), *map(str, packs)], capture_output=True, text=True, timeout=300
     )
     report = result.stdout + result.stderr
-    assert result.returncode == 0 and report.count("ALL EQUAL") == len(packs) == 6, report
+    assert result.returncode == 0 and report.count("ALL EQUAL") == len(packs) == 10, report
+    # the proportion with each interval method (the definition's): svyciprop's, named in the table
+    for pack in packs:
+        for code, method in (
+            ("sch-wide", "logit"),
+            ("sch-wide-likelihood", "likelihood"),
+            ("sch-wide-asin", "asin"),
+        ):
+            if pack.name.endswith(f"-{code}"):
+                script = (pack / "reproduce.R").read_text()
+                assert f'interval = "{method}"' in script and f'svyciprop = "{method}"' in script
 
 
 def test_text_a_user_wrote_never_becomes_r_code(small, tmp_path):

@@ -143,7 +143,14 @@ def _definition(definition: Any) -> dict[str, Any]:
         "reference_period": definition.reference_period,
         "notes": _text(definition, "notes"),
         "public": definition.is_public,
-    }
+    } | _interval_method(definition)
+
+
+def _interval_method(definition: Any) -> dict[str, str]:
+    """``interval_method`` when it is not the default (logit): packages written before the key existed,
+    and the demo's, stay as they are."""
+    default = type(definition)._meta.get_field("interval_method").default
+    return {} if definition.interval_method == default else {"interval_method": definition.interval_method}
 
 
 def _instruments(study: Study) -> list[Instrument]:

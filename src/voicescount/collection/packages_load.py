@@ -277,7 +277,7 @@ def _write_instrument(study: Study, form: PackageForm, user, report: LoadReport)
 
 def _write_indicators(study: Study, document: dict[str, Any], indicators: dict, report: LoadReport) -> None:
     from voicescount.framework.models import GLOBAL
-    from voicescount.indicators.models import DerivedVariable, IndicatorDefinition
+    from voicescount.indicators.models import DerivedVariable, IndicatorDefinition, IntervalMethod
 
     for spec in document["derived_variables"]:
         fields = {"expression": spec["expression"], "notes": spec["notes"]}
@@ -292,6 +292,7 @@ def _write_indicators(study: Study, document: dict[str, Any], indicators: dict, 
     for spec in document["definitions"]:
         fields = {key: spec[key] for key in ("kind", "universe", "numerator", "value", "denominator", "unit")}
         fields |= {key: spec[key] for key in ("dimensions", "intersections", "direction", "reference_period")}
+        fields["interval_method"] = spec.get("interval_method", IntervalMethod.LOGIT)  # optional key
         fields |= {"title_en": spec["title"]["en"], "title_vi": spec["title"]["vi"]}
         fields |= {
             "notes_en": spec["notes"]["en"],

@@ -80,12 +80,22 @@ def fingerprint(
     """Hash of everything one definition's estimates depend on, so that a change elsewhere in the study
     (a withdrawal or new submissions outside its universe) does not recompute it.
 
-    That is: the definition (with its direction) and the rule; for the rows that enter the estimates (an
-    answer in the universe) their ids, outcome, weight, stratum, PSU and dimension codes; and the design's
-    shape (PSUs per stratum), which sets the degrees of freedom and the variance of every domain."""
+    That is: the definition (with its direction and interval method) and the rule; for the rows that
+    enter the estimates (an answer in the universe) their ids, outcome, weight, stratum, PSU and dimension
+    codes; and the design's shape (PSUs per stratum), which sets the degrees of freedom and the variance
+    of every domain."""
     spec = {
         f: getattr(definition, f)
-        for f in ("kind", "universe", "numerator", "value", "denominator", "dimensions", "intersections")
+        for f in (
+            "kind",
+            "universe",
+            "numerator",
+            "value",
+            "denominator",
+            "dimensions",
+            "intersections",
+            "interval_method",
+        )
     }
     spec["rule"] = [rule.suppress_below, rule.caution_below]
     spec["direction"] = direction_of(definition)  # decides who is furthest behind

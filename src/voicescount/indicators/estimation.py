@@ -22,7 +22,7 @@ from voicescount.framework.labels import CodeLabels, lnob_sentence
 from voicescount.indicators.dataset import MISSING, Dataset, _numeric
 from voicescount.indicators.errors import ComputeError
 from voicescount.indicators.expressions import ExpressionError, parse
-from voicescount.indicators.models import IndicatorDefinition
+from voicescount.indicators.models import IndicatorDefinition, IntervalMethod
 from voicescount.stats import estimators
 from voicescount.stats.design import SurveyDesign
 from voicescount.stats.disclosure import CellFlag, CellSizeRule, flag_cells
@@ -107,11 +107,20 @@ def _intersections(definition: IndicatorDefinition) -> list[tuple[str, ...]]:
     return wanted or [()]
 
 
-def _estimate(kind: str, design: SurveyDesign, y: np.ndarray, domains, x: np.ndarray | None = None):
+def _estimate(
+    kind: str,
+    design: SurveyDesign,
+    y: np.ndarray,
+    domains,
+    x: np.ndarray | None = None,
+    method: str = IntervalMethod.LOGIT,
+):
+    """One call of the statistics core; ``method``: a proportion's interval (the definition's
+    ``interval_method``, R's ``svyciprop(method=)``)."""
     if kind == IndicatorDefinition.Kind.RATIO:
         return estimators.ratio(design, y, x, domains, margins=domains is not None)
     if kind == IndicatorDefinition.Kind.PROPORTION:
-        return estimators.proportion(design, y, domains, margins=domains is not None)
+        return estimators.proportion(design, y, domains, margins=domains is not None, method=method)
     if kind == IndicatorDefinition.Kind.TOTAL:
         return estimators.total(design, y, domains, margins=domains is not None)
     return estimators.mean(design, y, domains, margins=domains is not None)
@@ -289,7 +298,7 @@ def _kernel(
             estimated.append(set(combo))
             # The estimator gets integer codes (cheap to group by); labels are put back on the rows.
             domains = {d: dimensions[d][2] for d in combo} if combo else None
-            result = _estimate(definition.kind, design, y, domains, x)
+            result = _estimate(definition.kind, design, y, domains, x, definition.interval_method)
             new: list[str] = []
             for row in result.rows():
                 dims = {d: str(dimensions[d][1][row[d]]) for d in combo if row[d] is not None}
@@ -313,6 +322,9 @@ def _kernel(
 def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:
     """At 0% or 100% a domain has no variance and the logit interval is undefined (R gives NaN); the
     Wilson interval on the unweighted n is used instead, so a published 0% still shows its uncertainty.
+    The same where the definition's interval method gives no bound inside (0, 1) (R's NA: the
+    likelihood profile that misses its cut-off on a small sample): the Wilson interval on the
+    effective n (``p(1−p)/se²``), so that no published proportion has half an interval.
 
     A domain's proportion is computed as a shift from the overall one, so a domain where every answer
     is 0 can come out as 5.6e-17 with an SE of the same size: that is 0 (``BOUNDARY``, the rounding
@@ -323,7 +335,7 @@ def _with_boundary_interval(definition: IndicatorDefinition, row: dict) -> dict:
     if not (proportion and np.isfinite(p) and row["n"] > 0):
         return row
     edge = min(abs(p), abs(1 - p)) < BOUNDARY
-    if edge or not np.isfinite(row["ci_low"]):
+    if edge or not (np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"])):
         low, high = wilson(
             float(round(p)) if edge else p,
             0.0 if edge else row["se"],
