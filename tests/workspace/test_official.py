@@ -11,6 +11,7 @@ import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from typer.testing import CliRunner
 
+from voicescount.accounts.models import Organisation
 from voicescount.collection.models import AuditEntry
 from voicescount.demo.load import ORGANISATION
 from voicescount.indicators.models import OfficialMapping, OfficialObservation
@@ -271,3 +272,35 @@ def test_pages_in_vietnamese(demo_accounts, signed_in):
     upload(client)
     mapping = client.get(official_url(step="mapping/").replace("/en/", "/vi/")).content.decode()
     assert re.search(r"<h1>[^<]*Ánh xạ", mapping)
+
+
+def test_import_as_it_is_needs_a_saved_mapping_and_says_when_it_does_not_cover_the_file(
+    demo_accounts, signed_in
+):
+    client = signed_in("coordinator")
+    response = upload(client, then="import")
+    assert response.status_code == 200
+    assert "Choose the saved mapping to import the file with." in response.content.decode()
+    organisation = Organisation.objects.get(slug=ORGANISATION)
+    saved = OfficialMapping.objects.create(
+        organisation=organisation, name="units missing", source_format="sdmx", mapping={"indicator": "1.3.1"}
+    )
+    bananas = b"DATAFLOW,SERIES,REF_AREA,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE\nX,S,704,2020,1,BANANAS\n"
+    response = client.post(
+        official_url(),
+        {
+            "file": SimpleUploadedFile("b.csv", bananas),
+            "fmt": "auto",
+            "source": "b",
+            "saved": saved.pk,
+            "then": "import",
+        },
+    )
+    text = " ".join(response.content.decode().split())
+    assert response.status_code == 200
+    assert (
+        "The saved mapping cannot import this file as it is (b.csv, row 2: unit &#x27;BANANAS&#x27;" in text
+    )
+    assert observed("b") == {}
+    page = client.get(official_url(step="mapping/")).content.decode()  # the file waits for its mapping
+    assert 'name="unit|BANANAS"' in page

@@ -108,10 +108,11 @@ def check_mapping(mapping: Any, *, source: str = "mapping") -> dict[str, Any]:
     if not isinstance(codes, dict) or not all(isinstance(v, dict) for v in codes.values()):
         problems.append("codes: expected code list → {published value → our code}")
         codes = {}
-    clean["codes"] = {
-        str(cl).strip(): {str(k).strip(): str(v).strip() for k, v in values.items() if str(v or "").strip()}
-        for cl, values in codes.items()
-    }
+    clean["codes"] = {}
+    for code_list, values in codes.items():
+        entries = {str(k).strip(): str(v).strip() for k, v in values.items() if str(v or "").strip()}
+        if entries:
+            clean["codes"][str(code_list).strip()] = entries
     problems += _problems(clean)
     if problems:
         raise MappingError(source, problems)

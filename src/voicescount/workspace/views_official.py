@@ -108,27 +108,39 @@ def official(request, org: str):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         data = upload.read()
-        saved = form.cleaned_data["saved"]
-        mapping = {}
-        if saved:
-            mapping = get_object_or_404(OfficialMapping, pk=saved, organisation=organisation).mapping
-        try:
-            contents = inspect_file(upload.name, data, form.cleaned_data["fmt"], mapping=mapping)
-        except OfficialDataError as exc:
-            form.add_error("file", str(exc))
+        saved = _saved(organisation, form.cleaned_data["saved"]) if form.cleaned_data["saved"] else None
+        mapping = saved.mapping if saved else {}
+        then_import = request.POST.get("then") == "import"
+        if then_import and saved is None:
+            form.add_error("saved", _("Choose the saved mapping to import the file with."))
         else:
-            request.session[UPLOAD_KEY] = {
-                "organisation": organisation.pk,
-                "name": upload.name,
-                "data": base64.b64encode(data).decode("ascii"),
-                "fmt": contents.fmt,
-                "source": form.cleaned_data["source"],
-                "source_url": form.cleaned_data["source_url"],
-                "saved": int(saved) if saved else None,
-            }
-            if saved and request.POST.get("then") == "import":
-                return _import(request, organisation, mapping, mapping_name=_saved(organisation, saved).name)
-            return redirect("workspace:official-map", org=organisation.slug)
+            try:
+                contents = inspect_file(upload.name, data, form.cleaned_data["fmt"], mapping=mapping)
+            except OfficialDataError as exc:
+                form.add_error("file", str(exc))
+            else:
+                request.session[UPLOAD_KEY] = {
+                    "organisation": organisation.pk,
+                    "name": upload.name,
+                    "data": base64.b64encode(data).decode("ascii"),
+                    "fmt": contents.fmt,
+                    "source": form.cleaned_data["source"],
+                    "source_url": form.cleaned_data["source_url"],
+                    "saved": saved.pk if saved else None,
+                }
+                if not then_import:
+                    return redirect("workspace:official-map", org=organisation.slug)
+                try:
+                    return _import(request, organisation, mapping, mapping_name=saved.name)
+                except (MappingError, OfficialDataError) as exc:  # e.g. a unit the mapping does not cover
+                    form.add_error(
+                        None,
+                        _(
+                            "The saved mapping cannot import this file as it is (%(error)s); "
+                            "continue to the mapping."
+                        )
+                        % {"error": exc},
+                    )
     context = {
         "organisation": organisation,
         "can": allowed(request.user, organisation),
