@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import missing_browser_requirement
+from tests.browser.conftest import missing_browser_requirement, serious_violations
 from tests.browser.test_sign_in import fill_sign_in_form
 from tests.workspace.test_instruments_pages import demo_form_v2
 from voicescount.accounts.demo import DEMO_PASSWORD
@@ -40,8 +40,9 @@ REMOVED = {"vi": "lgbt", "en": "bribe"}
 MADE_PERSONAL = {"vi": "monthly_earnings", "en": "hours_week"}  # sensitive: kept encrypted like names
 
 
-def shoot(page, artifacts, name: str, lang: str) -> None:
-    """Full-page screenshots at 1280 and 360 px; at 360 px nothing may stick out sideways."""
+def shoot(page, artifacts, name: str, lang: str, axe_script: str) -> None:
+    """Full-page screenshots at 1280 and 360 px; nothing may stick out sideways, no serious axe violation."""
+    assert serious_violations(page, axe_script) == {}, name
     for width in (1280, 360):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(artifacts / f"instruments-{name}-{lang}-{width}px.png"), full_page=True)
@@ -54,7 +55,7 @@ def shoot(page, artifacts, name: str, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_coordinator_uploads_a_new_version_and_confirms_its_roles(
-    page, js_errors, artifacts, tmp_path, lang
+    page, js_errors, artifacts, axe_script, tmp_path, lang
 ):
     words = WORDS[lang]
     form = tmp_path / f"vn_cgd_2022_{VERSIONS[lang]}.xlsx"
@@ -63,7 +64,7 @@ def test_a_coordinator_uploads_a_new_version_and_confirms_its_roles(
     fill_sign_in_form(page, lang, "coordinator", DEMO_PASSWORD)
     page.wait_for_url(f"**/{lang}{STUDY}")
     expect(page.locator("table.instruments")).to_contain_text("vn_cgd_2022")
-    shoot(page, artifacts, "list", lang)
+    shoot(page, artifacts, "list", lang, axe_script)
 
     page.locator("input[type=file]").set_input_files(str(form))
     page.get_by_role("button", name=words["read"]).click()
@@ -74,7 +75,7 @@ def test_a_coordinator_uploads_a_new_version_and_confirms_its_roles(
     role = page.locator(f"select[name='role:{MADE_PERSONAL[lang]}']")
     expect(role).to_have_value("")
     role.select_option("personal")
-    shoot(page, artifacts, "confirm", lang)
+    shoot(page, artifacts, "confirm", lang, axe_script)
     # Without "I understand" the browser does not send the form; with it, the version is added.
     page.get_by_role("button", name=words["add"]).click()
     assert page.url.endswith(f"{STUDY}confirm/")
@@ -85,7 +86,7 @@ def test_a_coordinator_uploads_a_new_version_and_confirms_its_roles(
     expect(page.locator(".facts")).to_contain_text(VERSIONS[lang])
     earnings = page.locator("table.questions tr", has=page.locator("code", has_text=MADE_PERSONAL[lang]))
     expect(earnings).to_contain_text({"en": "Personal data", "vi": "Dữ liệu cá nhân"}[lang])
-    shoot(page, artifacts, "detail", lang)
+    shoot(page, artifacts, "detail", lang, axe_script)
     page.goto(f"/{lang}{STUDY}")
     expect(page.locator("table.instruments")).to_contain_text(VERSIONS[lang])
     assert [e for e in js_errors if not e.endswith("/favicon.ico)")] == []

@@ -274,3 +274,15 @@ def test_an_analyst_sees_the_list_and_a_reviewer_cannot_upload(signed_in, demo_s
     assert listing.status_code == 200 and "vn_cgd_2022" in listing.content.decode()
     assert 'type="file"' not in listing.content.decode()
     assert upload(reviewer, demo_study, "v2.xlsx", demo_form_v2()).status_code == 403
+
+
+def test_a_condition_pyxform_lets_through_but_imports_cannot_check_is_shown(signed_in, plain_study):
+    form = b"| survey | type | name | label | relevant |\n| | integer | a | A | |\n"
+    form += b"| | text | b | B | ${a} >>> 3 |\n"
+    client = signed_in("coordinator")
+    assert upload(client, plain_study, "typo.md", form).status_code == 302
+    page = client.get(url(plain_study, tail="confirm/"))
+    assert page.context["preview"].unchecked == [
+        "relevant '${a} >>> 3' is not checked: unsupported syntax near '>'"
+    ]
+    assert "Conditions imports will not check" in page.content.decode()

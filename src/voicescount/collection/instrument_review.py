@@ -34,6 +34,7 @@ from voicescount.collection.instrument_changes import Change, answer_questions, 
 from voicescount.collection.instruments import add_instrument
 from voicescount.collection.models import Instrument, Study
 from voicescount.collection.sampling import design_of
+from voicescount.collection.validation import compile_validator
 from voicescount.collection.xlsform import (
     FormDefinition,
     detect_special_questions,
@@ -89,6 +90,9 @@ class UploadPreview:
     existing: Instrument | None
     changes: list[Change] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+    """The form's conditions (relevant, constraint, required-if) that imports will not check, and why: XPath
+    outside the subset VoicesCount evaluates, or a typing error pyxform let through."""
 
     @property
     def questions(self) -> list[dict[str, Any]]:
@@ -148,6 +152,7 @@ def _review(study: Study, filename: str, content: bytes, roles: dict[str, str] |
         existing=study.instruments.filter(form_id=form_id, version=version).first(),
         changes=changes,
         added=added,
+        unchecked=[issue.message for issue in compile_validator(definition, roles=roles).skipped],
     )
 
 
