@@ -4,11 +4,15 @@ refusal names its field and changes nothing."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection, transaction
 from django.utils import translation
 
 from voicescount.accounts import audit_log
@@ -249,3 +253,45 @@ def test_the_log_of_an_organisation_holds_its_studies_and_no_other(org, demo_stu
             ("instrument_added", "Added a form"),
             ("run_published", "Published results"),
         ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_coordinators_demoting_each_other_at_once_leave_one(demo_accounts):
+    """Each sees the other still coordinator unless changes of an organisation's members wait for each other
+    (row lock on the organisation). SQLite lets one writer at a time anyway; the race is PostgreSQL's."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers by itself")
+    org = Organisation.objects.get(slug="community-dev-centre")
+    first, second = user("coordinator"), user("analyst")
+    change_role(Membership.objects.get(user=second, organisation=org), Role.COORDINATOR, first)
+    mine = Membership.objects.get(user=first, organisation=org)
+    theirs = Membership.objects.get(user=second, organisation=org)
+    changed, outcome = threading.Event(), {}
+
+    def first_demotes_second():
+        try:
+            with transaction.atomic():
+                change_role(theirs, Role.ANALYST, first)
+                changed.set()
+                time.sleep(1.0)  # still uncommitted while the second one tries
+        finally:
+            connection.close()
+
+    def second_demotes_first():
+        try:
+            changed.wait(10)
+            change_role(mine, Role.ANALYST, second)
+            outcome["second"] = "done"
+        except MemberChangeRefused as refused:
+            outcome["second"] = refused.code_name
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_demotes_second), threading.Thread(target=second_demotes_first)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome == {"second": "last_coordinator"}
+    coordinators = Membership.objects.filter(organisation=org, role=Role.COORDINATOR)
+    assert list(coordinators.values_list("user__username", flat=True)) == ["coordinator"]

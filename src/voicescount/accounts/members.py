@@ -29,10 +29,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from voicescount.accounts.models import Membership, Organisation, Role
 from voicescount.accounts.permissions import Action, require
+from voicescount.accounts.selectors import organisation_name
 from voicescount.collection.models import AuditEntry
 
 MEMBER_ADDED = "member_added"
@@ -255,11 +257,14 @@ def _keep_a_coordinator(membership: Membership, by, field: str) -> None:
     if membership.user_id == getattr(by, "pk", None):
         message = _(
             "You are the last coordinator of %(organisation)s: make someone else coordinator first."
-        ) % {"organisation": membership.organisation.name}
+        ) % {"organisation": organisation_name(membership.organisation, get_language())}
     else:
         message = _(
             "%(username)s is the last coordinator of %(organisation)s: make someone else coordinator first."
-        ) % {"username": membership.user.get_username(), "organisation": membership.organisation.name}
+        ) % {
+            "username": membership.user.get_username(),
+            "organisation": organisation_name(membership.organisation, get_language()),
+        }
     raise MemberChangeRefused(field, message, "last_coordinator")
 
 
@@ -323,7 +328,7 @@ def _send_invitation(user, membership: Membership, by, site_url: str | None) -> 
     )
     context = {
         "user": user,
-        "organisation": membership.organisation,
+        "organisation": organisation_name(membership.organisation, get_language()),
         "role": role_label(membership.role),
         "inviter": by.get_username(),
         "link": (site_url or default_site_url()).rstrip("/") + path,

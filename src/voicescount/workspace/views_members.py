@@ -97,7 +97,7 @@ def members(request: HttpRequest, org: str) -> HttpResponse:
         "roles": roles,
         "form": form,
     }
-    return render(request, "workspace/members.html", context, status=400 if form.errors else 200)
+    return render(request, "workspace/members.html", context)
 
 
 def member_rows(user, organisation: Organisation) -> list[dict]:
