@@ -8,11 +8,11 @@ page's language, the questions of the study's forms for the design); the rules t
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -233,7 +233,10 @@ class StudyForm(forms.ModelForm):
                 "When only one cluster of a stratum was visited, its variance cannot be measured: choose "
                 "what it contributes (R's survey.lonely.psu)."
             ),
-            "consent_procedure": _("Who agrees before an interview."),
+            "consent_procedure": _(
+                "Who agrees before an interview. With guardian consent and child assent, the form records "
+                "the age, the guardian's consent and the child's own assent (set on the Forms page)."
+            ),
             "consent_notes_vi": _(
                 "What people are told, who records their agreement, how personal data are kept and when "
                 "they are deleted."
@@ -292,7 +295,7 @@ class StudyForm(forms.ModelForm):
         status.help_text = _("Only the organisation's coordinators mark a study published or make it public.")
 
     def _offer_areas(self) -> None:
-        current = list(provinces_on(self.country_code, dt.date.today()))
+        current = list(provinces_on(self.country_code, timezone.localdate()))
         chosen = list(self.instance.areas.all()) if not self.creating else []
         extra = [area for area in chosen if area.pk not in {a.pk for a in current}]
         self.former_codes = {area.code for area in extra}
