@@ -243,3 +243,25 @@ def test_a_record_of_a_respondent_who_withdrew_is_not_accepted(signed_in, demo_s
     record.refresh_from_db()
     assert record.status == QuarantinedRecord.Status.OPEN and record.submission is None
     assert not Submission.objects.filter(study=study, content_hash=record.content_hash).exists()
+
+
+def test_a_childs_record_needs_both_consents_and_the_form_offers_the_missing_answer(
+    signed_in, demo_study_with_data
+):
+    study = demo_study_with_data
+    record = next(
+        r
+        for r in study.quarantine.filter(status=QuarantinedRecord.Status.OPEN)
+        if "child_assent" in {i["field"] for i in r.issues} and "child_assent" not in answers_of(r)
+    )
+    client = signed_in("coordinator")
+    html = client.get(url(study, record)).content.decode()
+    assert 'name="a:child_assent"' in html  # not answered on the device: offered, with its issue
+    coordinator = get_user_model().objects.get(username="coordinator")
+    left = quarantine.fix(record, {"guardian_consent": "yes"}, coordinator)
+    assert list(left) == ["child_assent"]
+    response = client.post(url(study, record), form_data(record, guardian_consent="yes", child_assent="yes"))
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.status == QuarantinedRecord.Status.ACCEPTED
+    assert record.submission.values["child_assent"] == "yes"

@@ -192,7 +192,8 @@ def fix(record: QuarantinedRecord, values: dict[str, str], by) -> dict[str, list
         corrected = _corrected(record, original, values, by)
         issues = services.revalidate(record, corrected, checker=checker_for(record.instrument), user=by)
     by_field: dict[str, list[services.Issue]] = {}
-    paths = {p: p for p in corrected} | {leaf(p): p for p in corrected}
+    known = [*(q.get("path") or q["name"] for q in _questions(record)), *corrected]
+    paths = {leaf(p): p for p in known} | {p: p for p in known}
     for issue in issues:
         by_field.setdefault(_field_of(issue.field, paths) or "", []).append(issue)
     return by_field
