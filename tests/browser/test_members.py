@@ -77,7 +77,9 @@ def member_row(page, username: str):
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_a_coordinator_adds_a_member_changes_the_role_and_reads_the_log(page, js_errors, artifacts, lang):
+def test_a_coordinator_adds_a_member_changes_the_role_and_reads_the_log(
+    page, js_errors, axe_script, artifacts, lang
+):
     words = WORDS[lang]
     username = f"member-test-{lang}"
     sign_in_to(page, lang, f"/{lang}/workspace/")
@@ -105,6 +107,8 @@ def test_a_coordinator_adds_a_member_changes_the_role_and_reads_the_log(page, js
     # Removing the new member's role, after confirming.
     member_row(page, username).get_by_role("link", name=words["remove"]).click()
     expect(page.locator("main strong").filter(has_text=username)).to_be_visible()
+    page.screenshot(path=artifacts / f"members-remove-{lang}.png", full_page=True)
+    assert serious_violations(page, axe_script) == {}
     page.get_by_role("button", name=words["confirm"]).click()
     expect(member_row(page, username)).to_have_count(0)
     # The audit log, newest first.
