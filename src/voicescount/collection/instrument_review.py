@@ -20,7 +20,6 @@ instrument``.
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +81,6 @@ class UploadPreview:
     """What an uploaded XLSForm would become in the study; nothing of it is stored."""
 
     filename: str
-    sha256: str
     definition: FormDefinition
     roles: dict[str, str]
     special: dict[str, str]
@@ -144,7 +142,6 @@ def _review(study: Study, filename: str, content: bytes, roles: dict[str, str] |
     changes, added = compare_versions(previous, definition, roles) if previous else ([], [])
     return UploadPreview(
         filename=filename,
-        sha256=hashlib.sha256(content).hexdigest(),
         definition=definition,
         roles=roles,
         special=special,

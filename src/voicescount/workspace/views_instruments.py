@@ -181,8 +181,10 @@ def instrument_confirm(request, slug: str):
         del request.session[_pending_key(study)]
         messages.info(request, _("The upload was discarded; nothing was stored."))
         return redirect("workspace:instruments", slug=study.slug)
-    definition_questions = answer_questions(review.preview_upload(study, filename, content).definition)
-    roles = {name: request.POST.get(f"role:{name}", "") for name in definition_questions}
+    # Every select the page sent: confirm_upload refuses names that are not questions of the form.
+    roles = {
+        key.removeprefix("role:"): value for key, value in request.POST.items() if key.startswith("role:")
+    }
     special = {key: request.POST.get(f"special:{key}", "") for key in review.SPECIAL}
     try:
         instrument = review.confirm_upload(
