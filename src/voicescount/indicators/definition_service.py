@@ -40,6 +40,7 @@ from voicescount.indicators.definition_inputs import (
     find_indicator,
     study_variables,
 )
+from voicescount.indicators.direction import direction_of
 from voicescount.indicators.errors import ComputeError
 from voicescount.indicators.estimation import TOTAL
 from voicescount.indicators.expressions import ExpressionError, parse
@@ -303,6 +304,8 @@ class Preview:
     cells: int = 0
     suppressed: int = 0
     submissions: int = 0
+    direction: str = ""  # the direction the estimates were made in (``direction.direction_of``)
+    indicator: Indicator | None = None  # None: not chosen yet
     error: str = ""
 
     @property
@@ -349,12 +352,13 @@ def preview(
         raise DefinitionInvalid(errors)
     unsaved = _unsaved(study, data, None)  # never the saved one: the text as it is being written
     kind, unit = unsaved.kind, unsaved.unit
+    chosen = unsaved.indicator if unsaved.indicator.pk is not None else None
     with _DATASETS_LOCK:  # a kept dataset caches columns as they are read: one preview at a time
         try:
             dataset = analysis_data(study)
             rows = estimates_of(unsaved, data=dataset)
         except ComputeError as exc:
-            return Preview(kind, unit, error=str(exc))
+            return Preview(kind, unit, indicator=chosen, error=str(exc))
     total = rows[TOTAL]
     return Preview(
         kind,
@@ -369,4 +373,6 @@ def preview(
         cells=len(rows) - 1,
         suppressed=sum(1 for k, r in rows.items() if k != TOTAL and r["flag"].startswith("suppressed")),
         submissions=dataset.n,
+        direction=direction_of(unsaved),
+        indicator=chosen,
     )

@@ -30,7 +30,12 @@ from voicescount.indicators.definition_service import (
 from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import DefinitionVersion, Estimate, IndicatorDefinition, IntervalMethod
 from voicescount.workspace.access import allowed, study_for
-from voicescount.workspace.definition_forms import PREVIEW_FIELDS, DefinitionForm, indicator_text
+from voicescount.workspace.definition_forms import (
+    PREVIEW_FIELDS,
+    DefinitionForm,
+    dimension_label,
+    indicator_text,
+)
 
 
 @login_required
@@ -176,13 +181,23 @@ def _versions(definition: IndicatorDefinition) -> list[dict]:
         rows = []
         for name in VERSION_FIELDS:
             value = version.fields.get(name, "")
-            if name == "indicator_id":
-                value = codes.get(value, value)
-            elif name in ("dimensions", "intersections"):
-                value = "; ".join(str(v) for v in value) if value else ""
-            rows.append((labels[name], value))
+            rows.append((labels[name], _field_text(name, value, codes)))
         shown.append({"version": version, "rows": rows, "current": version.version == definition.version})
     return shown
+
+
+def _field_text(name: str, value, indicator_codes: dict[int, str]) -> str:
+    """A kept version's field as the page shows it: choices by their labels, codings one per line."""
+    labelled = {"kind": IndicatorDefinition.Kind, "direction": Direction, "interval_method": IntervalMethod}
+    if name == "indicator_id":
+        return indicator_codes.get(value, str(value))
+    if name in labelled and value in labelled[name].values:
+        return str(labelled[name](value).label)
+    if name == "dimensions":
+        return "\n".join(dimension_label(spec) for spec in value or [])
+    if name == "intersections":
+        return "\n".join(" × ".join(combo) for combo in value or [])
+    return str(value or "")
 
 
 def _shown(result: Preview, method: str | None) -> dict:
@@ -202,4 +217,6 @@ def _shown(result: Preview, method: str | None) -> dict:
         "flag": flag,
         "suppressed": result.flag.startswith("suppressed"),
         "interval_method": IntervalMethod(method or IntervalMethod.LOGIT).label,
+        "indicator": indicator_text(result.indicator) if result.indicator is not None else "",
+        "direction": Direction(result.direction).label if result.direction else "",
     }
