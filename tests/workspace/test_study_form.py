@@ -15,6 +15,7 @@ from voicescount.accounts.models import Organisation
 from voicescount.collection import study_service
 from voicescount.collection.models import AuditEntry, Study
 from voicescount.geography.collation import place_key
+from voicescount.geography.models import Area
 from voicescount.geography.selectors import provinces_on
 
 pytestmark = pytest.mark.django_db
@@ -321,6 +322,19 @@ def test_the_service_refuses_to_let_an_analyst_change_publication(demo_study):
     with pytest.raises(ValidationError) as refused:
         study_service.update_study(demo_study, {"status": "draft"}, by=analyst)
     assert set(refused.value.message_dict) == {"status"}
+    assert stored(demo_study) == before
+
+
+def test_the_service_refuses_unknown_areas_and_groups(demo_study):
+    coordinator = demo_study.organisation.memberships.get(role="coordinator").user
+    before = stored(demo_study)
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        study_service.update_study(demo_study, {"target_groups": ["YOUTH", "ALIENS"]}, by=coordinator)
+    assert refused.value.message_dict == {"target_groups": ["ALIENS: not in the POPULATION_GROUP code list."]}
+    danish = Area.objects.filter(country_code="DK", level="province")[:1]
+    with pytest.raises(ValidationError) as refused:
+        study_service.update_study(demo_study, {"areas": danish}, by=coordinator)
+    assert set(refused.value.message_dict) == {"areas"}
     assert stored(demo_study) == before
 
 

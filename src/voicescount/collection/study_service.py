@@ -58,6 +58,9 @@ EDITABLE_FIELDS = (
 )
 """What ``create_study``/``update_study`` take from ``data`` besides ``areas`` (and ``slug`` on creation)."""
 
+POPULATION_GROUP = "POPULATION_GROUP"
+"""The code list of ``Study.target_groups``."""
+
 RESERVED_SLUGS = frozenset({"new"})
 """Short names a study cannot have: ``workspace/studies/new/`` is the page that creates one."""
 
@@ -183,6 +186,7 @@ def _apply(study: Study, data: Mapping[str, Any], by) -> list[str]:
     returns the names of the fields whose value changed (nothing saved)."""
     _check_publishing(study, data, by)
     _check_areas(study.organisation, data.get("areas") or [])
+    _check_target_groups(study, data.get("target_groups") or [])
     check_period(data.get("period_start", study.period_start), data.get("period_end", study.period_end))
     check_design_variables(study, {f: data.get(f, getattr(study, f)) for f in DESIGN_VARIABLES})
     changed = []
@@ -212,6 +216,20 @@ def _check_areas(organisation: Organisation, areas: Iterable[Any]) -> None:
             {
                 "areas": _("%(names)s: not in the country of the organisation's coalition (%(country)s).")
                 % {"names": ", ".join(foreign), "country": country}
+            }
+        )
+
+
+def _check_target_groups(study: Study, codes: Iterable[str]) -> None:
+    from voicescount.framework.models import Code
+
+    known = set(Code.objects.filter(code_list__code=POPULATION_GROUP).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known and code not in (study.target_groups or [])]
+    if unknown:
+        raise ValidationError(
+            {
+                "target_groups": _("%(codes)s: not in the %(list)s code list.")
+                % {"codes": ", ".join(unknown), "list": POPULATION_GROUP}
             }
         )
 

@@ -24,7 +24,6 @@ from voicescount.geography.models import Area
 from voicescount.geography.selectors import provinces_on
 from voicescount.indicators.disclosure_rule import deployment_rule
 
-POPULATION_GROUP = "POPULATION_GROUP"
 TOTAL_CODE = "_T"  # the code list's "Total": not a group a study sets out to reach
 
 LANGUAGE_PAIRS = (
@@ -313,7 +312,7 @@ class StudyForm(forms.ModelForm):
         vietnamese = get_language() == "vi"
         choices = [
             (code.code, (code.name_vi or code.name_en) if vietnamese else code.name_en)
-            for code in code_list(POPULATION_GROUP)
+            for code in code_list(study_service.POPULATION_GROUP)
             if code.code != TOTAL_CODE
         ]
         known = {value for value, _label in choices}
