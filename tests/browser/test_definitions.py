@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import missing_browser_requirement
+from tests.browser.conftest import missing_browser_requirement, serious_violations
 from tests.browser.test_sign_in import fill_sign_in_form
 from voicescount.accounts.demo import DEMO_PASSWORD
 
@@ -43,7 +43,9 @@ def overflow(page) -> int:
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-def test_a_coordinator_writes_a_definition_with_its_live_preview(page, js_errors, artifacts, lang):
+def test_a_coordinator_writes_a_definition_with_its_live_preview(
+    page, js_errors, artifacts, axe_script, lang
+):
     words = WORDS[lang]
     new_url = f"/{lang}/workspace/studies/{STUDY}/definitions/new/"
     page.goto(f"/{lang}/accounts/sign-in/?next={new_url}")
@@ -69,6 +71,9 @@ def test_a_coordinator_writes_a_definition_with_its_live_preview(page, js_errors
     expect(result).to_contain_text(words["interval"])
     expect(result.locator(".estimate dd")).to_have_text(re.compile(r"\d+[.,]\d\s%"))
     first = result.inner_text()
+    page.locator(".expression-help summary").first.click()
+    assert serious_violations(page, axe_script) == {}
+    page.locator(".expression-help summary").first.click()
     page.screenshot(path=str(artifacts / f"definition-new-{lang}-1280px.png"), full_page=True)
 
     # a wider universe: the preview follows without a reload, with another n
@@ -96,6 +101,7 @@ def test_a_coordinator_writes_a_definition_with_its_live_preview(page, js_errors
     expect(page.locator(".versions")).to_contain_text(words["saved"])
     expect(result).to_contain_text(words["n"], timeout=15_000)  # the saved definition's preview
     page.screenshot(path=str(artifacts / f"definition-edit-{lang}-1280px.png"), full_page=True)
+    assert serious_violations(page, axe_script) == {}
     page.set_viewport_size({"width": 360, "height": 800})
     page.screenshot(path=str(artifacts / f"definition-edit-{lang}-360px.png"), full_page=True)
     assert overflow(page) <= 0
