@@ -123,4 +123,17 @@ def test_a_coordinator_creates_a_study_with_the_province_filter(page, js_errors,
     page.screenshot(path=str(artifacts / f"study-form-edit-{lang}-360px.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(artifacts / f"study-form-edit-{lang}-1280px.png"), full_page=True)
+
+    # The demo study has a form: its questions are offered for the design variables.
+    page.goto(f"/{lang}/workspace/studies/vn-cgd-2022/edit/")
+    expect(page.locator("#id_psu_variable")).to_have_value("commune")
+    assert page.locator("#id_psu_variable").get_attribute("list") == "study-questions"
+    assert page.locator('#study-questions option[value="weight"]').count() == 1
+    page.locator("details.questions summary").click()
+    page.locator("details.questions").screenshot(
+        path=str(artifacts / f"study-form-questions-{lang}-1280px.png")
+    )
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(artifacts / f"study-form-demo-{lang}-360px.png"), full_page=True)
+    assert overflowing_elements(page) == []
     assert js_errors == []

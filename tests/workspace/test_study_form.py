@@ -128,6 +128,7 @@ def test_editing_changes_the_study_and_writes_an_audit_entry(signed_in, demo_stu
     html = page.content.decode()
     assert 'value="' + demo_study.title_en.replace("'", "&#x27;") + '"' in html
     assert '<datalist id="study-questions">' in html and '<option value="commune">' in html
+    assert '<option value="phone">' not in html and "<code>respondent_name</code>" not in html  # personal
     data = posted(
         demo_study,
         title_en="Voices of communities on the SDGs, Viet Nam 2022 (demo, revised)",
@@ -193,6 +194,7 @@ def test_saving_without_a_change_writes_nothing(signed_in, demo_study):
             "psu_variable",
             "“village” is not a question of this study&#x27;s forms.",
         ),
+        ({"strata_variable": "phone"}, "strata_variable", "“phone” is personal data, kept encrypted"),
         (
             {"areas": ["VN-01", "DK-84"]},
             "areas",

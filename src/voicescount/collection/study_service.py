@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from voicescount.accounts.models import Organisation
 from voicescount.accounts.permissions import Action, has_permission, require
 from voicescount.collection.models import AuditEntry, Study
+from voicescount.collection.services import ENCRYPTED_ROLES
 
 DESIGN_VARIABLES = (
     "weight_variable",
@@ -81,30 +82,46 @@ def check_period(start, end) -> None:
 
 
 def question_names(study: Study | None) -> list[str]:
-    """The names of the questions of ``study``'s forms, each once, in the forms' order."""
-    if study is None or study.pk is None:
-        return []
-    names: dict[str, None] = {}
-    for definition in study.instruments.order_by("uploaded").values_list("definition", flat=True):
-        for question in definition.get("questions", []):
-            if question.get("type") not in ("note", "begin_group", "end_group"):
-                names.setdefault(question["name"], None)
-    return list(names)
+    """The names of the questions of ``study``'s forms that a design can use, each once, in the forms'
+    order: not notes or groups, nor questions stored encrypted (personal data, the questionnaire code)."""
+    return [name for name, personal in _questions(study).items() if not personal]
 
 
 def check_design_variables(study: Study | None, values: Mapping[str, Any]) -> None:
     """Raise a ``ValidationError`` per design variable of ``values`` that is not a question of the
-    study's forms. A study without forms yet may name any variable (its forms come later)."""
-    questions = set(question_names(study))
+    study's forms, or is one stored encrypted (the analysis never sees it). A study without forms yet
+    may name any variable (its forms come later)."""
+    questions = _questions(study)
     if not questions:
         return
-    errors = {
-        field: _("“%(name)s” is not a question of this study's forms.") % {"name": values[field]}
-        for field in DESIGN_VARIABLES
-        if values.get(field) and values[field] not in questions
-    }
+    errors = {}
+    for field in DESIGN_VARIABLES:
+        name = values.get(field)
+        if not name:
+            continue
+        if name not in questions:
+            errors[field] = _("“%(name)s” is not a question of this study's forms.") % {"name": name}
+        elif questions[name]:
+            errors[field] = _(
+                "“%(name)s” is personal data, kept encrypted and out of the analysis: it cannot be part of "
+                "the design."
+            ) % {"name": name}
     if errors:
         raise ValidationError(errors)
+
+
+def _questions(study: Study | None) -> dict[str, bool]:
+    """Question name → whether its answers are stored encrypted, over the study's forms."""
+    if study is None or study.pk is None:
+        return {}
+    questions: dict[str, bool] = {}
+    for definition, roles in study.instruments.order_by("uploaded").values_list("definition", "roles"):
+        for question in definition.get("questions", []):
+            if question.get("type") in ("note", "begin_group", "end_group"):
+                continue
+            name = question["name"]
+            questions[name] = questions.get(name, False) or (roles or {}).get(name) in ENCRYPTED_ROLES
+    return questions
 
 
 def may_publish(user, organisation: Organisation) -> bool:
