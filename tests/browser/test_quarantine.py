@@ -120,8 +120,9 @@ def test_a_coordinator_fixes_discards_and_withdraws(page, js_errors, artifacts, 
     page.locator("select[name='a:consent']").select_option("yes")
     page.get_by_role("button", name=words["save"]).click()
     page.wait_for_url(f"**/{lang}/workspace/studies/{STUDY}/quarantine/")
-    expect(page.locator(".notices")).to_contain_text(words["accepted"])
+    expect(page.locator(".workspace-page .messages")).to_contain_text(words["accepted"])
     assert consent_only(page).count() == held - 1
+    shoot(page, artifacts, "list-fixed", lang, axe_script)
 
     # Another record is discarded with a reason.
     consent_only(page).first.locator("a.locator").click()
@@ -129,7 +130,7 @@ def test_a_coordinator_fixes_discards_and_withdraws(page, js_errors, artifacts, 
     page.locator("#discard-reason").fill("Interview stopped at the consent question (field team's note).")
     page.locator(".quarantine-discard").get_by_role("button", name=words["discard"]).click()
     page.wait_for_url(f"**/{lang}/workspace/studies/{STUDY}/quarantine/")
-    expect(page.locator(".notices")).to_contain_text(words["discarded"])
+    expect(page.locator(".workspace-page .messages")).to_contain_text(words["discarded"])
     assert consent_only(page).count() == held - 2
 
     # Consent withdrawal by questionnaire code, after the confirmation page.
