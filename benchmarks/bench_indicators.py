@@ -176,16 +176,25 @@ def build_large(respondents: int) -> tuple[object, list[str]]:
     return study, chosen
 
 
-def measure(slug: str, profile: bool) -> dict:
+def measure(slug: str, profile: bool, fresh_snapshot: bool) -> dict:
     """In this (fresh) process: ``compute_study(force=True)`` of study ``slug``, timed by phase, with the
-    process's peak resident memory and its workers' (``--measure``, run by ``time_large``)."""
+    process's peak resident memory and CPU time, and its workers' (``--measure``, run by ``time_large``).
+    ``fresh_snapshot``: the study's runs and snapshots are removed first, so that the snapshot is built in
+    the timed computation (a kept database, ``--keep``, has one from the last run)."""
     import resource
 
     from voicescount.collection.models import Study
     from voicescount.indicators import compute, dataset
-    from voicescount.indicators.models import Estimate
+    from voicescount.indicators.models import Estimate, EstimateRun
+    from voicescount.indicators.snapshots import snapshot_root
 
     study = Study.objects.get(slug=slug)
+    if fresh_snapshot:
+        Estimate.objects.filter(run__definition__study=study).delete()
+        EstimateRun.objects.filter(definition__study=study).delete()
+        for snapshot in study.snapshots.all():
+            (snapshot_root() / snapshot.path).unlink(missing_ok=True)
+        study.snapshots.all().delete()
     spent: dict[str, float] = {}
     patched = [
         (dataset, "snapshot_for", "snapshot (made or found)"),
@@ -213,6 +222,12 @@ def measure(slug: str, profile: bool) -> dict:
 
         profiler = cProfile.Profile()
         profiler.enable()
+
+    def cpu(who: int) -> float:
+        usage = resource.getrusage(who)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu_before, cpu_children_before = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     try:
         runs = compute.compute_study(study, force=True)
@@ -220,6 +235,8 @@ def measure(slug: str, profile: bool) -> dict:
         for module, name, fn in originals:
             setattr(module, name, fn)
     seconds = time.perf_counter() - started
+    cpu_self = cpu(resource.RUSAGE_SELF) - cpu_before
+    cpu_workers = cpu(resource.RUSAGE_CHILDREN) - cpu_children_before
     if profiler is not None:
         import pstats
 
@@ -228,6 +245,8 @@ def measure(slug: str, profile: bool) -> dict:
     snapshot = study.snapshots.order_by("-pk").first()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_self,
+        "cpu_workers_seconds": cpu_workers,
         "spent": spent,
         "definitions": len(runs),
         "estimates": Estimate.objects.filter(run__in=[r for r in runs.values() if r is not None]).count(),
@@ -245,10 +264,11 @@ def snapshot_size(snapshot) -> int:
     return (snapshot_root() / snapshot.path).stat().st_size
 
 
-def time_large(study, profile: bool, tmp: Path, database_url: str) -> dict:
+def time_large(study, profile: bool, tmp: Path, database_url: str, fresh_snapshot: bool) -> dict:
     """``compute_study`` of the large study in a fresh process (so that its peak memory is its own)."""
     env = {**os.environ, "VOICESCOUNT_DATA_DIR": str(tmp / "data"), "DATABASE_URL": database_url}
     command = [sys.executable, __file__, "--measure", study.slug] + (["--profile"] if profile else [])
+    command += ["--fresh-snapshot"] if fresh_snapshot else []
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"the measuring process failed: {proc.stderr[-2000:]}")
@@ -313,6 +333,22 @@ def compare_with_r(study, tmp: Path) -> str:
     )
 
 
+def reuse(tmp: Path, database_url: str, respondents: int):
+    """The large study of a kept directory (``--keep``) when it has ``respondents`` submissions, else None."""
+    os.environ["VOICESCOUNT_DATA_DIR"] = str(tmp / "data")
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "voicescount.settings"
+    import django
+
+    django.setup()
+    from voicescount.collection.models import Study
+
+    study = Study.objects.filter(slug="bench-large").first()
+    if study is None or study.submissions.count() != respondents:
+        raise SystemExit(f"{tmp} holds no large study of {respondents:,} respondents: remove it first")
+    return study
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--respondents", type=int, default=1_000_000)
@@ -322,16 +358,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the large study's computation")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="SQLite only: work in DIR and keep it; a DIR kept by an earlier run is reused (the demo and the "
+        "large study are not built again, the demo timing is skipped)",
+    )
     parser.add_argument("--measure", metavar="SLUG", help=argparse.SUPPRESS)  # the timed child process
+    parser.add_argument("--fresh-snapshot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         import django
 
         django.setup()
-        print(json.dumps(measure(args.measure, args.profile)))
+        print(json.dumps(measure(args.measure, args.profile, args.fresh_snapshot)))
         return 0
+    if args.keep and args.database != "sqlite":
+        parser.error("--keep works with --database sqlite only")
 
-    tmp = Path(tempfile.mkdtemp(prefix="vc-bench-ind-"))
+    kept = args.keep is not None and (args.keep / "bench.sqlite3").exists()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    tmp = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="vc-bench-ind-"))
     scratch = None
     try:
         if args.database == "sqlite":
@@ -343,29 +392,39 @@ def main(argv: list[str] | None = None) -> int:
             with psycopg.connect(f"{args.postgres_url}/postgres", autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{scratch}"')
             url = f"{args.postgres_url}/{scratch}"
-        setup(url, tmp)
+        if kept:
+            study = reuse(tmp, url, args.respondents)
+        else:
+            setup(url, tmp)
         from django.db import connection
 
         version = connection.Database.sqlite_version if connection.vendor == "sqlite" else ""
         engine = f"{connection.vendor} {version}"
-        times, n_definitions, n_estimates = time_demo(args.repeat)
         lines = [
             f"database: {engine.strip()}; machine: {os.cpu_count()} cores, load average "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-            f"demo study, {n_definitions} definitions, {n_estimates:,} estimates: "
-            f"best {min(times):.2f} s, median {statistics.median(times):.2f} s of {len(times)} "
-            "(target < 2 s)",
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         ]
-        print(lines[-1])
+        times: list[float] = []
+        if not kept:
+            times, n_definitions, n_estimates = time_demo(args.repeat)
+            lines.append(
+                f"demo study, {n_definitions} definitions, {n_estimates:,} estimates: "
+                f"best {min(times):.2f} s, median {statistics.median(times):.2f} s of {len(times)} "
+                "(target < 2 s)"
+            )
+            print(lines[-1])
         if not args.skip_large:
-            study, chosen = build_large(args.respondents)
-            for label in ("snapshot built", "snapshot already built"):
-                r = time_large(study, args.profile, tmp, url)
+            if not kept:
+                study, _ = build_large(args.respondents)
+            for label, fresh in (("snapshot built in the run", True), ("snapshot already built", False)):
+                r = time_large(study, args.profile, tmp, url, fresh)
                 lines.append(
                     f"large study, {args.respondents:,} respondents, {r['definitions']} definitions × 5 "
-                    f"dimensions, {r['estimates']:,} estimates, {label}: {r['seconds']:.1f} s "
-                    "(target < 30 s); "
-                    f"peak RSS {r['peak_rss_mb']:,.0f} MB, largest worker {r['peak_rss_worker_mb']:,.0f} MB "
+                    f"dimensions, {r['estimates']:,} estimates, {label}:\n"
+                    f"  END TO END {r['seconds']:.1f} s wall (target < 30 s); CPU {r['cpu_seconds']:.1f} s "
+                    f"(user+sys) + workers {r['cpu_workers_seconds']:.1f} s\n"
+                    f"  PEAK RSS {r['peak_rss_mb']:,.0f} MB, largest worker {r['peak_rss_worker_mb']:,.0f} MB"
+                    " "
                     f"(target < 1.5 GB); snapshot {r['snapshot'][:12]} {r['snapshot_mb']:.0f} MB "
                     f"({r['snapshots']} made); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
                 )
@@ -385,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
 
             with psycopg.connect(f"{args.postgres_url}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
