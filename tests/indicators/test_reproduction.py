@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.test import Client
 from django.urls import reverse
 from typer.testing import CliRunner
 
@@ -39,6 +40,7 @@ from voicescount.collection.sampling import design_of
 from voicescount.collection.services import personal_fields
 from voicescount.indicators import compute
 from voicescount.indicators.models import DerivedVariable, Estimate, EstimateRun, IndicatorDefinition
+from voicescount.indicators.publication import publish
 from voicescount.indicators.reproduction import ReproductionError, build_pack, latest_pack_run
 from voicescount.stats.intervals import wilson
 
@@ -118,7 +120,8 @@ def small(study, definition):  # noqa: F811
         universe="covered in ['yes', 'no']",
         numerator="covered == 'yes'",
     )
-    compute.compute_study(study)
+    for run in compute.compute_study(study).values():
+        publish(run, None, check_permission=False)  # reviewers reproduce the published run
     return study
 
 
@@ -319,12 +322,20 @@ def test_an_nso_reviewer_signs_in_and_downloads_the_pack(client, django_user_mod
         "published.csv",
         "reproduce.R",
     ]
-    # The reviewer finds it on the indicators page, which shows them no compute form.
-    page = client.get(f"/en/studies/{small.slug}/indicators/").content.decode()
-    assert url in page and "Recompute everything" not in page
-    in_vietnamese = client.get(f"/vi/studies/{small.slug}/indicators/").content.decode()
+    # The reviewer finds it on the results page (where the former indicators page leads), which shows
+    # them no compute form.
+    page = client.get(f"/en/studies/{small.slug}/indicators/", follow=True).content.decode()
+    assert url in page and "Recompute everything" not in page and "/results/compute/" not in page
+    in_vietnamese = client.get(f"/vi/studies/{small.slug}/indicators/", follow=True).content.decode()
     assert "Gói tái lập (zip)" in in_vietnamese and "Tái lập bằng R" in in_vietnamese
     assert client.post(f"/en/studies/{small.slug}/indicators/").status_code == 403
+    # A newer draft: the reviewer's pack is still the published run's, an analyst's is the draft's.
+    published = small.indicator_definitions.get(code="sp").runs.get()
+    draft = compute.compute_definition(small.indicator_definitions.get(code="sp"), force=True)
+    assert f"-run{published.pk}-" in client.get(url)["Content-Disposition"]
+    analyst = Client()
+    analyst.force_login(member(django_user_model, small.organisation, Role.ANALYST, "analyst"))
+    assert f"-run{draft.pk}-" in analyst.get(url)["Content-Disposition"]
 
 
 @pytest.mark.parametrize(
@@ -341,7 +352,7 @@ def test_each_role_of_the_studys_organisation(client, django_user_model, small, 
     client.force_login(member(django_user_model, small.organisation, role, f"user-{role}"))
     assert client.get(pack_url(small, "sp")).status_code == status
     if status == 200:
-        page = client.get(f"/en/studies/{small.slug}/indicators/").content.decode()
+        page = client.get(f"/en/studies/{small.slug}/indicators/", follow=True).content.decode()
         assert pack_url(small, "sp") in page
 
 

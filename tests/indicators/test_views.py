@@ -17,7 +17,13 @@ def member(django_user_model, study, role, name):
     return user
 
 
-def test_a_coordinator_computes_what_changed_and_sees_errors(client, django_user_model, definition, study):
+def test_a_coordinator_computes_what_changed_and_sees_errors(
+    client, django_user_model, definition, study, settings, tmp_path
+):
+    """The former page leads to the results page; its form queues a computation (run here at once) whose
+    job page names the definitions that could not be computed; the runs are drafts."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.DATA_DIR = tmp_path
     IndicatorDefinition.objects.create(
         study=study,
         indicator=definition.indicator,
@@ -29,18 +35,20 @@ def test_a_coordinator_computes_what_changed_and_sees_errors(client, django_user
     client.force_login(member(django_user_model, study, Role.COORDINATOR, "coord"))
     url = f"/en/studies/{study.slug}/indicators/"
     assert url == reverse("indicators:study-indicators", kwargs={"slug": study.slug}).replace("/vi/", "/en/")
-    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
-    assert page.status_code == 200 and "never" in page.content.decode()
-    response = client.post(url, HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(url, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.redirect_chain == [(f"/en/workspace/studies/{study.slug}/results/", 302)]
+    assert "Not computed yet." in page.content.decode()
+    response = client.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
-    assert response.status_code == 400  # one definition could not be computed
-    assert "Computed: 1 (sp)" in html
+    assert response.status_code == 200 and "Some definitions could not be computed:" in html
+    assert "1 new draft run: the public site does not show it until it is published." in html
     assert "no submission of the study has a question &#x27;income&#x27;" in html
     assert definition.runs.count() == 1 and not IndicatorDefinition.objects.get(code="broken").runs.exists()
-    again = client.post(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Computed: 0" in again and "Unchanged since the last run: 1" in again
-    forced = client.post(url, {"force": "1"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Computed: 1 (sp)" in forced and definition.runs.count() == 2
+    assert definition.runs.get().published is None
+    again = client.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Nothing changed since the last computation: no new run." in again
+    forced = client.post(url, {"force": "1"}, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 new draft run" in forced and definition.runs.count() == 2
 
 
 def test_only_members_who_may_compute_reach_the_page(client, django_user_model, definition, study):

@@ -55,15 +55,21 @@ def test_a_new_run_shows_at_once_when_published(client, published, definition, s
     assert runs_linked(client.get(PAGE).content.decode()) == set()
 
 
-def test_a_run_computed_from_the_coordinators_page_shows_at_once(client, published, study, django_user_model):
+def test_a_run_computed_from_the_coordinators_page_shows_once_published(
+    client, published, study, django_user_model, settings, tmp_path
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.DATA_DIR = tmp_path
     visitor = Client()
     before = visitor.get(PAGE).content.decode()
     client.force_login(coordinator(django_user_model, study))
-    done = client.post(f"/en/studies/{study.slug}/indicators/", {"force": "1"})
+    done = client.post(f"/en/studies/{study.slug}/indicators/", {"force": "1"}, follow=True)
     assert done.status_code == 200
     newest = study.indicator_definitions.get().runs.order_by("-pk").first()
     assert newest.pk != published.pk
     assert runs_linked(before) == {published.pk}
+    assert runs_linked(visitor.get(PAGE).content.decode()) == {published.pk}  # a draft: cached page stays
+    client.post(f"/en/workspace/studies/{study.slug}/results/runs/{newest.pk}/publish/")
     assert runs_linked(visitor.get(PAGE).content.decode()) == {newest.pk}
 
 

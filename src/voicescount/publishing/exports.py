@@ -425,10 +425,10 @@ def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[
 
 def public_runs() -> list[EstimateRun]:
     """The public run of every public definition (``publishing.selectors``): what the site publishes."""
-    runs = selectors.published_runs().select_related(
+    public = selectors.published_runs().select_related(
         "definition__indicator", "definition__study__organisation__coalition"
     )
-    return list(runs.order_by("definition__study_id", "definition__code"))
+    return list(public.order_by("definition__study_id", "definition__code"))
 
 
 def site_data_package(out_path_or_file: str | Path | IO[bytes]) -> list[str]:

@@ -64,10 +64,13 @@ def published_definitions() -> QuerySet[IndicatorDefinition]:
     return IndicatorDefinition.objects.filter(PUBLIC_DEFINITION, runs__published__isnull=False).distinct()
 
 
-def _public_run_id() -> Subquery:
-    """The public run's id of the definition ``OuterRef("pk")``."""
+def with_last_published_run_id(definitions: QuerySet[IndicatorDefinition]) -> QuerySet[IndicatorDefinition]:
+    """``definitions`` annotated with ``last_published_run_id``: the id of the run that is each one's
+    public run whenever it and its study are public (:func:`last_published_run`), in the same query."""
     runs = EstimateRun.objects.filter(definition=OuterRef("pk"), published__isnull=False)
-    return Subquery(runs.order_by(*PUBLISHED_ORDER).values("pk")[:1])
+    return definitions.annotate(
+        last_published_run_id=Subquery(runs.order_by(*PUBLISHED_ORDER).values("pk")[:1])
+    )
 
 
 def published_runs(definitions: QuerySet[IndicatorDefinition] | None = None) -> QuerySet[EstimateRun]:
@@ -76,8 +79,8 @@ def published_runs(definitions: QuerySet[IndicatorDefinition] | None = None) -> 
     chosen = IndicatorDefinition.objects.filter(PUBLIC_DEFINITION)
     if definitions is not None:
         chosen = chosen.filter(pk__in=definitions.values("pk"))
-    ids = chosen.annotate(public_run=_public_run_id()).filter(public_run__isnull=False).values("public_run")
-    return EstimateRun.objects.filter(pk__in=ids)
+    ids = with_last_published_run_id(chosen).filter(last_published_run_id__isnull=False)
+    return EstimateRun.objects.filter(pk__in=ids.values("last_published_run_id"))
 
 
 def published_run(definition: IndicatorDefinition) -> EstimateRun | None:

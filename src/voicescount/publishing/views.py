@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from voicescount.framework import selectors as framework
 from voicescount.geography import selectors as geography
+from voicescount.indicators.models import EstimateRun
 from voicescount.publishing import evidence, selectors
 from voicescount.publishing.charts import estimate_chart_spec, estimate_map_spec, province_map_spec
 from voicescount.publishing.page_cache import public_page
@@ -73,22 +75,47 @@ def indicator_detail(request, code: str):
     return render(request, "publishing/indicator.html", context)
 
 
-def indicator_page_context(indicator, items: list[evidence.Evidence], user) -> dict:
-    """What the indicator page's template shows for ``items`` (also the workspace's preview of a draft)."""
+def indicator_page_context(
+    indicator,
+    items: list[evidence.Evidence],
+    user,
+    *,
+    breakdown_url: Callable[[EstimateRun], str] | None = None,
+) -> dict:
+    """What the indicator page's template shows for ``items``; each block's breakdown picker asks
+    ``breakdown_url(run)`` (the public breakdown of the run, unless the workspace's preview of a draft
+    gives its own)."""
     linked = indicator.linked_indicators.visible_to(user).select_related("framework", "organisation")
     language = _language()
     blocks = []
     for item in items:
         dims = item.breakdowns[0] if item.breakdowns else ()
+        url = (
+            breakdown_url(item.run)
+            if breakdown_url
+            else reverse("publishing:breakdown", kwargs={"code": indicator.code, "run_id": item.run.pk})
+        )
         blocks.append(
             {
                 "item": item,
                 "table": _breakdown_context(item.run, dims, item.breakdowns, language),
                 "map": _province_map(item, language),
                 "comparisons": [(evidence.comparison_label(c, language), c) for c in item.comparisons],
+                "breakdown_url": url,
             }
         )
     return {"indicator": indicator, "linked": linked, "blocks": blocks}
+
+
+def breakdown_table(run: EstimateRun, by: str) -> dict | None:
+    """The table and chart of ``run`` broken down by ``by`` ("SEX,AGE") for ``publishing/_breakdown.html``;
+    None when the run has no such breakdown."""
+    available = sorted(
+        {tuple(sorted(e.dimensions)) for e in evidence.run_estimates(run) if e.dimensions},
+        key=lambda c: (len(c), c),
+    )
+    dims = evidence.parse_breakdown(by, available)
+    return None if dims is None else _breakdown_context(run, dims, available, _language())
 
 
 def _province_map(item, language: str) -> dict | None:
