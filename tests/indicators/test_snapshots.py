@@ -10,13 +10,14 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.db import connection
 
 from tests.indicators.factories import study_with_answers
 from tests.indicators.test_compute import N, definition, study, synthetic_records  # noqa: F401  (fixtures)
 from voicescount.collection import batches, services
 from voicescount.collection.models import Submission
 from voicescount.collection.records import RawRecord
-from voicescount.indicators import compute, dataset, snapshots
+from voicescount.indicators import columns, compute, dataset, snapshots
 from voicescount.indicators.errors import DatasetError
 from voicescount.indicators.models import AnalysisSnapshot, EstimateRun
 
@@ -201,3 +202,60 @@ def test_a_killed_build_leaves_no_file_under_a_snapshots_name(study, tmp_path):
     assert len(left) == 1 and left[0].startswith(f".building-{pid}-")  # no <hash>.parquet
     snapshot = snapshots.snapshot_for(study, NAMES)  # the next build removes what the killed one left
     assert files(study) == [f"{snapshot.content_hash}.parquet"]
+
+
+def needs_a_database_workers_can_reach():
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("worker processes need a database they can connect to (PostgreSQL, a SQLite file)")
+
+
+@pytest.fixture
+def workers_started(settings, monkeypatch):
+    """The builds' worker processes (each time ``AheadInChild`` starts them: how many), from any size."""
+    started = []
+
+    class Recorded(snapshots.AheadInChild):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs["children"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(snapshots, "AheadInChild", Recorded)
+    settings.VOICESCOUNT_PARALLEL_ROWS = 1
+    settings.VOICESCOUNT_COMPUTE_WORKERS = 2
+    return started
+
+
+@pytest.mark.django_db(transaction=True)  # the workers connect anew: the rows must be committed
+def test_blocks_read_by_worker_processes_give_the_same_file(study, settings, workers_started):
+    needs_a_database_workers_can_reach()
+    ids = snapshots.analysis_ids(study)
+    settings.VOICESCOUNT_COMPUTE_WORKERS = 1
+    alone = snapshots.build_snapshot(study, NAMES, block=7, ids=ids)
+    (snapshots.snapshot_root() / alone.path).unlink()
+    settings.VOICESCOUNT_COMPUTE_WORKERS = 2
+    shared = snapshots.build_snapshot(study, NAMES, block=7, ids=ids)
+    assert workers_started == [2] and shared == alone
+    assert snapshots.file_sha256(snapshots.snapshot_root() / shared.path) == alone.content_hash
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workers_block_of_another_type_widens_the_column_exactly(workers_started):
+    needs_a_database_workers_can_reach()
+    records = synthetic_records(seed=5)[:10]
+    for i, record in enumerate(records):
+        record.values["code"] = 7 if i < 5 else "B7"
+    mixed, _ = study_with_answers("mixed", records)
+    widened = snapshots.build_snapshot(mixed, ["code", "age"], block=5, ids=snapshots.analysis_ids(mixed))
+    # int64 from the first block, read here; the second, read by a worker, is text: started again
+    assert workers_started == [2, 2]
+    assert {c["name"]: c["type"] for c in widened.columns}["code"] == "json"
+    data = dataset.load_dataset(mixed, ["code", "age"])
+    assert [(type(v), v) for v in data.column("code")] == [(int, 7)] * 5 + [(str, "B7")] * 5
+
+
+@pytest.mark.parametrize("other", [1, 2.5, True, ["a"], {"a": 1}])
+def test_a_text_column_refuses_every_answer_that_is_not_a_text(other):
+    assert columns.to_arrow("x", ["a", None], "text").to_pylist() == ["a", None]
+    with pytest.raises(columns.TypeMismatch) as caught:
+        columns.to_arrow("x", ["a", other, None], "text")
+    assert caught.value.name == "x"

@@ -100,38 +100,45 @@ def answer_blocks(study: Study, names: list[str], block: int = BLOCK) -> Iterato
     """The ids and answers to ``names`` of the study's submissions in analysis, ``block`` rows at a time,
     in id order. Raises ``DatasetError`` when the submissions change between the queries of one block."""
     names = list(dict.fromkeys(names))
-    plain = [n for n in names if PLAIN_NAME.match(n)]
-    odd = [n for n in names if not PLAIN_NAME.match(n)]
-    chunks = [plain[i : i + MAX_PICKED] for i in range(0, len(plain), MAX_PICKED)]
     last = 0
     while True:
-        ids: list[int] | None = None
-        columns: dict[str, list[Any]] = {}
-        upto: int | None = None
-        for chunk in chunks:
-            picked = _picked(study, chunk, last, upto, block)
-            chunk_ids = [r[0] for r in picked]
-            if ids is None:
-                ids = chunk_ids
-                upto = ids[-1] if ids else last
-            elif chunk_ids != ids:
-                raise DatasetError("the study's submissions changed during the computation; run it again")
-            values = list(zip(*(r[1] for r in picked), strict=True)) if picked else [() for _ in chunk]
-            del picked  # the rows' lists go before the next chunk's are made
-            columns.update({name: list(v) for name, v in zip(chunk, values, strict=True)})
-            del values
-        if odd or ids is None:
-            odd_ids, odd_columns = _documents(study, odd, last, upto, block)
-            if ids is not None and odd_ids != ids:
-                raise DatasetError("the study's submissions changed during the computation; run it again")
-            ids = odd_ids
-            columns.update(odd_columns)
+        ids, columns = answer_block(study, names, last, None, block)
         if not ids:
             return
-        yield ids, {name: columns[name] for name in names}
+        yield ids, columns
         if len(ids) < block:
             return
         last = ids[-1]
+
+
+def answer_block(study: Study, names: list[str], after: int, upto: int | None, block: int = BLOCK) -> Block:
+    """One block: the ids and answers to ``names`` of the submissions in analysis with an id above
+    ``after`` — up to ``upto`` included, or the first ``block`` of them when ``upto`` is None."""
+    names = list(dict.fromkeys(names))
+    plain = [n for n in names if PLAIN_NAME.match(n)]
+    odd = [n for n in names if not PLAIN_NAME.match(n)]
+    chunks = [plain[i : i + MAX_PICKED] for i in range(0, len(plain), MAX_PICKED)]
+    ids: list[int] | None = None
+    columns: dict[str, list[Any]] = {}
+    for chunk in chunks:
+        picked = _picked(study, chunk, after, upto, block)
+        chunk_ids = [r[0] for r in picked]
+        if ids is None:
+            ids = chunk_ids
+            upto = ids[-1] if ids else after
+        elif chunk_ids != ids:
+            raise DatasetError("the study's submissions changed during the computation; run it again")
+        values = list(zip(*(r[1] for r in picked), strict=True)) if picked else [() for _ in chunk]
+        del picked  # the rows' lists go before the next chunk's are made
+        columns.update({name: list(v) for name, v in zip(chunk, values, strict=True)})
+        del values
+    if odd or ids is None:
+        odd_ids, odd_columns = _documents(study, odd, after, upto, block)
+        if ids is not None and odd_ids != ids:
+            raise DatasetError("the study's submissions changed during the computation; run it again")
+        ids = odd_ids
+        columns.update(odd_columns)
+    return ids, {name: columns[name] for name in names}
 
 
 def read_columns(study: Study, names: list[str]) -> tuple[list[int], dict[str, np.ndarray]]:

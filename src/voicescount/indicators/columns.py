@@ -45,6 +45,9 @@ class TypeMismatch(ValueError):
         self.name = name
         super().__init__(f"answers to '{name}' do not fit the column's type")
 
+    def __reduce__(self) -> tuple[object, ...]:  # raised in a build's worker process, sent to its parent
+        return (type(self), (self.name,))
+
 
 def type_of(values: list[Any]) -> str | None:
     """The narrowest type that holds ``values`` exactly; None when every answer is missing."""
@@ -85,13 +88,14 @@ def to_arrow(name: str, values: list[Any], kind: str) -> pa.Array:
     """One block's answers as the Arrow array of the column's type; ``TypeMismatch`` when they do not fit."""
     if kind == "json":
         return pa.array(_json_texts(values), pa.string()).dictionary_encode()
-    if type_of(values) not in (None, kind):
-        raise TypeMismatch(name)
     try:
-        if kind == "text":
+        if kind == "text":  # Arrow refuses anything but a text (or None) itself
             return pa.array(values, pa.string()).dictionary_encode()
+        # Arrow would take 1.0 as an integer and 1 or True as a decimal: the types are checked first
+        if type_of(values) not in (None, kind):
+            raise TypeMismatch(name)
         return pa.array(values, ARROW_TYPES[kind])
-    except (OverflowError, pa.ArrowException):  # an integer beyond 64 bits
+    except (OverflowError, pa.ArrowException):  # not a text; an integer beyond 64 bits
         raise TypeMismatch(name) from None
 
 

@@ -12,12 +12,18 @@ in analysis, their count and highest id, the study's instruments and personal fi
 holds the columns asked for; otherwise it builds a new one, reading the submissions a block at a time
 (memory stays bounded: a block's JSON, then compact Arrow columns). A withdrawal or an import changes the
 ids, so it makes a new snapshot; the old file stays as it was, for the runs that read it.
+
+A large study's blocks (``VOICESCOUNT_PARALLEL_ROWS`` submissions or more) are read and typed in forked
+worker processes (``VOICESCOUNT_COMPUTE_WORKERS``), each with its own database connection, while this
+process writes them in order: the same blocks, typed the same way, so the same bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import multiprocessing
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -34,10 +40,10 @@ from voicescount.collection.models import Study, Submission
 from voicescount.collection.services import personal_fields
 from voicescount.config import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 from voicescount.indicators import columns as typed
-from voicescount.indicators.answers import BLOCK, Block, answer_blocks
+from voicescount.indicators.answers import BLOCK, Block, answer_block, answer_blocks
 from voicescount.indicators.errors import DatasetError
 from voicescount.indicators.models import AnalysisSnapshot
-from voicescount.perf import paused_gc
+from voicescount.perf import AheadInChild, paused_gc
 
 ID_COLUMN = "@submission_id"
 """The submission id of each row ("@": made by VoicesCount, never a question's name)."""
@@ -61,22 +67,25 @@ def excluded_fields(study: Study) -> frozenset[str]:
     return frozenset(names)
 
 
-def source_state(study: Study) -> dict[str, Any]:
-    """What a snapshot of ``study`` made now would be made from, cheaply: the ids in analysis (their
-    SHA-256, count and highest), the instruments and the personal fields. Answers are never edited, so
-    the same state means the same data."""
+def analysis_ids(study: Study) -> np.ndarray:
+    """The ids of the study's submissions in analysis, in order (int64)."""
     rows = Submission.objects.filter(study=study).in_analysis().order_by("id").values_list("id", flat=True)
     sql, params = rows.query.sql_with_params()
-    digest = hashlib.sha256()
-    count, highest = 0, 0
+    parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(200_000):
-            ids = np.fromiter((r[0] for r in batch), dtype=np.int64, count=len(batch))
-            digest.update(ids.tobytes())
-            count += len(ids)
-            highest = int(ids[-1])
-    return _state(study, digest.hexdigest(), count, highest)
+            parts.append(np.fromiter((r[0] for r in batch), dtype=np.int64, count=len(batch)))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def source_state(study: Study, ids: np.ndarray | None = None) -> dict[str, Any]:
+    """What a snapshot of ``study`` made now would be made from, cheaply: the ids in analysis (their
+    SHA-256, count and highest; ``ids`` when already read), the instruments and the personal fields.
+    Answers are never edited, so the same state means the same data."""
+    ids = analysis_ids(study) if ids is None else ids
+    digest = hashlib.sha256(ids.tobytes())
+    return _state(study, digest.hexdigest(), len(ids), int(ids[-1]) if len(ids) else 0)
 
 
 def _state(study: Study, ids_sha256: str, count: int, highest: int) -> dict[str, Any]:
@@ -94,14 +103,15 @@ def snapshot_for(study: Study, names: Iterable[str], *, user=None, block: int = 
     the latest one if nothing changed since it was made, else a new one (see the module docstring)."""
     excluded = excluded_fields(study)
     wanted = sorted(set(names) - excluded)
-    state = source_state(study)
+    ids = analysis_ids(study)
+    state = source_state(study, ids)
     latest = study.snapshots.order_by("-created", "-pk").first()
     if latest is not None and latest.source_state == state:
         held = {c["name"] for c in latest.columns}
         if held >= set(wanted) and (snapshot_root() / latest.path).exists():
             return latest
         wanted = sorted(set(wanted) | (held - excluded - {ID_COLUMN}))
-    return build_snapshot(study, wanted, user=user, block=block)
+    return build_snapshot(study, wanted, user=user, block=block, ids=ids)
 
 
 def study_directory(study: Study) -> Path:
@@ -115,9 +125,11 @@ def study_directory(study: Study) -> Path:
     return directory
 
 
-def build_snapshot(study: Study, names: list[str], *, user=None, block: int = BLOCK) -> AnalysisSnapshot:
+def build_snapshot(
+    study: Study, names: list[str], *, user=None, block: int = BLOCK, ids: np.ndarray | None = None
+) -> AnalysisSnapshot:
     """A new snapshot of ``study``'s submissions in analysis with the questions ``names``; the same bytes
-    as an existing snapshot give that snapshot back."""
+    as an existing snapshot give that snapshot back. ``ids``: the ids in analysis, when already read."""
     excluded = excluded_fields(study)
     names = sorted(set(names))  # one column order: the same answers always give the same bytes
     asked = sorted(set(names) & excluded)
@@ -130,7 +142,9 @@ def build_snapshot(study: Study, names: list[str], *, user=None, block: int = BL
     remove_abandoned(directory)
     kinds: dict[str, str | None] = dict.fromkeys(names)
     with paused_gc():  # millions of answers decoded, none of them garbage: no cyclic collection
-        content_hash, rows, ids_digest, highest, kinds_written = _write_widening(study, names, kinds, block)
+        content_hash, rows, ids_digest, highest, kinds_written = _write_widening(
+            study, names, kinds, block, ids
+        )
     columns = [{"name": ID_COLUMN, "type": "int64"}] + [{"name": n, "type": kinds_written[n]} for n in names]
     assert not {c["name"] for c in columns} & excluded, "a personal field reached a snapshot"
     state = _state(study, ids_digest, rows, highest)
@@ -153,16 +167,103 @@ def build_snapshot(study: Study, names: list[str], *, user=None, block: int = BL
 
 
 def _write_widening(
-    study: Study, names: list[str], kinds: dict[str, str | None], block: int
+    study: Study, names: list[str], kinds: dict[str, str | None], block: int, ids: np.ndarray | None
 ) -> tuple[str, int, str, int, dict[str, str]]:
     """``write_file`` over the study's answer blocks, started again with a column widened to ``json``
-    whenever a later block's answers do not fit the type its first block gave it."""
+    whenever a later block's answers do not fit the type its first block gave it. A large study's
+    blocks are read and typed in worker processes (``_blocks_in_workers``)."""
     directory = study_directory(study)
+    workers = _build_workers(ids, block)
     while True:
         try:
-            return write_file(directory, answer_blocks(study, names, block), kinds)
+            if workers == 1:
+                return write_file(directory, answer_blocks(study, names, block), kinds)
+            assert ids is not None
+            local = dict(kinds)
+            return _write_arrays(
+                directory, _blocks_in_workers(study, names, local, block, ids, workers), local
+            )
         except typed.TypeMismatch as exc:
             kinds[exc.name] = "json"
+
+
+def _build_workers(ids: np.ndarray | None, block: int) -> int:
+    """How many worker processes read a build's blocks: one per core (at most 4, as the estimation's)
+    for a large study; none (1) for a small one, inside a transaction (a new connection would not see
+    its rows), on an in-memory database, or where processes cannot fork."""
+    if ids is None or len(ids) <= block or len(ids) < getattr(settings, "VOICESCOUNT_PARALLEL_ROWS", 100_000):
+        return 1
+    if connection.in_atomic_block or connection.vendor == "sqlite" and connection.is_in_memory_db():
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, int(getattr(settings, "VOICESCOUNT_COMPUTE_WORKERS", min(os.cpu_count() or 1, 4))))
+
+
+def _block_bounds(ids: np.ndarray, block: int) -> list[tuple[int, int, int]]:
+    """``(after, upto, start)`` of each block of ``block`` ids: the ids above ``after`` up to ``upto``,
+    from position ``start`` — the blocks ``answer_blocks`` reads one after the other."""
+    return [
+        (int(ids[start - 1]) if start else 0, int(ids[min(start + block, len(ids)) - 1]), start)
+        for start in range(0, len(ids), block)
+    ]
+
+
+def _typed(block: Block, kinds: dict[str, str | None]) -> tuple[np.ndarray, dict[str, pa.Array]]:
+    """One block's ids and answers as Arrow arrays of the columns' types (``TypeMismatch``)."""
+    ids, answers = block
+    arrays = {name: typed.to_arrow(name, values, kinds[name] or "json") for name, values in answers.items()}
+    return np.asarray(ids, dtype=np.int64), arrays
+
+
+def _blocks_in_workers(
+    study: Study, names: list[str], kinds: dict[str, str | None], block: int, ids: np.ndarray, workers: int
+) -> Iterator[tuple[np.ndarray, dict[str, pa.Array]]]:
+    """The typed blocks of the build, in order: the first read here (it sets the columns' types), the
+    others read and typed by ``workers`` forked processes. Each block must hold the ids ``ids`` says
+    it holds (else the submissions changed since: ``DatasetError``)."""
+    bounds = _block_bounds(ids, block)
+    after, upto, start = bounds[0]
+    first = answer_block(study, names, after, upto, block)
+    _set_kinds(first[1], kinds)
+    got, arrays = _typed(first, kinds)
+    del first
+    _check_block(got, ids, start, block)
+    yield got, arrays
+    work = functools.partial(_read_and_type, study, names, dict(kinds), block)
+    with AheadInChild(bounds[1:], work, children=workers) as ahead:
+        for (_after, _upto, start), (got, arrays) in zip(bounds[1:], ahead, strict=True):
+            _check_block(got, ids, start, block)
+            yield got, arrays
+
+
+def _check_block(got: np.ndarray, ids: np.ndarray, start: int, block: int) -> None:
+    if not np.array_equal(got, ids[start : start + block]):
+        raise DatasetError("the study's submissions changed during the computation; run it again")
+
+
+_INHERITED: list[Any] = []
+
+
+def _read_and_type(
+    study: Study, names: list[str], kinds: dict[str, str | None], block: int, bound: tuple[int, int, int]
+) -> tuple[np.ndarray, dict[str, pa.Array]]:
+    """In a worker process: one block read (on a connection of its own) and typed."""
+    if connection.connection is not None and not _INHERITED:
+        # the parent's connection: never used nor closed here (closing it could end the parent's
+        # session); kept referenced so that it is not closed when collected, and a new one is opened
+        _INHERITED.append(connection.connection)
+        connection.connection = None
+    after, upto, _start = bound
+    return _typed(answer_block(study, names, after, upto, block), kinds)
+
+
+def _set_kinds(answers: dict[str, list[Any]], kinds: dict[str, str | None]) -> None:
+    """The columns' types from the first block's answers; ``json`` for a column it never answers (a
+    later block may hold anything)."""
+    for name, values in answers.items():
+        if kinds[name] is None:
+            kinds[name] = typed.type_of(values) or "json"
 
 
 def write_file(
@@ -172,31 +273,40 @@ def write_file(
     to ``<sha256>.parquet``. Returns the hash, the row count, the ids' SHA-256, the highest id and each
     column's type. A build that fails or is interrupted leaves no file under a snapshot's name (and one
     that is killed leaves a ``.building-<pid>-…`` file, removed by the next build)."""
-    temp = directory / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.parquet"
     kinds = dict(kinds)
+
+    def typed_blocks() -> Iterator[tuple[np.ndarray, dict[str, pa.Array]]]:
+        for number, block in enumerate(blocks):
+            if number == 0:
+                _set_kinds(block[1], kinds)
+            yield _typed(block, kinds)
+
+    return _write_arrays(directory, typed_blocks(), kinds)
+
+
+def _write_arrays(
+    directory: Path, blocks: Iterator[tuple[np.ndarray, dict[str, pa.Array]]], kinds: dict[str, str | None]
+) -> tuple[str, int, str, int, dict[str, str]]:
+    """``write_file``'s writing: typed blocks (ids, column → Arrow array) to the snapshot's file, the
+    columns typed ``kinds`` (set by the time the first block comes: ``_set_kinds``)."""
+    temp = directory / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.parquet"
     ids_digest = hashlib.sha256()
     rows, highest = 0, 0
     writer: pq.ParquetWriter | None = None
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as sink:
-            for ids, answers in blocks:
-                for name, values in answers.items():
-                    if kinds[name] is None:
-                        kinds[name] = typed.type_of(values)
-                id_array = np.asarray(ids, dtype=np.int64)
-                arrays = [pa.array(id_array)] + [
-                    typed.to_arrow(name, values, kinds[name] or "json") for name, values in answers.items()
-                ]
+            for id_array, arrays in blocks:
                 if writer is None:
                     schema = pa.schema(
                         [typed.field(ID_COLUMN, "int64")]
-                        + [typed.field(name, kinds[name] or "json") for name in answers]
+                        + [typed.field(name, kinds[name] or "json") for name in arrays]
                     )
                     writer = pq.ParquetWriter(sink, schema, compression="zstd", write_statistics=False)
-                writer.write_table(pa.Table.from_arrays(arrays, schema=writer.schema))
+                columns = [pa.array(id_array), *arrays.values()]
+                writer.write_table(pa.Table.from_arrays(columns, schema=writer.schema))
                 ids_digest.update(id_array.tobytes())
-                rows += len(ids)
+                rows += len(id_array)
                 highest = int(id_array[-1])
             if writer is None:  # no submission in analysis: an empty snapshot, every column typed json
                 schema = pa.schema(
