@@ -214,3 +214,17 @@ def test_tree_input_errors():
         furthest_behind(y, c, -w)
     with pytest.raises(StatsError, match="numeric codes"):
         furthest_behind(y, c, w, ordered=["sex"])
+
+
+def test_small_integer_circumstances_give_the_groups_and_d_of_their_text_codes():
+    # integer codes (a dimension's, with unused codes in between) are grouped without sorting; the
+    # groups, their order and D are those of the same circumstances as sorted text codes
+    rng = np.random.default_rng(7)
+    sex = rng.choice([0, 2], size=4000)
+    age = rng.choice([1, 3, 4, 9], size=4000)
+    y = (rng.random(4000) < 0.3 + 0.1 * (sex == 2) + 0.05 * age / 9).astype(float)
+    w = rng.uniform(0.5, 2.0, size=4000)
+    as_int = d_index_by_circumstances(y, {"sex": sex, "age": age}, w)
+    as_text = d_index_by_circumstances(y, {"sex": sex.astype(str), "age": age.astype(str)}, w)
+    assert as_int.d == as_text.d and as_int.hoi == as_text.hoi
+    assert np.array_equal(as_int.rates, as_text.rates) and np.array_equal(as_int.n, as_text.n)

@@ -21,7 +21,16 @@ from voicescount.stats.design import FloatArray, IntArray, SurveyDesign, encode
 from voicescount.stats.errors import StatsError
 from voicescount.stats.estimates import Estimates
 from voicescount.stats.intervals import proportion_interval, wald
-from voicescount.stats.linearisation import _NZ, _ROWS, _W, _Kind, _stage_variance, _unique, _Units
+from voicescount.stats.linearisation import (
+    _NZ,
+    _ROWS,
+    _W,
+    _Kind,
+    _stage_variance,
+    _unique,
+    _Units,
+    reused_buffers,
+)
 
 Domains = None | npt.ArrayLike | Mapping[str, npt.ArrayLike]
 DegreesOfFreedom = Literal["design", "domain"] | float
@@ -110,27 +119,28 @@ def _estimate(
     else:
         psu, ssu = design.psu, design.ssu
     n_full = _n_cells(full, radix)
-    units = {full: _Units.of_rows(psu, ssu, cell, n_full, design, columns)}
+    with reused_buffers():  # the 2^k groupings share their scratch lookups
+        units = {full: _Units.of_rows(psu, ssu, cell, n_full, design, columns)}
 
-    parts: dict[tuple[int, ...], dict[str, Any]] = {}
-    parts[full] = _combination(design, kind, units[full], level, df, method, full, dims)
-    if margins:
-        # Sum each combination from its smallest already-summed parent (one more dimension): the
-        # parents hold fewer units than the rows, so all 2^k combinations cost little more than one.
-        for size in range(len(dims) - 1, -1, -1):
-            smaller: dict[tuple[int, ...], _Units] = {}
-            for combo in combinations(full, size):
-                parent = min(
-                    (tuple(sorted((*combo, j))) for j in full if j not in combo),
-                    key=lambda c: units[c].n_units,
-                )
-                dropped = next(j for j in parent if j not in combo)
-                smaller[combo] = units[parent].drop(parent.index(dropped), [radix[k] for k in parent])
-                parts[combo] = _combination(design, kind, smaller[combo], level, df, method, combo, dims)
-            units = smaller
-        order = [c for k in range(len(dims) + 1) for c in combinations(full, k)]
-    else:
-        order = [full]
+        parts: dict[tuple[int, ...], dict[str, Any]] = {}
+        parts[full] = _combination(design, kind, units[full], level, df, method, full, dims)
+        if margins:
+            # Sum each combination from its smallest already-summed parent (one more dimension): the
+            # parents hold fewer units than the rows, so all 2^k combinations cost little more than one.
+            for size in range(len(dims) - 1, -1, -1):
+                smaller: dict[tuple[int, ...], _Units] = {}
+                for combo in combinations(full, size):
+                    parent = min(
+                        (tuple(sorted((*combo, j))) for j in full if j not in combo),
+                        key=lambda c: units[c].n_units,
+                    )
+                    dropped = next(j for j in parent if j not in combo)
+                    smaller[combo] = units[parent].drop(parent.index(dropped), [radix[k] for k in parent])
+                    parts[combo] = _combination(design, kind, smaller[combo], level, df, method, combo, dims)
+                units = smaller
+            order = [c for k in range(len(dims) + 1) for c in combinations(full, k)]
+        else:
+            order = [full]
     return _concatenate(statistic, dims, [parts[c] for c in order], level, method or "wald")
 
 

@@ -15,9 +15,12 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -261,6 +264,37 @@ def _stage_variance(
     return np.asarray(np.bincount(dd, weights=contrib, minlength=n_cells) * cell_factor, dtype=np.float64)
 
 
+_scratch = threading.local()
+
+
+@contextmanager
+def reused_buffers() -> Iterator[None]:
+    """Within the block, the dense lookups of ``_compress`` and ``_unique`` reuse one scratch array
+    each (grown as needed) instead of allocating one per call: a domain estimate with its margins
+    groups 2^k times, and each new array of up to ``_DENSE_LIMIT`` entries (128 MB) was zeroed and
+    faulted in page by page again. Only the entries at the keys present are ever read, so what a
+    buffer held before does not matter; they are let go at the end of the outermost block."""
+    outer = getattr(_scratch, "active", False)
+    _scratch.active = True
+    try:
+        yield
+    finally:
+        if not outer:
+            _scratch.active = False
+            _scratch.lookup = _scratch.seen = None
+
+
+def _scratch_array(name: str, size: int, dtype: type) -> npt.NDArray[Any]:
+    """A scratch array of ``size`` (all False for the flags, when new), reused in ``reused_buffers``."""
+    if not getattr(_scratch, "active", False):
+        return np.zeros(size, dtype=dtype) if dtype is np.bool_ else np.empty(size, dtype=dtype)
+    buffer = getattr(_scratch, name, None)
+    if buffer is None or buffer.shape[0] < size:
+        buffer = np.zeros(size, dtype=dtype) if dtype is np.bool_ else np.empty(size, dtype=dtype)
+        setattr(_scratch, name, buffer)
+    return buffer[:size]
+
+
 def _compress(keys: npt.NDArray[np.int64], size: int) -> tuple[npt.NDArray[np.int64], IntArray]:
     """Sorted distinct keys and the index of each key among them.
 
@@ -268,7 +302,7 @@ def _compress(keys: npt.NDArray[np.int64], size: int) -> tuple[npt.NDArray[np.in
     present (no pass over the whole key space beyond one boolean array); beyond it, a sort."""
     if size <= _DENSE_LIMIT:
         uniq = _unique(keys, size)
-        lookup = np.empty(size, dtype=np.intp)
+        lookup = _scratch_array("lookup", size, np.intp)
         lookup[uniq] = np.arange(uniq.size, dtype=np.intp)
         return uniq, lookup[keys]
     uniq, inv = np.unique(keys, return_inverse=True)
@@ -277,9 +311,11 @@ def _compress(keys: npt.NDArray[np.int64], size: int) -> tuple[npt.NDArray[np.in
 
 def _unique(keys: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
     if size <= _DENSE_LIMIT:
-        seen = np.zeros(size, dtype=bool)
+        seen = _scratch_array("seen", size, np.bool_)
         seen[keys] = True
-        return np.flatnonzero(seen).astype(np.int64)
+        uniq = np.flatnonzero(seen).astype(np.int64)
+        seen[uniq] = False  # all False again, for the next call
+        return uniq
     return np.unique(keys).astype(np.int64)
 
 

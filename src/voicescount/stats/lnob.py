@@ -128,11 +128,21 @@ def _codes(name: str, value: ArrayLike, n: int) -> NDArray[Any]:
 
 
 def _factorize(name: str, codes: NDArray[Any]) -> NDArray[np.intp]:
+    """Each row's index into the sorted distinct codes (``np.unique``'s inverse)."""
+    if codes.dtype.kind in "iu" and codes.size and 0 <= codes.min() and codes.max() < _DENSE_CODES:
+        # small integer codes (a dimension's): the same inverse from a flag per possible code, no sort
+        present = np.zeros(int(codes.max()) + 1, dtype=bool)
+        present[codes] = True
+        rank = np.cumsum(present, dtype=np.intp) - 1
+        return rank[codes]
     try:
         _, inverse = np.unique(codes, return_inverse=True)
     except TypeError as exc:
         raise StatsError(f"circumstance {name!r} mixes code types that cannot be compared") from exc
     return np.asarray(inverse, dtype=np.intp).ravel()
+
+
+_DENSE_CODES = 1 << 20
 
 
 def _outcome(y: ArrayLike, weights: ArrayLike | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
