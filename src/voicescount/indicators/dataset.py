@@ -28,7 +28,7 @@ from voicescount.collection.sampling import SamplingDesign, design_of
 from voicescount.indicators.answers import BLOCK, read_columns
 from voicescount.indicators.columns import dataset_column, kind_of
 from voicescount.indicators.errors import CircularVariable, ComputeError, DatasetError
-from voicescount.indicators.expressions import ExpressionError, factorise, parse, per_value
+from voicescount.indicators.expressions import ExpressionError, factorise, filled, parse, per_value
 from voicescount.indicators.models import AnalysisSnapshot, IndicatorDefinition
 from voicescount.indicators.snapshots import ID_COLUMN, excluded_fields, open_snapshot, snapshot_for
 from voicescount.stats.design import SurveyDesign
@@ -268,7 +268,7 @@ def dimension_labels(spec: dict, data: Dataset) -> np.ndarray:
     """Code of each row on one dimension (``MISSING`` where the answer maps to no code)."""
     source = spec.get("source", "")
     col = data.column(source)
-    out = np.full(data.n, MISSING, dtype=object)
+    out = filled(data.n, MISSING)
     if "bins" in spec:
         values = _numeric(col)
         for low, high, code in spec["bins"]:
