@@ -212,6 +212,16 @@ def test_what_each_kind_needs(demo_study):
             data | {"dimensions": [{"code_list": "SEX", "source": "sex", "codes": {"female": "W"}}]},
         )
         assert errors == {"dimensions": ["W: not code(s) of SEX."]}
+        errors = check_definition(
+            demo_study,
+            data | {"dimensions": [{"code_list": "AGE", "source": "age", "bins": [[24, "16", "Y"]]}]},
+        )
+        assert errors == {"dimensions": ['AGE: bins are [lowest, highest, code], e.g. [16, 24, "Y16T24"].']}
+        # a mean reads no numerator, but one kept must still be usable
+        errors = check_definition(
+            demo_study, data | {"kind": "mean", "value": "hh_size", "numerator": "x =="}
+        )
+        assert list(errors) == ["numerator"]
         errors = check_definition(demo_study, data | {"intersections": [["SEX", "AGE"]]})
         assert errors == {"intersections": ["SEX × AGE: AGE, SEX is not among the dimensions."]}
         assert check_definition(demo_study, data | {"code": "sp-coverage"}) == {

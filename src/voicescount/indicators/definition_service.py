@@ -112,6 +112,33 @@ def _expression_errors(text: str, known: Mapping[str, Variable], excluded: froze
     return []
 
 
+def _coding_shape_error(spec: dict[str, Any]) -> str:
+    """What is wrong with the form of a dimension's ``codes`` map or age ``bins`` (empty: nothing)."""
+    codes, bins = spec.get("codes"), spec.get("bins")
+    if codes is not None and not (
+        isinstance(codes, dict) and all(isinstance(v, str) for v in codes.values())
+    ):
+        return _('%(list)s: codes map each answer to a code, e.g. {"female": "F"}.') % {
+            "list": spec.get("code_list")
+        }
+    numbers = (int, float)
+    if bins is not None and not (
+        isinstance(bins, list)
+        and all(
+            isinstance(b, list | tuple)
+            and len(b) == 3
+            and all(isinstance(x, numbers) and not isinstance(x, bool) for x in b[:2])
+            and b[0] <= b[1]
+            and isinstance(b[2], str)
+            for b in bins
+        )
+    ):
+        return _('%(list)s: bins are [lowest, highest, code], e.g. [16, 24, "Y16T24"].') % {
+            "list": spec.get("code_list")
+        }
+    return ""
+
+
 def _dimension_errors(study: Study, dimensions: Any, known: Mapping[str, Variable]) -> list[str]:
     if not isinstance(dimensions, list) or not all(isinstance(d, dict) for d in dimensions):
         return [_("Dimensions are a list of codings, each with a code list and a source.")]
@@ -141,8 +168,12 @@ def _dimension_errors(study: Study, dimensions: Any, known: Mapping[str, Variabl
                 )
                 % {"source": source or "—", "built_in": ", ".join(BUILT_IN_SOURCES)}
             )
+        shape = _coding_shape_error(spec)
+        if shape:
+            errors.append(shape)
+            continue
         wanted = [str(c) for c in (spec.get("codes") or {}).values()]
-        wanted += [str(b[2]) for b in spec.get("bins") or [] if isinstance(b, list | tuple) and len(b) == 3]
+        wanted += [str(b[2]) for b in spec.get("bins") or []]
         listed = set(Code.objects.filter(code_list__code=code_list).values_list("code", flat=True))
         generate = GENERATED.get(code_list)
         strange = sorted(
@@ -197,7 +228,7 @@ def check_definition(
     excluded = excluded_fields(study)
     for field in EXPRESSION_FIELDS:
         text = str(data.get(field, "") or "")
-        if text.strip() and (field == "universe" or field in needs):
+        if text.strip():  # every expression kept must be usable, even one this kind does not read
             for message in _expression_errors(text, known, excluded):
                 add(field, message)
     if data.get("direction", "") not in ("", *Direction.values):
