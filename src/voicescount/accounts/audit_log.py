@@ -37,9 +37,13 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
             "%(duplicates)s duplicates"
         ),
     ),
-    "quarantine_accepted": (_("Accepted a record held in quarantine"), None),
+    "quarantine_accepted": (_("Accepted a record held in quarantine"), None),  # entries before the workspace
     "quarantine_fixed": (_("Fixed a record held in quarantine"), None),
     "quarantine_discarded": (_("Discarded a record held in quarantine"), None),
+    "quarantine_revalidated": (
+        _("Checked the records held in quarantine again"),
+        _("Checked %(checked)s held records again: %(accepted)s accepted, %(held)s still held"),
+    ),
     "consent_withdrawn": (
         _("Recorded that a respondent withdrew consent"),
         _("Recorded that a respondent withdrew consent (%(submissions)s submissions left the analysis)"),
@@ -61,6 +65,7 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
         _("Added a form"),
         _("Added the form %(form_id)s (version %(version)s)"),
     ),
+    "server_connection_created": (_("Connected the study to a data collection server"), None),
     "official_imported": (
         _("Imported official statistics"),
         _("Imported %(rows)s rows of official statistics (%(skipped)s skipped)"),
