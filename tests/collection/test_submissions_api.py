@@ -214,7 +214,7 @@ def test_a_note_without_a_count_is_answered_without_one(client, make_instrument,
     )
     response = client.post(
         "/api/v1/studies/rules/instruments/hh_rule/submissions",
-        data={"consent": "yes", "age": "30", "extra": "x"},
+        data={"consent": "Yes", "age": "30"},  # the label: mapped to its code, with a counted note
         content_type="application/json",
         headers={"Authorization": f"Bearer {token}"},
     )
@@ -225,7 +225,7 @@ def test_a_note_without_a_count_is_answered_without_one(client, make_instrument,
     ]  # fmt: skip
     notes = {note["code"]: note for note in report["notes"]}
     assert set(notes["constraint_not_evaluated"]) == {"field", "code", "message"}
-    assert notes["unknown_field"]["count"] == 1
+    assert notes["label_mapped"]["count"] == 1
 
 
 def test_a_script_needs_no_csrf_cookie(instrument, token):
@@ -309,10 +309,10 @@ def test_invalid_or_unconsented_records_are_quarantined_with_reasons_but_no_pers
     assert NAME not in text and PHONE not in text and "ba mươi" not in text
 
 
-def test_the_checkers_notes_are_in_the_response(push):
+def test_an_answer_to_a_question_the_form_lacks_holds_the_record_back_naming_it(push):
     report = push(answers(colour="blue")).json()
-    assert report["accepted"] == 1
-    assert any(n["field"] == "colour" for n in report["notes"])
+    assert (report["accepted"], report["quarantined"]) == (0, 1)
+    assert [(i["field"], i["code"]) for i in report["reasons"][0]["issues"]] == [("colour", "unknown_field")]
     assert "blue" not in json.dumps(report)
 
 

@@ -87,23 +87,27 @@ def test_other_organisations_and_anonymous_users_cannot_import(client, setup):
     assert "Survey" not in client.get("/en/studies/").content.decode()
 
 
-def test_the_report_keeps_and_shows_the_checkers_notes(client, setup):
+def test_the_report_keeps_the_checkers_notes_and_shows_why_records_are_held_back(client, setup):
     study, instrument, coordinator, _ = setup
     client.force_login(coordinator)
     records = survey.generate_submissions(n=200, seed=5)[:3]
     for record in records:
-        record["tablet_battery"] = "80%"  # a column the form does not have
+        record["tablet_battery"] = "80%"  # a column the form does not have: its answer cannot be stored
     upload = SimpleUploadedFile("export.json", json.dumps(survey.kobo_page(records)).encode())
     response = client.post(
         "/en/studies/survey/import/",
         {"instrument": instrument.pk, "format": "auto", "file": upload},
         follow=True,
     )
-    notes = response.context["report"]["notes"]
-    assert {"field": "tablet_battery", "code": "unknown_field", "count": 3}.items() <= notes[0].items()
-    assert "not a question of this form version" in response.content.decode()
+    report = response.context["report"]
+    assert (report["accepted"], report["quarantined"]) == (0, 3)
+    assert {("tablet_battery", "unknown_field")} == {
+        (i["field"], i["code"]) for reason in report["reasons"] for i in reason["issues"]
+    }
+    page = response.content.decode()
+    assert "not a question of this form version" in page and "80%" not in page
     batch = study.batches.get()
-    assert batch.report["notes"] == notes  # stored with the batch
+    assert batch.report["notes"] == report["notes"]  # stored with the batch
 
 
 @pytest.mark.parametrize(

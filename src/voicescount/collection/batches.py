@@ -41,6 +41,7 @@ from voicescount.collection.models import (
 )
 from voicescount.collection.records import RawRecord, RecordStream
 from voicescount.collection.services import (
+    Checked,
     Checker,
     ImportReport,
     Issue,
@@ -158,6 +159,8 @@ class _Pending(NamedTuple):
 
     key: str
     record: RawRecord
+    checked: Checked | None = None
+    """A record without an instance id is checked before its key is made (``dedup_key``)."""
 
 
 @dataclass
@@ -178,11 +181,19 @@ class _Preparer:
         if self.form_check is not None:
             for record in chunk:
                 self.form_check(record)
-        return [_Pending(dedup_key(record), record) for record in chunk]
+        pending = []
+        for record in chunk:
+            if record.instance_id and record.instance_id.strip():
+                pending.append(_Pending(dedup_key(record), record))
+            else:  # keyed by its checked answers: the same whether the file gave codes or labels
+                checked = self.checker(record)
+                pending.append(_Pending(dedup_key(record, checked), record, checked))
+        return pending
 
-    def prepare(self, record: RawRecord, key: str) -> Prepared:
-        checked = self.checker(record)
+    def prepare(self, record: RawRecord, key: str, checked: Checked | None = None) -> Prepared:
+        checked = checked if checked is not None else self.checker(record)
         issues = [
+            *(Issue(*problem) for problem in record.problems),
             *checked.issues,
             *consent_issues(record.values, self.instrument, self.study_consent, keys=self.keys),
         ]
@@ -208,7 +219,7 @@ class _Preparer:
         plain tuples of ``Prepared``'s fields, which pickle faster; ``convert`` makes the records from
         what the parser gave (``RecordStream``)."""
         records = chunk if convert is None else [convert(item) for item in chunk]
-        return [tuple(self.prepare(p.record, p.key)) for p in self.keyed(records)]
+        return [tuple(self.prepare(p.record, p.key, p.checked)) for p in self.keyed(records)]
 
     def notes(self) -> list[dict[str, Any]]:
         return list(getattr(self.checker, "notes", None) or [])
@@ -382,7 +393,7 @@ def _store_chunk(
         seen.add(key)
         # a Prepared, or the same fields as a plain tuple from a worker (it pickles faster)
         _, instance_id, locator, issues, stored = (
-            preparer.prepare(item[1], key) if type(item) is _Pending else item
+            preparer.prepare(item[1], key, item[2]) if type(item) is _Pending else item
         )
         if issues:
             if key in waiting:  # the same record, still not fixed: already held in quarantine

@@ -33,7 +33,7 @@ def known_area_codes() -> frozenset[str]:
 
 class InstrumentChecker:
     """A ``Checker`` (``RawRecord`` → ``Checked``) for one instrument; ``notes`` gathers non-blocking
-    findings over the whole import (labels mapped to codes, unknown columns, rules not checked)."""
+    findings over the whole import (labels mapped to codes, rules not checked)."""
 
     def __init__(self, validator: RecordValidator, now: dt.datetime | None = None) -> None:
         self.validator = validator

@@ -53,8 +53,11 @@ def import_file(
     name = name or path.name
     if fmt == "auto":
         fmt = importing.detect_format(path, name)
-    questions = [q["path"] for q in (instrument.definition or {}).get("questions", [])]
-    records = importing.read_records(path, fmt, display_name=name, questions=questions, progress=read)
+    form = instrument.definition or {}
+    questions = [q["path"] for q in form.get("questions", [])]
+    records = importing.read_records(
+        path, fmt, display_name=name, questions=questions, progress=read, form=form
+    )
     return batches.import_records(
         instrument,
         records,

@@ -13,9 +13,10 @@ import hashlib
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from voicescount.collection.errors import ImportFileError
-from voicescount.collection.readers import Progress, kobo, odk, safety, tabular
+from voicescount.collection.readers import Progress, kobo, odk, safety, tabular, workbooks
 from voicescount.collection.records import RawRecord
 
 FORMATS = ("kobo-json", "odk-csv", "odk-odata", "csv", "xlsx")
@@ -24,8 +25,8 @@ FORMAT_CHOICES = [
     ("kobo-json", "KoboToolbox JSON (API v2 export: a page, a folder of pages or a list)"),
     ("odk-csv", "ODK Central CSV export (.csv.zip with repeats, or the main .csv)"),
     ("odk-odata", "ODK Central OData JSON"),
-    ("csv", "CSV with the form's column names"),
-    ("xlsx", "Excel workbook (.xlsx) with the form's column names"),
+    ("csv", "CSV: a Kobo, Ona or ODK export (names or labels) or the form's column names"),
+    ("xlsx", "Excel workbook (.xlsx, or the old .xls): an export or the form's column names"),
 ]
 """(value, label) for a format field; the upload page adds its own "auto" choice in front."""
 
@@ -40,11 +41,14 @@ def read_records(
     questions: Iterable[str] | None = None,
     progress: Progress | None = None,
     sheet: str | None = None,
+    form: dict[str, Any] | None = None,
 ) -> Iterator[RawRecord]:
     """Stream the records of ``path`` read as ``fmt`` (one of ``FORMATS``).
 
     ``display_name`` names the source in messages (default: the file name). ``questions`` are the
-    form's full question paths, used to map ODK ``grp-q`` and bare ``q`` column names to ``grp/q``.
+    form's full question paths, used to map ODK ``grp-q`` and bare ``q`` column names to ``grp/q``;
+    ``form`` (the instrument's definition) also lets CSV and workbook headers be labels, split
+    select_multiple choices and wide repeats (``readers/headers.py``).
     ``progress(done_bytes, total_bytes)`` is called every thousand records or so and at the end.
     ``sheet`` picks a worksheet of an XLSX file (default: one named like the file, else the first).
 
@@ -68,8 +72,10 @@ def read_records(
     if fmt == "odk-csv":
         return odk.read_odk_csv(path, name=name, questions=questions, progress=progress)
     if fmt == "csv":
-        return tabular.read_csv(path, name=name, questions=questions, progress=progress)
-    return tabular.read_xlsx(path, name=name, questions=questions, progress=progress, sheet=sheet)
+        return tabular.read_csv(path, name=name, questions=questions, progress=progress, form=form)
+    return workbooks.read_xlsx(
+        path, name=name, questions=questions, progress=progress, sheet=sheet, form=form
+    )
 
 
 def detect_format(path: str | Path, name: str | None = None) -> str:
@@ -83,7 +89,7 @@ def detect_format(path: str | Path, name: str | None = None) -> str:
     with open(path, "rb") as handle:
         head = handle.read(8)
     if head.startswith(safety.OLE2_SIGNATURE):
-        return "xlsx"  # an encrypted workbook or .xls: the xlsx reader says which and what to do
+        return "xlsx"  # an old .xls (read by xlrd), or an encrypted workbook (refused saying so)
     if head.startswith(b"PK"):
         return _zip_format(path, name)
     if suffix in (".xlsx", ".xlsm"):
@@ -100,7 +106,8 @@ def detect_format(path: str | Path, name: str | None = None) -> str:
 def _unknown(name: str) -> ImportFileError:
     return ImportFileError(
         "The format of this file cannot be recognised. Accepted: KoboToolbox JSON (kobo-json), ODK "
-        "Central CSV zip (odk-csv), ODK Central OData JSON (odk-odata), CSV (csv) and Excel .xlsx (xlsx).",
+        "Central CSV zip (odk-csv), ODK Central OData JSON (odk-odata), CSV (csv) and Excel .xlsx or .xls "
+        "(xlsx).",
         file=name,
     )
 

@@ -34,6 +34,9 @@ class RawRecord:
     """Source metadata kept apart from answers: Kobo ``_id``/``_uuid``, ODK ``__id``, review state."""
     raw: Any = None
     """The original payload (JSON object, CSV row as a dict) verbatim, kept beside the typed values."""
+    problems: tuple[tuple[str, str, str], ...] = ()
+    """What the reader could not read as an answer, as (column, code, message): each holds the record
+    back in quarantine (the cell stays in ``raw``), so that no answer in the file is silently lost."""
 
 
 class RecordStream(Generic[T]):

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ class ImportReport:
     """Per quarantined record: locator, and issues (field, code, message); capped at ``MAX_REASONS``."""
     notes: list[dict[str, Any]] = field(default_factory=list)
     """Non-blocking findings of the checker over the whole batch, each once with a count (labels
-    mapped to codes, unknown columns, rules not checked): field, code, message[, count]."""
+    mapped to codes, rules not checked): field, code, message[, count]."""
 
     MAX_REASONS = 1000
 
@@ -110,19 +111,56 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def dedup_key(record: RawRecord) -> str:
-    """The de-duplication key: the ``instanceID`` when the source has one, else a hash of the answers.
+_BARE_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-    Answers are compared after NFC normalisation, so the same export saved by a tool that wrote NFD
-    is still recognised. Two records without an instanceID and with identical answers are treated as
-    the same submission (sources without ids give nothing else to tell them apart).
+
+def canonical_instance_id(instance_id: str) -> str:
+    """An instance id as every reader's copy of it compares: NFC, trimmed, a bare UUID (Kobo's
+    ``_uuid``, Ona's) written ``uuid:…`` as ``meta/instanceID`` and ODK Central's ``KEY`` write it."""
+    text = unicodedata.normalize("NFC", instance_id.strip())
+    return f"uuid:{text.lower()}" if _BARE_UUID.fullmatch(text) else text
+
+
+def canonical_answers(value: Any) -> Any:
+    """Answers as every reader's copy of one submission gives them: empty answers dropped (a CSV has a
+    cell for every question, JSON only the answered ones), text NFC with runs of white space as one
+    space, numbers as text without a needless ``.0`` (``25``, ``25.0`` and ``"25"`` from JSON, XLSX and
+    CSV), repeat instances in order without the empty ones (wide CSV columns)."""
+    if isinstance(value, dict):
+        pairs = ((unicodedata.normalize("NFC", str(k)), canonical_answers(v)) for k, v in value.items())
+        return {k: v for k, v in sorted(pairs) if v is not None}
+    if isinstance(value, list | tuple):
+        items = [canonical_answers(v) for v in value]
+        return [v for v in items if v is not None] or None
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return text or None
+
+
+def dedup_key(record: RawRecord, checked: Checked | None = None) -> str:
+    """The de-duplication key, the same whichever reader or format gave the record: the instance id
+    (``meta/instanceID``, Kobo's ``_uuid``, ODK's ``KEY``/``__id``; ``canonical_instance_id``) when the
+    source has one, else a hash of the answers normalised by ``canonical_answers``: the checked
+    (typed) answers when ``checked`` found no issue — choice labels mapped to their codes, numbers and
+    dates typed, so that a labels export and an XML-values export of one submission agree — else the
+    answers as read (a record held back keeps every answer in its key, valid or not).
+
+    Two records without an instance id and with the same answers are taken for the same submission
+    (sources without ids give nothing else to tell them apart).
     """
-    if record.instance_id:
-        basis = "id:" + unicodedata.normalize("NFC", record.instance_id.strip())
+    if record.instance_id and record.instance_id.strip():
+        basis = "id:" + canonical_instance_id(record.instance_id)
     else:
-        basis = "values:" + json.dumps(
-            _canonical(record.values), sort_keys=True, ensure_ascii=False, default=str
-        )
+        valid = checked is not None and not checked.issues and not record.problems
+        answers = canonical_answers(checked.typed_values if valid else record.values) or {}  # type: ignore[union-attr]
+        basis = "answers:" + json.dumps(answers, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
 
 

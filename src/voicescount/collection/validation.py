@@ -24,8 +24,9 @@ What is checked, question by question:
   replacement characters are issues (``collection/textnorm.py``).
 
 Repeats are lists of instances; each instance's answers are checked with paths relative to the
-repeat, and issues name the instance (``member[2]/age``, counting from 1 as XPath does). Answers to
-columns the form does not have are left out of the typed values and reported once as a note.
+repeat, and issues name the instance (``member[2]/age``, counting from 1 as XPath does). An answer
+under a name the form does not have is an issue (``unknown_field``, naming it): it could not be
+stored, so the record is held back rather than accepted without it; an empty one is passed over.
 
 Messages never contain an answer: they name the question, the rule and, for choices, the allowed
 codes — so nothing personal can leak into reports, logs or quarantine reasons.
@@ -78,7 +79,7 @@ class RecordValidator:
     """A form compiled for checking records; call it with a record's answers (see module docstring).
 
     ``notes`` collects, over every record checked, what was noted but not blocking (labels mapped
-    to codes, unknown columns, rules that could not be evaluated), each once with a count.
+    to codes, rules that could not be evaluated), each once with a count.
     """
 
     def __init__(
@@ -262,9 +263,12 @@ class RecordValidator:
                 if raw_key in self._meta or raw_key.startswith(_META_PREFIXES):
                     if len(lookup) < _MAX_LOOKUP:  # remember metadata keys: Kobo sends a dozen per record
                         lookup[raw_key] = _IGNORED
-                else:
-                    where = f"{section.path}/{raw_key}" if section.path else raw_key
-                    self._note(where, "unknown_field", "not a question of this form version; left out")
+                elif not _empty(raw):
+                    message = (
+                        f"'{raw_key}' is not a question of this form version, so its answer cannot be "
+                        "stored: add the question to the form (a new version), or correct the column name."
+                    )
+                    issues.append(Issue(prefix + raw_key, "unknown_field", message))
                 continue
             key, f = target
             if f is None:

@@ -44,7 +44,8 @@ def is_meta_key(key: str) -> bool:
 
 
 def instance_id_from(meta: dict[str, Any]) -> str | None:
-    """The de-duplication id: ``meta/instanceID``, else Kobo's ``_uuid`` written as ``uuid:…``.
+    """The de-duplication id: ``meta/instanceID``, else Kobo's ``_uuid`` written as ``uuid:…``, else
+    ODK Central's ``__id``; every reader takes its record's id from here.
 
     Kobo's ``_uuid`` is the instanceID without its ``uuid:`` prefix; restoring the prefix makes a
     CSV export and a JSON export of the same submissions share their ids.
@@ -56,7 +57,8 @@ def instance_id_from(meta: dict[str, Any]) -> str | None:
     if uuid not in (None, ""):
         uuid = str(uuid)
         return uuid if uuid.startswith("uuid:") else f"uuid:{uuid}"
-    return None
+    found = meta.get("__id")  # ODK Central's KEY / OData __id: the instanceID as well
+    return str(found) if found not in (None, "") else None
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:

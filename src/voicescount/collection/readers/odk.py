@@ -34,6 +34,8 @@ from voicescount.collection.readers import (
     Progress,
     Ticker,
     file_size,
+    headers,
+    instance_id_from,
     is_repeat,
     parse_timestamp,
     safety,
@@ -89,13 +91,15 @@ class _Table:
         self._maps: dict[str, list[tuple[str, str]]] = {}
 
     def plan(self, questions: Iterable[str] | None, base: str, name: str) -> list[tuple[str, str]]:
-        """Per column: ("value", path) | ("meta", key) | ("geo", path) | ("skip", "")."""
+        """Per column: ("value", path) | ("meta", key) | ("geo", path) | ("choice", header) | ("skip", "")."""
         if base not in self._maps:
             columns = ColumnMap(questions, base=base, dash_groups=True)
             plan: list[tuple[str, str]] = []
             for title in self.header:
                 geo_base = next((g for g in self.geopoints if title.startswith(g + "-")), None)
-                if title in ("PARENT_KEY",) or title in self.choice_columns:
+                if title in self.choice_columns:
+                    plan.append(("choice", title))
+                elif title == "PARENT_KEY":
                     plan.append(("skip", ""))
                 elif title in CSV_SYSTEM_COLUMNS:
                     plan.append(("meta", CSV_SYSTEM_COLUMNS[title]))
@@ -112,24 +116,64 @@ class _Table:
         return self._maps[base]
 
     def split(
-        self, cells: list[str], questions: Iterable[str] | None, base: str, name: str
+        self,
+        cells: list[str],
+        questions: Iterable[str] | None,
+        base: str,
+        name: str,
+        problems: list[tuple[str, str, str]] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(values, meta)`` of one row; geopoint parts joined back into ``"lat lon alt acc"``."""
+        """``(values, meta)`` of one row; geopoint parts joined back into ``"lat lon alt acc"``.
+
+        A select_multiple's one-column-per-choice columns (``q/choice``, 1 or 0) are checked against
+        its own column: a disagreement, or a cell that is neither, is added to ``problems``.
+        """
         values: dict[str, Any] = {}
         meta: dict[str, Any] = {}
         geo: dict[str, list[str]] = {}
-        for (kind, key), cell in zip(self.plan(questions, base, name), cells, strict=True):
+        chosen: dict[str, list[tuple[str, str]]] = {}
+        plan = self.plan(questions, base, name)
+        for (kind, key), cell in zip(plan, cells, strict=True):
             if kind == "value":
                 values[key] = None if cell == "" else cell
             elif kind == "meta":
                 meta[key] = None if cell == "" else cell
             elif kind == "geo":
                 geo.setdefault(key, []).append(cell)
+            elif kind == "choice":
+                chosen.setdefault(key.rsplit("/", 1)[0], []).append((key, cell))
         for key, parts in geo.items():
             while parts and parts[-1] == "":
                 parts.pop()
             values[key] = " ".join(parts) if parts else None
+        if chosen and problems is not None:
+            summaries = dict(zip(self.header, plan, strict=True))
+            for title, columns in chosen.items():
+                path = summaries[title][1]
+                problems.extend(_choice_problems(title, values.get(path), columns))
         return values, meta
+
+
+def _choice_problems(
+    title: str, summary: Any, columns: list[tuple[str, str]]
+) -> Iterator[tuple[str, str, str]]:
+    """Problems of one select_multiple's choice columns against its own column ``title``."""
+    codes = set(str(summary or "").split())
+    for header, cell in columns:
+        verdict = headers.flag(cell)
+        if verdict is None:
+            yield (
+                header,
+                "unreadable_choice",
+                f"'{header}' holds neither 1 nor 0: the choice cannot be read.",
+            )
+        elif verdict != (header.rsplit("/", 1)[1] in codes):
+            yield (
+                title,
+                "choices_disagree",
+                f"'{title}' and its one-column-per-choice columns do not say the same: which is right?",
+            )
+            return
 
 
 def _csv_rows(archive: zipfile.ZipFile, member: str, name: str) -> Iterator[tuple[int, list[str]]]:
@@ -258,6 +302,7 @@ def _children(
     name: str,
     nested: bool,
     depth: int = 1,
+    problems: list[tuple[str, str, str]] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, str]]]]:
     """Repeat instances under ``parent_key``: values by repeat path (relative), raw rows by member.
 
@@ -272,7 +317,7 @@ def _children(
         cells = json.loads(cells_json)
         relative = _repeat_path(key, parent_key, member)
         full = f"{parent_path}/{relative}" if parent_path else relative
-        item, _meta = table.split(cells, questions, full, name)
+        item, _meta = table.split(cells, questions, full, name, problems)
         if key and nested:
             if depth >= MAX_REPEAT_DEPTH:
                 raise ImportFileError(
@@ -280,7 +325,9 @@ def _children(
                     "to its own row?).",
                     file=f"{name} ({member})",
                 )
-            inner, nested_raw = _children(index, tables, key, full, questions, name, nested, depth + 1)
+            inner, nested_raw = _children(
+                index, tables, key, full, questions, name, nested, depth + 1, problems
+            )
             item.update(inner)
             for nested_member, rows in nested_raw.items():
                 raw.setdefault(nested_member, []).extend(rows)
@@ -315,20 +362,24 @@ def _main_records(
     consumed = 0
     for row_number, cells in _csv_rows(archive, main.member, name):
         consumed += sum(len(c) for c in cells) + len(cells)
-        values, meta = main.split(cells, questions, "", name)
+        problems: list[tuple[str, str, str]] = []
+        values, meta = main.split(cells, questions, "", name, problems)
         raw: dict[str, Any] = {main.member: dict(zip(main.header, cells, strict=True))}
         if has_repeats:
-            children, children_raw = _children(index, tables, cells[key_at], "", questions, name, nested)
+            children, children_raw = _children(
+                index, tables, cells[key_at], "", questions, name, nested, problems=problems
+            )
             values.update(children)
             raw.update(children_raw)
         yield RawRecord(
             source="odk-csv",
             locator=f"row {row_number} in {main.member}",
             values=values,
-            instance_id=meta.get("meta/instanceID") or meta.get("__id"),
+            instance_id=instance_id_from(meta),
             submitted_at=parse_timestamp(meta.get("__system/submissionDate")),
             meta=meta,
             raw=raw,
+            problems=tuple(problems),
         )
         ticker.tick(lambda c=consumed: total * min(c, member_size) // member_size)
     ticker.finish()
@@ -361,15 +412,17 @@ def _read_main_csv_file(
                         file=name,
                         row=row_number,
                     )
-                values, meta = table.split(cells, questions, "", name)
+                problems: list[tuple[str, str, str]] = []
+                values, meta = table.split(cells, questions, "", name, problems)
                 yield RawRecord(
                     source="odk-csv",
                     locator=f"row {row_number}",
                     values=values,
-                    instance_id=meta.get("meta/instanceID") or meta.get("__id"),
+                    instance_id=instance_id_from(meta),
                     submitted_at=parse_timestamp(meta.get("__system/submissionDate")),
                     meta=meta,
                     raw=dict(zip(header, cells, strict=True)),
+                    problems=tuple(problems),
                 )
                 ticker.tick(handle.buffer.tell)
         except UnicodeDecodeError:
@@ -448,12 +501,11 @@ def odata_record(item: Any, locator: str, *, name: str) -> RawRecord:
             meta.update({f"meta/{k}": v for k, v in value.items()})
         else:
             _flatten(key, value, values, meta)
-    instance_id = meta.get("meta/instanceID") or meta.get("__id")
     return RawRecord(
         source="odk-odata",
         locator=locator,
         values=values,
-        instance_id=str(instance_id) if instance_id else None,
+        instance_id=instance_id_from(meta),
         submitted_at=parse_timestamp(meta.get("__system/submissionDate")),
         meta=meta,
         raw=item,

@@ -1,6 +1,7 @@
-"""CSV and XLSX files in the XLSForm's own column naming (``grp/q`` or ``q``, Kobo's ``_uuid``…).
+"""CSV files, and the rows of every spreadsheet (``Table``): Kobo, Ona and ODK exports, hand-kept sheets.
 
-These are what a coalition keeps in Excel, or a Kobo/ODK "XML values and headers" export. CSV text
+Headers are read against the form by ``headers`` (XML names or labels, any group separator, split
+select_multiple choices, wide repeats); workbooks (.xlsx, .xls) are opened by ``workbooks``. CSV text
 must be UTF-8 or UTF-16: Vietnamese files saved in the legacy Windows-1258 or TCVN3 (ABC) encodings
 are refused with a message saying how to re-save them, never guessed at (a wrong guess silently
 corrupts every name in the file).
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,15 +21,14 @@ import charset_normalizer
 
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.readers import (
-    ColumnMap,
     Progress,
     Ticker,
     file_size,
     instance_id_from,
-    is_meta_key,
     parse_timestamp,
     safety,
 )
+from voicescount.collection.readers.headers import FormColumns, Row, is_hxl_row, looks_like_ona_or_kobo
 from voicescount.collection.records import RawRecord
 from voicescount.collection.textnorm import looks_windows1258
 
@@ -182,7 +181,7 @@ def check_header(header: Sequence[str], name: str) -> None:
     if duplicated:
         raise ImportFileError(
             f"Duplicated column names: {', '.join(repr(h) for h in duplicated)}; each question must have "
-            "one column.",
+            "one column (an export 'without group names' of a repeat repeats names: export with them).",
             file=name,
             row=1,
         )
@@ -192,50 +191,71 @@ def check_header(header: Sequence[str], name: str) -> None:
         )
 
 
-def tabular_record(
-    source: str,
-    header: Sequence[str],
-    paths: Sequence[str],
-    cells: Sequence[Any],
-    *,
-    locator: str,
-    name: str,
-) -> RawRecord:
-    """One row as a ``RawRecord``: metadata columns apart, empty cells as ``None``."""
-    values: dict[str, Any] = {}
-    meta: dict[str, Any] = {}
-    raw: dict[str, Any] = {}
-    for column, (title, path, cell) in enumerate(zip(header, paths, cells, strict=True), start=1):
-        value = None if cell == "" else cell
-        if title == "":
-            if value is not None:
-                raise ImportFileError(
-                    f"Column {column} has no name in the header row but holds values.", file=name, row=locator
-                )
-            continue
-        raw[title] = cell
-        if is_meta_key(title):
-            meta[title] = value
-        else:
-            values[path] = value
-    return RawRecord(
-        source=source,
-        locator=locator,
-        values=values,
-        instance_id=instance_id_from(meta),
-        submitted_at=parse_timestamp(meta.get("_submission_time")),
-        meta=meta,
-        raw=raw,
-    )
+class Table:
+    """A sheet's header read against the form (``headers.FormColumns``): turns each row into a record.
+
+    Kobo's row of HXL hashtags under the header is recognised and passed over (``skips``).
+    """
+
+    def __init__(self, source: str, header: Sequence[str], form: FormColumns, name: str) -> None:
+        check_header(header, name)
+        self.source = source
+        self.header = list(header)
+        self.name = name
+        self.row = Row(
+            form, form.plan(self.header, file=name), self.header, ona=looks_like_ona_or_kobo(header)
+        )
+        self.rows_seen = 0
+
+    def skips(self, cells: Sequence[Any]) -> bool:
+        """Whether the row is not a submission: Kobo's hashtag row right under the header."""
+        self.rows_seen += 1
+        return self.rows_seen == 1 and is_hxl_row(cells)
+
+    def record(self, cells: Sequence[Any], *, locator: str) -> RawRecord:
+        """One row as a ``RawRecord``: metadata columns apart, empty cells as ``None``."""
+        raw: dict[str, Any] = {}
+        for column, (title, cell) in enumerate(zip(self.header, cells, strict=True), start=1):
+            if title == "":
+                if cell not in ("", None):
+                    raise ImportFileError(
+                        f"Column {column} has no name in the header row but holds values.",
+                        file=self.name,
+                        row=locator,
+                    )
+                continue
+            raw[title] = cell
+        values, meta, problems = self.row.values(cells)
+        return RawRecord(
+            source=self.source,
+            locator=locator,
+            values=values,
+            instance_id=instance_id_from(meta),
+            submitted_at=parse_timestamp(meta.get("_submission_time")),
+            meta=meta,
+            raw=raw,
+            problems=tuple(problems),
+        )
+
+
+def form_columns(form: dict[str, Any] | None, questions: Iterable[str] | None) -> FormColumns:
+    """The ``FormColumns`` of an instrument's definition, or of bare question paths."""
+    return FormColumns(form, questions=questions)
 
 
 # --- CSV ------------------------------------------------------------------------------------------------
 
 
 def read_csv(
-    path: Path, *, name: str, questions: Iterable[str] | None = None, progress: Progress | None = None
+    path: Path,
+    *,
+    name: str,
+    questions: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    form: dict[str, Any] | None = None,
 ) -> Iterator[RawRecord]:
-    """Records of a CSV file whose header row names the questions (``grp/q`` or ``q``)."""
+    """Records of a CSV file whose header row names the questions (see ``headers``): ``form`` is the
+    instrument's definition (labels, choices, repeats), or ``questions`` its question paths."""
     handle, delimiter = open_text(path, name)
     ticker = Ticker(progress, file_size(path))
     raw_handle = handle.buffer
@@ -247,11 +267,9 @@ def read_csv(
             if header is None:
                 raise ImportFileError("The file is empty.", file=name)
             row_number = 1
-            check_header(header, name)
-            columns = ColumnMap(questions)
-            paths = [columns.path(h, file=name) if h else "" for h in header]
+            table = Table("csv", header, form_columns(form, questions), name)
             for row_number, cells in enumerate(reader, start=2):
-                if not cells:
+                if not cells or table.skips(cells):
                     continue
                 if len(cells) != len(header):
                     raise ImportFileError(
@@ -260,7 +278,7 @@ def read_csv(
                         file=name,
                         row=row_number,
                     )
-                yield tabular_record("csv", header, paths, cells, locator=f"row {row_number}", name=name)
+                yield table.record(cells, locator=f"row {row_number}")
                 ticker.tick(raw_handle.tell)
         except UnicodeDecodeError:
             raise ImportFileError(
@@ -273,124 +291,6 @@ def read_csv(
                 f"The CSV cannot be parsed: {exc}.", file=name, row=row_number + 1
             ) from None
     ticker.finish()
-
-
-# --- XLSX -----------------------------------------------------------------------------------------------
-
-
-def read_xlsx(
-    path: Path,
-    *,
-    name: str,
-    questions: Iterable[str] | None = None,
-    progress: Progress | None = None,
-    sheet: str | None = None,
-) -> Iterator[RawRecord]:
-    """Records of the first sheet of a workbook (or ``sheet``, or the sheet named like the file).
-
-    The workbook passes ``safety`` checks first (encrypted, corrupt, zip bomb, huge dimension, XML
-    entities); it is then read with openpyxl in read-only (streaming) mode.
-    """
-    import openpyxl
-
-    safety.refuse_ole2(path, name)
-    with safety.open_zip(path, name, what="XLSX workbook") as archive:
-        if "xl/workbook.xml" not in archive.namelist():
-            raise ImportFileError(
-                "This zip file is not an XLSX workbook (it has no xl/workbook.xml).", file=name
-            )
-        safety.check_xlsx(archive, name)
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds (KeyError, ValueError, zip errors…) on bad parts
-        raise ImportFileError(
-            f"This XLSX workbook cannot be read (is it corrupt?): {type(exc).__name__}.", file=name
-        ) from None
-    try:
-        yield from _sheet_records(workbook, path, name, questions, progress, sheet)
-    finally:
-        workbook.close()
-
-
-def _choose_sheet(workbook: Any, name: str, sheet: str | None) -> Any:
-    titles = workbook.sheetnames
-    if sheet is not None:
-        if sheet not in titles:
-            raise ImportFileError(
-                f"The workbook has no sheet '{sheet}' (it has: {', '.join(titles)}).", file=name
-            )
-        return workbook[sheet]
-    stem = Path(name).stem.casefold()
-    for title in titles:
-        if title.casefold() == stem:
-            return workbook[title]
-    return workbook[titles[0]]
-
-
-def _sheet_records(
-    workbook: Any,
-    path: Path,
-    name: str,
-    questions: Iterable[str] | None,
-    progress: Progress | None,
-    sheet: str | None,
-) -> Iterator[RawRecord]:
-    worksheet = _choose_sheet(workbook, name, sheet)
-    first = next(worksheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
-    if first is None:
-        raise ImportFileError(f"The sheet '{worksheet.title}' is empty.", file=name)
-    header = ["" if v is None else str(v) for v in first]
-    while header and header[-1] == "":
-        header.pop()
-    check_header(header, name)
-    columns = ColumnMap(questions)
-    paths = [columns.path(h, file=name) if h else "" for h in header]
-    total = file_size(path)
-    ticker = Ticker(progress, total)
-    claimed_rows = max(worksheet.max_row or 1, 1)
-    row_number = 1
-    try:
-        for row_number, row in enumerate(worksheet.iter_rows(min_row=2, max_col=len(header)), start=2):
-            if row_number > safety.MAX_SHEET_ROWS:
-                raise ImportFileError(
-                    f"The sheet has more than {safety.MAX_SHEET_ROWS:,} rows; refused as unsafe.", file=name
-                )
-            cells = [_cell_value(cell) for cell in row]
-            if all(c == "" for c in cells):
-                continue  # blank rows (Excel keeps formatted empty rows)
-            cells += [""] * (len(header) - len(cells))
-            yield tabular_record("xlsx", header, paths, cells, locator=f"row {row_number}", name=name)
-            ticker.tick(lambda done=row_number: total * min(done, claimed_rows) // claimed_rows)
-    except ImportFileError:
-        raise
-    except Exception as exc:  # malformed sheet XML discovered while streaming
-        raise ImportFileError(
-            f"The sheet '{worksheet.title}' cannot be read past this row (is the file corrupt?): "
-            f"{type(exc).__name__}.",
-            file=name,
-            row=row_number + 1,
-        ) from None
-    ticker.finish()
-
-
-_TIME_TOKENS = re.compile(r"[hs]|AM/PM", re.IGNORECASE)
-
-
-def _cell_value(cell: Any) -> Any:
-    """A JSON-serialisable cell value: dates as ISO 8601 text, empty cells as ""."""
-    value = getattr(cell, "value", None)
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        number_format = getattr(cell, "number_format", "") or ""
-        if value.time() == dt.time(0) and not _TIME_TOKENS.search(number_format.split(";")[0]):
-            return value.date().isoformat()
-        return value.isoformat()
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    return value
 
 
 def sniff_text_header(path: Path) -> list[str]:
