@@ -233,14 +233,16 @@ def test_sdmx_ml_imports_back_without_the_dsd(run):
 def test_open_sdg_csv(run):
     data = exports.open_sdg_csv(run)
     rows = read_csv(data)
-    assert list(rows[0]) == ["Year", "Series", "Units", "GeoCode", "Sex", "Age group", "Value"]
-    assert [(r["Sex"], r["Age group"], r["Value"]) for r in rows] == [
-        ("", "", "38.8"),
-        ("Female", "", "41"),
-        ("Male", "", "36"),
+    # the only age group is suppressed: no column for it
+    assert list(rows[0]) == ["Year", "Series", "Units", "Sex", "GeoCode", "Observation status", "Value"]
+    assert [(r["Sex"], r["Observation status"], r["Value"]) for r in rows] == [
+        ("", "Normal value", "38.8"),
+        ("Female", "Normal value", "41"),
+        ("Male", "Low reliability", "36"),
     ]
-    assert {r["Year"] for r in rows} == {"2022"}
-    assert {r["Units"] for r in rows} == {"Percentage (%)"}
+    assert {(r["Year"], r["Series"], r["Units"], r["GeoCode"]) for r in rows} == {
+        ("2022", "Covered by social protection", "Percentage (%)", "")
+    }
     assert b"43.21" not in data
     summary = import_official(data, "open-sdg", source="osdg", mapping={"indicator": "1.3.1"})
     assert (summary.created, summary.skipped) == (3, [])
@@ -251,7 +253,7 @@ def test_open_sdg_csv(run):
     }
 
 
-def test_open_sdg_csv_puts_provinces_and_regions_in_geocode(study):
+def test_open_sdg_csv_puts_provinces_and_regions_in_columns_with_their_geocode(study):
     definition = IndicatorDefinition.objects.create(
         study=study,
         indicator=Indicator.objects.get(framework__code="global", code="1.3.1"),
@@ -271,13 +273,17 @@ def test_open_sdg_csv_puts_provinces_and_regions_in_geocode(study):
         ],
     )
     rows = read_csv(exports.open_sdg_csv(run))
-    assert list(rows[0]) == ["Year", "Series", "Units", "GeoCode", "Sex", "Value"]
-    assert sorted((r["GeoCode"], r["Sex"], r["Value"]) for r in rows) == [
-        ("VN", "", "38.8"),
-        ("VN-01", "", "50"),
-        ("VN-01", "Female", "52"),
-        ("VN-R3-N", "", "45"),
+    assert list(rows[0]) == [
+        "Year", "Series", "Units", "Region", "Province", "Sex", "GeoCode", "Observation status", "Value",
+    ]  # fmt: skip
+    assert sorted((r["Region"], r["Province"], r["Sex"], r["GeoCode"], r["Value"]) for r in rows) == [
+        ("", "", "", "", "38.8"),
+        ("", "Hà Nội City", "", "VN-01", "50"),
+        ("", "Hà Nội City", "Female", "VN-01", "52"),
+        ("North", "", "", "VN-R3-N", "45"),
     ]
+    vi = read_csv(exports.open_sdg_csv(run, language="vi"))
+    assert "Thành phố Hà Nội" in [r["Tỉnh/thành phố"] for r in vi]
 
 
 def demo_age_codes() -> set[str]:
@@ -310,7 +316,7 @@ def test_open_sdg_csv_labels_every_age_code_of_the_demo(study, language):
     )
     rows = read_csv(exports.open_sdg_csv(run, language=language))
     column = "Nhóm tuổi" if language == "vi" else "Age group"
-    assert list(rows[0]) == ["Year", "Series", "Units", "GeoCode", column, "Value"]
+    assert list(rows[0]) == ["Year", "Series", "Units", column, "GeoCode", "Observation status", "Value"]
     labels = [r[column] for r in rows[1:]]
     assert len(labels) == len(codes)
     assert all(label and label not in codes for label in labels)
@@ -331,7 +337,10 @@ def test_open_sdg_csv_keeps_official_age_labels_and_refuses_other_languages(run)
 def test_open_sdg_meta(run):
     meta = exports.open_sdg_meta(run.definition)
     assert meta["indicator_number"] == "1.3.1"
-    assert meta["graph_title"] == "Covered by social protection"
+    assert meta["graph_title"] == run.definition.indicator.title_en
+    assert meta["graph_titles"] == [
+        {"series": "Covered by social protection", "title": "Covered by social protection"}
+    ]
     assert meta["source_organisation_1"] == "Org"
     assert meta["community_data"] is True and meta["official_statistics"] is False
     json.dumps(meta)
@@ -347,19 +356,23 @@ def test_data_package(run, tmp_path):
         f"{folder}/estimates.csv",
         f"{folder}/sdmx.csv",
         f"{folder}/sdmx.xml",
-        f"{folder}/indicator_1-3-1.csv",
-        f"{folder}/vi/indicator_1-3-1.csv",
-        f"{folder}/meta.json",
+        "open-sdg/data/indicator_1-3-1.csv",
+        "open-sdg/meta/1-3-1.md",
+        "open-sdg/meta/vi/1-3-1.md",
+        *(
+            f"open-sdg/translations/{language}/{group}.yml"
+            for group in ("Observation status", "Series", "Sex", "Units", "data")
+            for language in ("en", "vi")
+        ),
     ]
     with zipfile.ZipFile(path) as zf:
         assert "creativecommons.org/licenses/by/4.0" in zf.read("LICENSE").decode()
         assert "suppressed_small" in zf.read("README.md").decode()
         assert zf.read(f"{folder}/estimates.csv") == exports.estimates_csv(run)
-        assert json.loads(zf.read(f"{folder}/meta.json"))["indicator_number"] == "1.3.1"
-        assert zf.read(f"{folder}/indicator_1-3-1.csv") == exports.open_sdg_csv(run, language="en")
-        assert zf.read(f"{folder}/vi/indicator_1-3-1.csv") == exports.open_sdg_csv(run, language="vi")
-        assert "Giới tính" in zf.read(f"{folder}/vi/indicator_1-3-1.csv").decode()
-        assert "vi/indicator_<x-y-z>.csv" in zf.read("README.md").decode()
+        assert "indicator_number: 1.3.1\n" in zf.read("open-sdg/meta/1-3-1.md").decode()
+        assert zf.read("open-sdg/data/indicator_1-3-1.csv") == exports.open_sdg_csv(run, language="en")
+        assert "Sex: Giới tính\n" in zf.read("open-sdg/translations/vi/data.yml").decode()
+        assert "data/indicator_<x-y-z>.csv" in zf.read("README.md").decode()
         everything = b"".join(zf.read(n) for n in zf.namelist())
     assert run.definition.study.pseudonym_key.encode() not in everything
     assert b"43.21" not in everything

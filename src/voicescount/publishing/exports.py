@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import zipfile
 from collections.abc import Iterable
@@ -21,8 +20,6 @@ from typing import IO, Any
 
 from django.utils import translation
 
-from voicescount.framework.labels import code_labels
-from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing import selectors
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
@@ -276,70 +273,20 @@ def estimates_sdmx_ml(run: EstimateRun, structure_specific: bool = True) -> byte
 # ---------------------------------------------------------------------------------------- Open SDG
 
 
-#: Code lists of places, finest first: in the Open SDG format they go in GeoCode, not in a column.
-OPEN_SDG_PLACES = ("AREA", "REGION")
-
-
 @per_run
 def open_sdg_csv(run: EstimateRun, language: str = "en") -> bytes:
-    """The run in the Open SDG data format: Year, Series, Units, GeoCode, disaggregations, Value.
+    """The run alone in the Open SDG data format (:func:`voicescount.publishing.open_sdg.indicator_csv`),
+    with names and labels in ``language`` ("en" or "vi"): the download of a run's page."""
+    from voicescount.publishing import open_sdg
 
-    Disaggregation columns carry the names of our code lists and their codes' labels in ``language``
-    ("en" or "vi"; :mod:`voicescount.framework.labels`, which labels an age bin missing from the AGE
-    list from its code), blank for totals, so the all-blank row is the headline. Places are not a
-    column: a province's or region's estimate has its code in GeoCode (the province where a row has
-    both), as Open SDG's maps read it. Suppressed cells are left out.
-    """
-    if language not in ("en", "vi"):
-        raise ValueError(f"language must be 'en' or 'vi', not {language!r}")
-    definition = run.definition
-    estimates = _estimates(run)
-    lists = [name for name in _code_lists(estimates) if name not in OPEN_SDG_PLACES]
-    labels = code_labels(lists)
-    scale = _scale(definition)
-    series, area, period = _series(definition), _area(run), _period(run)
-    units = "Percentage (%)" if definition.unit == "PT" else definition.unit
-    rows = [["Year", "Series", "Units", "GeoCode", *[labels.name(n, language) for n in lists], "Value"]]
-    for e in estimates:
-        if e.suppressed or e.estimate is None:
-            continue
-        dims = []
-        for name in lists:
-            code = e.dimensions.get(name, TOTAL)
-            dims.append("" if code == TOTAL else labels.label(name, code, language))
-        place = next((e.dimensions[p] for p in OPEN_SDG_PLACES if p in e.dimensions), area)
-        rows.append([safe_cell(c) for c in [period, series, units, place, *dims, _number(e.estimate, scale)]])
-    return _csv(rows).encode("utf-8")
+    return open_sdg.indicator_csv([run], language)
 
 
 def open_sdg_meta(definition: IndicatorDefinition) -> dict[str, Any]:
-    """Open SDG indicator metadata (the keys of an Open SDG ``meta/x-y-z.md`` front matter)."""
-    study = definition.study
-    organisation = study.organisation
-    return {
-        "indicator_number": definition.indicator.code,
-        "indicator_name": definition.indicator.title_en,
-        "graph_title": definition.title_en,
-        "graph_type": "bar",
-        "reporting_status": "complete",
-        "data_non_statistical": False,
-        "national_indicator_available": definition.title_en,
-        "computation_units": "Percentage (%)" if definition.unit == "PT" else definition.unit,
-        "computation_definitions": definition.notes_en,
-        # VoicesCount's own key: whether a higher value is better, worse or neither (who is furthest behind)
-        "direction": direction_of(definition),
-        "data_show_map": False,
-        "source_active_1": True,
-        "source_organisation_1": organisation.name_en or organisation.name,
-        "source_title_1": study.title_en,
-        "source_periodicity_1": "",
-        "source_geographical_coverage_1": study.organisation.coalition.country_code,
-        "methodology": study.sampling_description_en,
-        "data_type": "community",
-        "community_data": True,
-        "official_statistics": False,
-        "copyright": f"CC BY 4.0 ({LICENSE_URL})",
-    }
+    """Open SDG metadata of one definition (:func:`voicescount.publishing.open_sdg.indicator_meta`)."""
+    from voicescount.publishing import open_sdg
+
+    return open_sdg.indicator_meta([definition])
 
 
 # ---------------------------------------------------------------------------------------- package
@@ -358,20 +305,30 @@ Each folder `<indicator>_<definition>` holds the latest run of one indicator def
 - `sdmx.csv` — SDMX-CSV 1.0 with SDG DSD column names (DATAFLOW, SERIES, REF_AREA, SEX, AGE, …,
   TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, LOWER_BOUND, UPPER_BOUND, OBS_STATUS, CONF_STATUS, COMMENT_OBS).
 - `sdmx.xml` — the same as an SDMX-ML 2.1 structure-specific data message.
-- `indicator_<x-y-z>.csv` and `meta.json` — the Open SDG data format (column names and labels in
-  English) and its metadata (`direction`: whether a higher value is `higher_better`, `higher_worse` or
-  `neutral`); `vi/indicator_<x-y-z>.csv` — the same data with Vietnamese names and
-  labels. Age groups missing from the SDG age code list are labelled from their code
-  (`Y25T59` → "25 to 59 years old", "25–59 tuổi").
 
-Percentages: proportions are given in percent (0–100).
+The folder `open-sdg/` is an Open SDG data repository (https://open-sdg.org; build it with sdg-build,
+languages `[vi, en]` or `[en]`):
+
+- `data/indicator_<x-y-z>.csv` — one file per indicator, each definition of it a `Series`; columns
+  Year, Series, Units, the breakdowns (Region and Province with the place's code in GeoCode; Sex, Age
+  group, …), GeoCode (blank for the whole country), Observation status, Value; English names and
+  labels. The headline is the row of a series and year with every breakdown blank.
+- `meta/<x-y-z>.md` and `meta/vi/<x-y-z>.md` — the indicator's metadata (YAML front matter; `direction`:
+  whether a higher value is `higher_better`, `higher_worse` or `neutral`), in English and Vietnamese.
+- `translations/en/*.yml`, `translations/vi/*.yml` — the Vietnamese (and English) words of every column
+  name (`data.yml`) and of every label of a column (`<column>.yml`).
+
+Age groups missing from the SDG age code list are labelled from their code (`Y25T59` → "25 to 59 years
+old", "25–59 tuổi").
+
+Percentages: proportions are given in percent (0–100), in every file.
 
 Flags:
 - `imprecise` — 25–49 respondents: interpret with caution (SDMX OBS_STATUS=U).
 - `suppressed_small` — too few respondents to publish safely: no number is given.
 - `suppressed_complementary` — hidden so that a small cell cannot be worked out from the totals.
 Suppressed cells have empty numbers; in SDMX, OBS_STATUS=Q and CONF_STATUS=C; they are left out
-of the Open SDG file.
+of the Open SDG files.
 """
 
 LICENSE = f"""Creative Commons Attribution 4.0 International (CC BY 4.0)
@@ -392,11 +349,15 @@ def _folder(definition: IndicatorDefinition) -> str:
 def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[bytes]) -> list[str]:
     """Write a zip of the runs' open data (one folder per definition, README.md, LICENSE).
 
-    The Open SDG file is written in English (``indicator_<x-y-z>.csv``) and in Vietnamese
-    (``vi/indicator_<x-y-z>.csv``); the other files carry codes, and ``estimates.csv`` English text.
+    The Open SDG data repository of the runs is the folder ``open-sdg/``
+    (:func:`voicescount.publishing.open_sdg.repository_files`); the other files carry codes, and
+    ``estimates.csv`` English text.
 
     Returns the names written. Only :class:`Estimate` rows are read: no personal data can be included.
     """
+    from voicescount.publishing import open_sdg
+
+    runs = list(runs)
     names = []
     with zipfile.ZipFile(out_path_or_file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
 
@@ -411,15 +372,10 @@ def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[
         for run in runs:
             definition = run.definition
             folder = _folder(definition)
-            slug = definition.indicator.code.replace(".", "-")
             write(f"{folder}/estimates.csv", estimates_csv(run))
             write(f"{folder}/sdmx.csv", estimates_sdmx_csv(run))
             write(f"{folder}/sdmx.xml", estimates_sdmx_ml(run))
-            write(f"{folder}/indicator_{slug}.csv", open_sdg_csv(run))
-            # Vietnamese labels under the same file name, since Open SDG reads the indicator from it.
-            write(f"{folder}/vi/indicator_{slug}.csv", open_sdg_csv(run, language="vi"))
-            meta = json.dumps(open_sdg_meta(definition), ensure_ascii=False, indent=2)
-            write(f"{folder}/meta.json", meta)
+        open_sdg.write_repository(runs, write, prefix="open-sdg/")
     return names
 
 
