@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_indicators.py --respondents 200000  # a smaller large study
     .venv/bin/python benchmarks/bench_indicators.py --skip-large          # the demo only
     .venv/bin/python benchmarks/bench_indicators.py --database postgres   # on a scratch PostgreSQL database
+    .venv/bin/python benchmarks/bench_indicators.py --keep /tmp/b1m       # keep (then reuse) the database
 
 What one run does, on a scratch database it creates and removes (SQLite file in a temporary directory,
 or PostgreSQL database ``voicescount_bench_ind_<pid>``):
@@ -22,7 +23,8 @@ or PostgreSQL database ``voicescount_bench_ind_<pid>``):
    (``getrusage``: the process, and the largest of its worker processes) is its own: first with the
    study's **analysis snapshot** still to be built (reading the submissions, writing the Parquet file),
    then with it already built — from the snapshot to the estimates stored (targets, issue 13: under 30 s
-   end to end and under 1.5 GB);
+   end to end and under 1.5 GB). Each prints its END TO END wall time, its CPU time (user+sys of the
+   process, and of its worker processes: snapshot build and estimation) and its PEAK RSS;
 3. **R side by side**: for one large-study indicator (the first), an extract of the same snapshot — the
    outcome, design variables and dimensions — is written to a CSV (``BENCH_KEEP_EXTRACT=FILE`` keeps a
    copy) and R's survey package computes the total and the five one-way breakdowns with

@@ -145,16 +145,14 @@ def test_adding_100_submissions_changes_only_the_groups_they_join(definition, ch
 def test_worker_processes_give_the_same_estimates_as_one_process(
     definition, children, study, settings, monkeypatch
 ):
-    from concurrent.futures import ProcessPoolExecutor
+    pools = []  # each parallel computation: its number of worker processes
+    forked = compute._pipelined_kernels
 
-    pools = []
+    def recorded(prepared, rule, names, workers):
+        pools.append(workers)
+        yield from forked(prepared, rule, names, workers)
 
-    class Pool(ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            pools.append(kwargs["max_workers"])
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(compute, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(compute, "_pipelined_kernels", recorded)
     serial = compute.compute_study(study)
     assert pools == []
     settings.VOICESCOUNT_PARALLEL_ROWS = 0  # the 900-row study counts as large

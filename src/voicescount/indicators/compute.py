@@ -24,13 +24,14 @@ This module runs those steps and stores the result; steps 1–3 are the ``Datase
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -301,12 +302,44 @@ def compute_study(
     definitions = list(study.indicator_definitions.select_related("study", "indicator").order_by("code"))
     data = load_dataset(study, questions_read(study, definitions))
     results: dict[str, EstimateRun | None] = {}
+    patterns: PatternCache = {}
 
     def failed(definition: IndicatorDefinition, exc: ComputeError) -> None:
         if on_error is None:
             raise exc
         on_error(definition, exc)
 
+    workers = _workers(data.n, len(definitions))
+    if workers > 1:
+        # each definition's kernel in a worker process forked as soon as it is prepared, while the
+        # next ones are prepared here
+        names = _code_names({d["code_list"] for definition in definitions for d in definition.dimensions})
+        done = 0
+
+        def prepared_definitions():
+            nonlocal done
+            for definition in definitions:
+                try:
+                    prep = _prepare(definition, data, rule, force)
+                except ComputeError as exc:
+                    failed(definition, exc)
+                    done += 1
+                    continue
+                if prep is None:
+                    results[definition.code] = None
+                    done += 1
+                else:
+                    yield prep
+
+        for prep, outcome in _pipelined_kernels(prepared_definitions(), rule, names, workers):
+            if isinstance(outcome, ComputeError):
+                failed(prep.definition, outcome)
+            else:
+                results[prep.definition.code] = _store(prep, *outcome, data, user)
+            done += 1
+            report(f"Indicators of {study.slug}", done, len(definitions))
+        data.release_columns()
+        return {d.code: results[d.code] for d in definitions if d.code in results}
     prepared: list[_Prepared] = []
     for definition in definitions:
         try:
@@ -318,13 +351,14 @@ def compute_study(
             results[definition.code] = None
         else:
             prepared.append(prep)
-    # the kernels read only the prepared arrays: the answers go before the workers are forked
     data.release_columns()
     names = _code_names({d["code_list"] for p in prepared for d in p.definition.dimensions})
     done = len(definitions) - len(prepared)
-    for prep, outcome in _kernels(prepared, rule, names, data.n):
-        if isinstance(outcome, ComputeError):
-            failed(prep.definition, outcome)
+    for prep in prepared:
+        try:
+            outcome = _kernel(prep, rule, patterns, names)
+        except ComputeError as exc:
+            failed(prep.definition, exc)
         else:
             results[prep.definition.code] = _store(prep, *outcome, data, user)
         done += 1
@@ -332,53 +366,74 @@ def compute_study(
     return {d.code: results[d.code] for d in definitions if d.code in results}
 
 
-_JOBS: tuple[list[_Prepared], CellSizeRule, CodeLabels] | None = None
-
-
-def _kernels(prepared: list[_Prepared], rule: CellSizeRule, names: CodeLabels, n_rows: int):
-    """(prepared, (rows, lnob) or the ComputeError) for each definition, in order; in worker processes
-    when the study is large and the machine has more than one core."""
+def _workers(n_rows: int, n_definitions: int) -> int:
+    """Worker processes for the kernels: one per core (``VOICESCOUNT_COMPUTE_WORKERS``, default the
+    cores, at most 4) for a large study (``VOICESCOUNT_PARALLEL_ROWS`` respondents, default 100,000)
+    where processes can fork; 1 (none) otherwise."""
     workers = min(
-        getattr(settings, "VOICESCOUNT_COMPUTE_WORKERS", min(os.cpu_count() or 1, 4)), len(prepared)
+        getattr(settings, "VOICESCOUNT_COMPUTE_WORKERS", min(os.cpu_count() or 1, 4)), n_definitions
     )
     parallel = (
         workers > 1
         and n_rows >= getattr(settings, "VOICESCOUNT_PARALLEL_ROWS", 100_000)
         and "fork" in multiprocessing.get_all_start_methods()
     )
-    if not parallel:
-        patterns: PatternCache = {}
-        for prep in prepared:
-            try:
-                yield prep, _kernel(prep, rule, patterns, names)
-            except ComputeError as exc:
-                yield prep, exc
-        return
-    # Forked workers see the prepared arrays as they are in memory (nothing is copied or pickled but the
-    # results); they read no database.
-    global _JOBS
-    _JOBS = (prepared, rule, names)
+    return workers if parallel else 1
+
+
+def _pipelined_kernels(prepared: Iterable[_Prepared], rule: CellSizeRule, names: CodeLabels, workers: int):
+    """(prepared, (rows, lnob) or the ComputeError) for each of ``prepared``, in order, each kernel in
+    a process forked once its definition is prepared (it sees the prepared arrays as they are in
+    memory: nothing is copied or pickled but the result), at most ``workers`` at a time, so that the
+    next definitions are prepared here meanwhile. The kernel reads no database."""
+    context = multiprocessing.get_context("fork")
+    running: collections.deque = collections.deque()
+
+    def oldest():
+        prep, process, receive = running.popleft()
+        try:
+            kind, value = pickle.loads(receive.recv_bytes())
+        except EOFError:
+            kind, value = "crash", f"exit code {process.exitcode}"
+        finally:
+            receive.close()
+            process.join()
+        if kind == "crash":
+            raise RuntimeError(f"The estimation of '{prep.definition.code}' stopped: {value}")
+        return prep, value
+
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_kernel_job, i) for i in range(len(prepared))]
-            for prep, future in zip(prepared, futures, strict=True):
-                try:
-                    yield prep, future.result()
-                except ComputeError as exc:
-                    yield prep, exc
+        for prep in prepared:
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_kernel_child, args=(send, prep, rule, names), daemon=True)
+            process.start()
+            send.close()
+            running.append((prep, process, receive))
+            if len(running) >= workers:
+                yield oldest()
+        while running:
+            yield oldest()
     finally:
-        _JOBS = None
+        for _prep, process, receive in running:
+            receive.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
 
 
-def _kernel_job(index: int) -> tuple[dict[str, dict], dict]:
-    """One definition's kernel in a worker process (see ``_kernels``)."""
+def _kernel_child(send, prep: _Prepared, rule: CellSizeRule, names: CodeLabels) -> None:
+    """One definition's kernel in a forked process; the result (or its ComputeError) to ``send``."""
     from voicescount.stats import disclosure
 
-    assert _JOBS is not None
-    prepared, rule, names = _JOBS
     disclosure.reset_solver()  # the parent's solver object is not this process's to use
-    return _kernel(prepared[index], rule, {}, names)
+    try:
+        message = ("ok", _kernel(prep, rule, {}, names))
+    except ComputeError as exc:
+        message = ("ok", exc)
+    except BaseException as exc:  # noqa: BLE001 -- every failure goes to the parent, which raises it
+        message = ("crash", f"{type(exc).__name__}: {exc}")
+    send.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+    send.close()
 
 
 def latest_run(definition: IndicatorDefinition) -> EstimateRun | None:
