@@ -150,6 +150,104 @@ def test_odk_choice_columns_that_disagree_with_the_answer_hold_the_record_back(t
     assert [(p[0], p[1]) for p in problems] == [(header[at].rsplit("/", 1)[0], "choices_disagree")]
 
 
+# KPI's XLS export of the same form with "multiple select: details" (one column per choice, no summary),
+# as the rows test_xls_export_multiple_select_details expects (kpi test_mock_data_exports.py @4890303).
+KPI_XLS_DETAILS = [
+    [
+        "start",
+        "end",
+        "What kind of symmetry do you have?/Spherical",
+        "What kind of symmetry do you have?/Radial",
+        "What kind of symmetry do you have?/Bilateral",
+        "How many segments does your body have?",
+        "Do you have body fluids that occupy intracellular space?",
+        "Do you descend from an ancestral unicellular organism?",
+        "_id",
+        "_uuid",
+        "_submission_time",
+        "_validation_status",
+        "_notes",
+        "_status",
+        "_submitted_by",
+        "_tags",
+        "_index",
+    ],
+    ["", "", "#symmetry", "", "", "#segments", "#fluids", "", "", "", "", "", "", "", "", "", ""],
+    [
+        "2017-10-23T05:40:39.000-04:00",
+        "2017-10-23T05:41:13.000-04:00",
+        "1",
+        "1",
+        "1",
+        "6",
+        "Yes, and some extracellular space",
+        "No",
+        61.0,
+        "48583952-1892-4931-8d9c-869e7b49bafb",
+        "2017-10-23T09:41:19",
+        "",
+        "",
+        "submitted_via_web",
+        "",
+        "",
+        1.0,
+    ],
+    [
+        "2017-10-23T05:41:14.000-04:00",
+        "2017-10-23T05:41:32.000-04:00",
+        "0",
+        "1",
+        "0",
+        "3",
+        "Yes",
+        "No",
+        62.0,
+        "317ba7b7-bea4-4a8c-8620-a483c3079c4b",
+        "2017-10-23T09:41:38",
+        "",
+        "",
+        "submitted_via_web",
+        "",
+        "",
+        2.0,
+    ],
+    [
+        "2017-10-23T05:41:32.000-04:00",
+        "2017-10-23T05:42:05.000-04:00",
+        "0",
+        "0",
+        "1",
+        "2",
+        "No / Unsure",
+        "Yes",
+        63.0,
+        "3f15cdfe-3eab-4678-8352-7806febf158d",
+        "2017-10-23T09:42:11",
+        "",
+        "",
+        "submitted_via_web",
+        "anotheruser",
+        "",
+        3.0,
+    ],
+]
+
+
+def test_kobo_workbook_with_choice_columns_only_gives_the_answers_of_the_json(animals, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in KPI_XLS_DETAILS:
+        book.active.append(row)
+    path = tmp_path / "Identificación de animales.xlsx"
+    book.save(path)
+    records = read(path, animals)
+    from_json = read(DATA / "kobo_animals/submissions.json", animals)
+    assert [r.values[SYMMETRY] for r in records] == ["spherical radial bilateral", "radial", "bilateral"]
+    assert [r.instance_id for r in records] == [r.instance_id for r in from_json]
+    assert [r.values[SEGMENTS] for r in records] == ["6", "3", "2"]
+
+
 def test_xls_workbooks_are_read_with_xlrd():
     # a real .xls (pyxform's tutorial form): its survey sheet read as rows
     records = read(FORMS / "tutorial.xls", {"questions": []}, "xlsx")

@@ -5,7 +5,8 @@
 of answers keyed by question name or path, as KoboToolbox and ODK name them) or
 ``{"submissions": [ … ]}``. Each call is one import batch: all of it is recorded or none of it.
 The response is the batch report — counts, per-record reasons and the checker's non-blocking notes
-(labels mapped to codes, unknown columns, rules not checked), never a personal value.
+(labels mapped to codes, rules not checked), never a personal value; an answer to a name the form lacks
+holds its record back (``unknown_field``).
 
 A submission is read as the KoboToolbox reader reads one (``readers/kobo.py``): Kobo's ``_…`` fields
 and the ``meta/`` group are metadata, a group may be an object (``{"hh": {"size": 3}}``, as ODK
