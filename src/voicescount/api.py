@@ -18,6 +18,7 @@ from ninja.openapi.docs import DocsBase
 from voicescount import api_errors
 from voicescount.api_head import answer_head
 from voicescount.collection.api import router as submissions_router
+from voicescount.collection.servers.api import router as servers_router
 from voicescount.publishing.api import router as public_router
 
 SWAGGER_SETTINGS = {
@@ -60,6 +61,7 @@ api = VoicesCountAPI(
 api_errors.install_handlers(api)
 api.add_router("/v1/", answer_head(public_router))
 api.add_router("/v1/", answer_head(submissions_router))
+api.add_router("/v1/", answer_head(servers_router))
 
 unknown_paths = Router()
 

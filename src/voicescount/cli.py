@@ -611,6 +611,11 @@ def worker_command(
         ) from None
 
 
+from voicescount.cli_servers import pull_command, server_app  # noqa: E402 -- they use the helpers above
+
+app.command("pull")(pull_command)
+app.add_typer(server_app, name="server")
+
 study_app = typer.Typer(help="Studies as files: write a study package, or load one.", no_args_is_help=True)
 app.add_typer(study_app, name="study")
 

@@ -30,10 +30,48 @@ def worker_arguments(*, batch: bool, interval: float) -> list[str]:
 def fail_abandoned_jobs() -> None:
     """Mark failed the import and compute jobs still running whose worker died (as a worker starts)."""
     from voicescount.collection import jobs
+    from voicescount.collection.servers import pulls
     from voicescount.indicators import compute_jobs
 
     jobs.fail_abandoned_jobs()
     compute_jobs.fail_abandoned_jobs()
+    pulls.fail_abandoned_pulls()
+
+
+def queue_due_pulls() -> None:
+    """Queue the server pulls that are due (``voicescount worker --batch`` does it once as it starts)."""
+    from voicescount.collection.servers.pulls import enqueue_due_pulls
+
+    enqueue_due_pulls()
+
+
+def fork_scheduler() -> int:
+    """A child process queueing the due server pulls every ``pulls.SCHEDULE_EVERY`` seconds
+    (``servers.pulls.schedule_forever``), killed with this process; its pid."""
+    from django.db import connections
+
+    connections.close_all()  # the child opens its own
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        from voicescount.collection.servers.pulls import schedule_forever
+        from voicescount.perf import die_with_parent
+
+        die_with_parent(parent)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        schedule_forever()
+    finally:
+        os._exit(1)
+
+
+def stop_scheduler(pid: int) -> None:
+    """Stop the scheduler process ``fork_scheduler`` started."""
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
 
 
 def run_worker(*, batch: bool, interval: float) -> None:
@@ -41,7 +79,15 @@ def run_worker(*, batch: bool, interval: float) -> None:
     from django.core.management import call_command
 
     fail_abandoned_jobs()
-    call_command(*worker_arguments(batch=batch, interval=interval))
+    if batch:
+        queue_due_pulls()
+        call_command(*worker_arguments(batch=batch, interval=interval))
+        return
+    scheduler = fork_scheduler()
+    try:
+        call_command(*worker_arguments(batch=batch, interval=interval))
+    finally:
+        stop_scheduler(scheduler)
 
 
 def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -> None:
@@ -52,7 +98,10 @@ def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -
     from django.db import connections
 
     fail_abandoned_jobs()
+    if batch:
+        queue_due_pulls()
     connections.close_all()  # each child opens its own
+    scheduler = None if batch else fork_scheduler()
     stopping = False
     children: set[int] = set()
 
@@ -72,6 +121,9 @@ def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -
                 pid, status = os.wait()
             except ChildProcessError:
                 break
+            if pid == scheduler:
+                scheduler = None if stopping else fork_scheduler()
+                continue
             children.discard(pid)
             if not stopping and not batch and os.waitstatus_to_exitcode(status) != 0:
                 time.sleep(1)  # a worker died (killed, out of memory): its job is failed, start another
@@ -79,6 +131,8 @@ def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -
                 connections.close_all()
                 children.add(_fork_worker(batch, interval))
     finally:
+        if scheduler is not None:
+            stop_scheduler(scheduler)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -428,3 +428,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+from voicescount.collection.models_servers import ServerConnection, ServerPull  # noqa: E402, F401
