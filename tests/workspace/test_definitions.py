@@ -278,11 +278,14 @@ def test_an_enumerator_is_refused(signed_in, demo_study):
     assert not demo_study.indicator_definitions.filter(code="account-youth").exists()
 
 
-def test_a_reviewer_reads_but_does_not_save(signed_in, demo_study):
+def test_a_reviewer_reads_but_does_not_save(signed_in, demo_study_with_data):
+    demo_study = demo_study_with_data
     client = signed_in("nso-reviewer", "en")
     definition = demo_study.indicator_definitions.get(code="sp-coverage")
     page = client.get(url(demo_study, "sp-coverage/edit/")).content.decode()
     assert "Version 1" in page and "Save as a new version" not in page and "disabled" in page
+    # its fields are disabled (a browser sends none of them): the page shows the saved definition's total
+    assert "n (respondents)" in page and "hx-post" not in page
     assert client.get(url(demo_study, "new/")).status_code == 403
     assert client.post(url(demo_study, "sp-coverage/edit/"), form_data(definition)).status_code == 403
 

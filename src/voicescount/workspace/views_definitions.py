@@ -156,7 +156,14 @@ def _form_page(request, study: Study, form: DefinitionForm, definition: Indicato
         "indicators": [(i, indicator_text(i)) for i in indicator_choices(request.user)],
         "versions": _versions(definition) if definition is not None else [],
         "expression_fields": ("universe", "numerator", "value", "denominator"),
+        "saved_preview": None,
     }
+    if "edit" not in can and definition is not None:
+        # a read-only form posts nothing (disabled fields are not sent): the saved definition's total
+        data = version_fields(definition) | {"indicator": definition.indicator}
+        context["saved_preview"] = _shown(
+            preview(study, data, definition=definition), definition.interval_method
+        )
     return render(request, "workspace/definition_form.html", context)
 
 
