@@ -223,7 +223,7 @@ def test_what_each_kind_needs(demo_study):
         )
         assert list(errors) == ["numerator"]
         errors = check_definition(demo_study, data | {"intersections": [["SEX", "AGE"]]})
-        assert errors == {"intersections": ["SEX × AGE: AGE, SEX is not among the dimensions."]}
+        assert errors == {"intersections": ["SEX × AGE: not among the dimensions: AGE, SEX."]}
         assert check_definition(demo_study, data | {"code": "sp-coverage"}) == {
             "code": ["The study already has a definition sp-coverage."]
         }

@@ -246,7 +246,7 @@ def check_definition(
         if unknown:
             add(
                 "intersections",
-                _("%(combo)s: %(unknown)s is not among the dimensions.")
+                _("%(combo)s: not among the dimensions: %(unknown)s.")
                 % {"combo": " × ".join(combo), "unknown": ", ".join(unknown)},
             )
     return errors
