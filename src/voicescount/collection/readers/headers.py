@@ -10,7 +10,8 @@ header holds:
 * one choice of a select_multiple split into its own column: ``q/choice`` (Kobo), ``q-choice`` or
   ``q/choice`` (ODK), ``q.choice``, or the labels ``Question label/Choice label``;
 * an answer inside a repeat written as wide columns, ``children[1]/name``, ``children[2]/name``
-  (Ona; nested repeats carry one index per level, ``hh[1]/member[2]/age``);
+  (Ona; nested repeats carry one index per level, ``hh[1]/member[2]/age``), or — Ona's export
+  "without group names" — the bare name once per instance (``numbered``);
 * submission metadata (Kobo's ``_uuid``…, ``meta/instanceID`` and Ona's bare ``instanceID``).
 
 A header the form does not explain is kept under its own name: validation then holds the record back
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -129,6 +131,25 @@ class FormColumns:
             table[key] = None  # two questions answer to it: only an unambiguous header is mapped
         else:
             table[key] = target
+
+    def numbered(self, header: Sequence[str]) -> list[str]:
+        """``header`` with the names an export "without group names" repeats (``childs_name`` once per
+        instance of a repeat) written as wide columns, ``children[1]/childs_name``, ``children[2]/…``:
+        only names of questions in one (not nested) repeat; any other repeated name is left to be
+        refused."""
+        counts = Counter(header)
+        seen: Counter[str] = Counter()
+        out = []
+        for title in header:
+            path = self._leaves.get(title) if counts[title] > 1 else None
+            question = self.questions.get(path or "")
+            if question is None or len(question.repeats) != 1:
+                out.append(title)
+                continue
+            seen[title] += 1
+            repeat = question.repeats[0]
+            out.append(f"{repeat}[{seen[title]}]/{path[len(repeat) + 1 :]}")
+        return out
 
     def plan(self, header: Sequence[str], *, file: str | None = None) -> list[Column]:
         """What each header holds (see the module docstring); refuses a header two questions share."""

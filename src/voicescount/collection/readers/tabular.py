@@ -198,6 +198,7 @@ class Table:
     """
 
     def __init__(self, source: str, header: Sequence[str], form: FormColumns, name: str) -> None:
+        header = form.numbered(header)  # raw rows keep a repeated name under its numbered one
         check_header(header, name)
         self.source = source
         self.header = list(header)
