@@ -45,33 +45,42 @@ def queue_due_pulls() -> None:
     enqueue_due_pulls()
 
 
-def fork_scheduler() -> int:
-    """A child process queueing the due server pulls every ``pulls.SCHEDULE_EVERY`` seconds
-    (``servers.pulls.schedule_forever``), killed with this process; its pid."""
-    from django.db import connections
+def start_scheduler() -> subprocess.Popen:
+    """A process queueing the due server pulls every ``pulls.SCHEDULE_EVERY`` seconds
+    (``servers.pulls.schedule_forever``), killed with this one. A new interpreter, not a fork: it holds
+    nothing of this process (connections, locks), and is not counted among the job workers."""
+    from voicescount.perf import die_with_parent
 
-    connections.close_all()  # the child opens its own
     parent = os.getpid()
-    pid = os.fork()
-    if pid:
-        return pid
-    try:
-        from voicescount.collection.servers.pulls import schedule_forever
-        from voicescount.perf import die_with_parent
+    return subprocess.Popen(
+        [sys.executable, "-c", "from voicescount.workers import schedule; schedule()"],
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: die_with_parent(parent),
+    )
 
-        die_with_parent(parent)
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_DFL)
+
+def schedule() -> None:
+    """The scheduler process's body (``start_scheduler``): Django set up from the environment the worker
+    was given, then ``schedule_forever`` until SIGTERM."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voicescount.settings")
+    django.setup()
+    from voicescount.collection.servers.pulls import schedule_forever
+
+    with contextlib.suppress(KeyboardInterrupt):
         schedule_forever()
-    finally:
-        os._exit(1)
 
 
-def stop_scheduler(pid: int) -> None:
-    """Stop the scheduler process ``fork_scheduler`` started."""
+def stop_scheduler(scheduler: subprocess.Popen) -> None:
+    """Stop the scheduler process ``start_scheduler`` started."""
     with contextlib.suppress(ProcessLookupError, ChildProcessError):
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+            scheduler.wait()
 
 
 def run_worker(*, batch: bool, interval: float) -> None:
@@ -83,7 +92,7 @@ def run_worker(*, batch: bool, interval: float) -> None:
         queue_due_pulls()
         call_command(*worker_arguments(batch=batch, interval=interval))
         return
-    scheduler = fork_scheduler()
+    scheduler = start_scheduler()
     try:
         call_command(*worker_arguments(batch=batch, interval=interval))
     finally:
@@ -101,7 +110,7 @@ def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -
     if batch:
         queue_due_pulls()
     connections.close_all()  # each child opens its own
-    scheduler = None if batch else fork_scheduler()
+    scheduler = None if batch else start_scheduler()
     stopping = False
     children: set[int] = set()
 
@@ -121,8 +130,9 @@ def run_workers(processes: int, *, batch: bool = False, interval: float = 1.0) -
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            if pid == scheduler:
-                scheduler = None if stopping else fork_scheduler()
+            if scheduler is not None and pid == scheduler.pid:
+                scheduler.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+                scheduler = None if stopping else start_scheduler()
                 continue
             children.discard(pid)
             if not stopping and not batch and os.waitstatus_to_exitcode(status) != 0:
