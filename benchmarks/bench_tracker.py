@@ -28,10 +28,10 @@ In one run:
    dummy:`` serves them without it, as before issue 12).
 3. **Open SDG's builder** — where ``sdg-build`` can be imported from ``--sdg-build-venv``'s Python (created
    and ``pip install sdg-build`` tried when it does not exist), the same indicators are built with it:
-   our Open SDG export (each indicator's ``indicator_x-y-z.csv`` and ``meta.json`` from the data package
-   ``voicescount publish`` wrote, the definitions of one indicator merged into one file as Open SDG expects)
-   plus a metadata file for every other framework indicator, ``open_sdg_build`` with languages vi and en and
-   no remote translations, timed in a fresh process the same way. sdg-build writes the data and metadata
+   our Open SDG export (the ``open-sdg/`` data repository of the data package ``voicescount publish``
+   wrote: ``data/indicator_x-y-z.csv``, ``meta/x-y-z.md``, ``translations/{vi,en}/``) plus a metadata
+   file for every other framework indicator, ``open_sdg_build`` with languages vi and en and no remote
+   translations, timed in a fresh process the same way. sdg-build writes the data and metadata
    JSON/CSV an Open SDG (Jekyll) site is then rendered from, not the HTML pages: the ratio compares our
    whole site with its data step only. When it cannot be installed the reason is printed and it is skipped.
 
@@ -43,8 +43,6 @@ endpoint ≥ 500 requests/s with p99 < 100 ms on a 2-core machine; issue 12: the
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import re
@@ -400,63 +398,37 @@ def sdg_build_python(venv: Path, install: bool) -> tuple[Path | None, str]:
     return python, probe.stdout.strip()
 
 
-def _merge_csv(texts: list[str]) -> str:
-    """One Open SDG file from several definitions' files: the union of their columns, Value last."""
-    tables = [list(csv.DictReader(io.StringIO(t))) for t in texts]
-    columns: list[str] = []
-    for t in texts:
-        for name in next(csv.reader(io.StringIO(t))):
-            if name not in columns and name != "Value":
-                columns.append(name)
-    columns.append("Value")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    for rows in tables:
-        writer.writerows(rows)
-    return out.getvalue()
+def open_sdg_input(out: Path, src: Path) -> dict[str, Any]:
+    """An Open SDG data repository: the data package's ``open-sdg/`` folder (data/, meta/, meta/vi/,
+    translations/) as ``voicescount publish`` wrote it, plus a metadata file for every other framework
+    indicator (reporting status ``notstarted``)."""
+    import yaml
 
-
-def open_sdg_input(out: Path, src: Path) -> dict[str, int]:
-    """An Open SDG data repository (data/, meta/) from the published data package + the framework."""
     from voicescount.framework.models import GLOBAL, Indicator
 
     package = next(out.glob("*/open-data/voicescount-open-data.zip"))
-    data: dict[str, list[str]] = {}
-    meta: dict[str, dict] = {}
     with zipfile.ZipFile(package) as zf:
         for name in zf.namelist():
-            folder, _, file = name.partition("/")
-            code = folder.split("_", 1)[0]
-            if file.startswith("indicator_") and file.endswith(".csv"):
-                data.setdefault(code, []).append(zf.read(name).decode("utf-8"))
-            elif file == "meta.json":
-                meta.setdefault(code, json.loads(zf.read(name)))
-    (src / "data").mkdir(parents=True)
-    (src / "meta").mkdir()
-    for language in ("vi", "en"):  # sdg-build needs a translation folder per language it builds
-        (src / "translations" / language).mkdir(parents=True)
-        (src / "translations" / language / "voicescount.yml").write_text(
-            "name: VoicesCount\n", encoding="utf-8"
-        )
-    for code, texts in data.items():
-        (src / "data" / f"indicator_{code.replace('.', '-')}.csv").write_text(
-            _merge_csv(texts), encoding="utf-8"
-        )
+            if name.startswith("open-sdg/") and not name.endswith("/"):
+                target = src / name.removeprefix("open-sdg/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(name))
+    fields = set()
+    for path in (src / "meta").glob("*.md"):
+        fields |= set(yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1]))
     indicators = Indicator.objects.filter(framework__code=GLOBAL).order_by("sort_key")
     for indicator in indicators:
-        fields = meta.get(indicator.code) or {
-            "indicator_number": indicator.code,
-            "indicator_name": indicator.title_en,
-            "reporting_status": "notstarted",
-            "data_non_statistical": False,
-        }
-        # JSON is YAML: sdg-build reads these with its YAML metadata input.
-        (src / "meta" / f"{indicator.code.replace('.', '-')}.yml").write_text(
-            json.dumps(fields, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-    fields = sorted({key for m in meta.values() for key in m} | {"reporting_status", "indicator_name"})
-    return {"indicators": indicators.count(), "with_data": len(data), "fields": fields}
+        path = src / "meta" / f"{indicator.code.replace('.', '-')}.md"
+        if not path.exists():
+            fields_of = {
+                "indicator_number": indicator.code,
+                "indicator_name": indicator.title_en,
+                "reporting_status": "notstarted",
+                "data_non_statistical": False,
+            }
+            path.write_text(f"---\n{yaml.safe_dump(fields_of, allow_unicode=True)}---\n", encoding="utf-8")
+    with_data = len(list((src / "data").glob("indicator_*.csv")))
+    return {"indicators": indicators.count(), "with_data": with_data, "fields": sorted(fields)}
 
 
 SDG_BUILD_DRIVER = """
@@ -482,8 +454,8 @@ def time_sdg_build(python: Path, out: Path, work: Path) -> dict[str, Any]:
             inputs:
               - class: InputCsvData
                 path_pattern: data/*.csv
-              - class: InputYamlMeta
-                path_pattern: meta/*.yml
+              - class: InputYamlMdMeta
+                path_pattern: meta/*.md
                 git: false
             translations:
               - class: TranslationInputYaml
