@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "voicescount.indicators",
     "voicescount.publishing",
     "voicescount.workspace",
+    "voicescount.voices",
 ]
 
 MIDDLEWARE = [
