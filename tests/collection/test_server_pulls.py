@@ -279,3 +279,25 @@ def test_a_user_who_may_not_import_cannot_ask_for_a_pull(kobo_instrument, django
     with pytest.raises(PermissionDenied):
         enqueue_pull(connection, outsider)
     assert not ServerPull.objects.exists()
+
+
+def test_voicescount_pull_runs_the_study_s_pulls_and_says_what_they_stored(kobo_instrument):
+    from typer.testing import CliRunner
+
+    from voicescount.cli import app
+
+    with serving("kobo", kobo_recorded()) as server:
+        connection = kobo_connection(kobo_instrument, server.base)
+        first = CliRunner().invoke(app, ["pull", "trees"])
+        again = CliRunner().invoke(app, ["pull", "trees", "--connection", str(connection.pk)])
+        server.fault = {len(server.data_requests()) + 1: "500"}
+        failed = CliRunner().invoke(app, ["pull", "trees"])
+    assert first.exit_code == 0, first.output
+    assert first.output.split() == (
+        f"Connection {connection.pk}: 2 page(s), 3 submission(s); batch "
+        f"{ImportBatch.objects.get().pk}: 3 accepted, 0 duplicates, 0 quarantined"
+    ).split()
+    assert again.exit_code == 0 and "1 page(s), 0 submission(s); nothing new" in again.output
+    assert failed.exit_code == 1 and "HTTP 500" in failed.output
+    unknown = CliRunner().invoke(app, ["pull", "trees", "--connection", "999999"])
+    assert unknown.exit_code == 2 and "has no server connection 999999" in unknown.output
