@@ -57,7 +57,7 @@ class Source(models.Model):
         _("facilitator"),
         max_length=200,
         blank=True,
-        help_text=_("A role or organisation (\u201cyouth union staff\u201d), not a person's name."),
+        help_text=_("A role or organisation (“youth union staff”), not a person's name."),
     )
     language = models.CharField(_("language"), max_length=5, choices=Language.choices)
     participant_groups = models.JSONField(

@@ -67,7 +67,7 @@ def read_source_file(name: str, data: bytes) -> tuple[str, str]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise SourceFileError(
-                _("%(name)s is not UTF-8 text (byte %(at)s). Save it again as UTF-8 (\u201cUnicode\u201d).")
+                _("%(name)s is not UTF-8 text (byte %(at)s). Save it again as UTF-8 (“Unicode”).")
                 % {"name": name, "at": exc.start}
             ) from None
     elif fmt == "docx":

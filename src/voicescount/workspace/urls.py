@@ -14,6 +14,7 @@ urlpatterns = [
     path("workspace/", include("voicescount.workspace.urls_definitions")),
     path("workspace/", include("voicescount.workspace.urls_results")),
     path("workspace/", include("voicescount.workspace.urls_official")),
+    path("workspace/", include("voicescount.workspace.urls_voices")),
     # After the parts: "studies/new/" (a part's address) is not a study called "new".
     path("workspace/studies/<slug:slug>/", views.study, name="study"),
 ]
