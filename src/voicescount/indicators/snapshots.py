@@ -231,7 +231,7 @@ def _blocks_in_workers(
     _check_block(got, ids, start, block)
     yield got, arrays
     work = functools.partial(_read_and_type, study, names, dict(kinds), block)
-    with AheadInChild(bounds[1:], work, children=workers) as ahead:
+    with AheadInChild(bounds[1:], work, _close_own_connection, children=workers) as ahead:
         for (_after, _upto, start), (got, arrays) in zip(bounds[1:], ahead, strict=True):
             _check_block(got, ids, start, block)
             yield got, arrays
@@ -256,6 +256,13 @@ def _read_and_type(
         connection.connection = None
     after, upto, _start = bound
     return _typed(answer_block(study, names, after, upto, block), kinds)
+
+
+def _close_own_connection() -> None:
+    """In a worker process, after its last block: close the connection it opened (never the parent's,
+    which a worker that read no block still holds)."""
+    if _INHERITED:
+        connection.close()
 
 
 def _set_kinds(answers: dict[str, list[Any]], kinds: dict[str, str | None]) -> None:
