@@ -121,14 +121,19 @@ def r_case(design: str, statistic: str, variable: str, domain: str | None, metho
     raise LookupError((design, statistic, variable, domain, method))
 
 
+QUESTIONS = [line.split("|")[3].strip() for line in FORM.split("| choices |")[0].splitlines()[2:]]
+
+
 def export_csv(source: Path, target: Path) -> None:
+    """The fixture as the form's export: its questions only (an answer to no question of the form is
+    refused by the import), under the form's names."""
     with source.open(newline="") as fh, target.open("w", newline="") as out:
         reader = csv.DictReader(fh)
-        names = [n.replace(".", "_") for n in reader.fieldnames]
+        names = [n for n in reader.fieldnames if n.replace(".", "_") in QUESTIONS]
         writer = csv.writer(out)
-        writer.writerow(names)
+        writer.writerow([n.replace(".", "_") for n in names])
         for row in reader:
-            writer.writerow(["" if v == "NA" else v for v in row.values()])
+            writer.writerow(["" if row[n] == "NA" else row[n] for n in names])
 
 
 def run(*args: str) -> str:
