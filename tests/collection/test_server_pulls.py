@@ -293,11 +293,26 @@ def test_voicescount_pull_runs_the_study_s_pulls_and_says_what_they_stored(kobo_
         server.fault = {len(server.data_requests()) + 1: "500"}
         failed = CliRunner().invoke(app, ["pull", "trees"])
     assert first.exit_code == 0, first.output
-    assert first.output.split() == (
-        f"Connection {connection.pk}: 2 page(s), 3 submission(s); batch "
-        f"{ImportBatch.objects.get().pk}: 3 accepted, 0 duplicates, 0 quarantined"
-    ).split()
+    assert (
+        first.output.split()
+        == (
+            f"Connection {connection.pk}: 2 page(s), 3 submission(s); batch "
+            f"{ImportBatch.objects.get().pk}: 3 accepted, 0 duplicates, 0 quarantined"
+        ).split()
+    )
     assert again.exit_code == 0 and "1 page(s), 0 submission(s); nothing new" in again.output
     assert failed.exit_code == 1 and "HTTP 500" in failed.output
     unknown = CliRunner().invoke(app, ["pull", "trees", "--connection", "999999"])
     assert unknown.exit_code == 2 and "has no server connection 999999" in unknown.output
+
+
+def test_voicescount_worker_batch_queues_the_due_pulls_and_runs_them(kobo_instrument):
+    from voicescount.workers import run_workers
+
+    with serving("kobo", kobo_recorded()) as server:
+        due = kobo_connection(kobo_instrument, server.base, interval_minutes=60)
+        kobo_connection(kobo_instrument, server.base)  # on demand only: not pulled
+        run_workers(1, batch=True, interval=0.1)
+    [done] = ServerPull.objects.all()
+    assert (done.connection, done.scheduled, done.status, done.received) == (due, True, "done", 3)
+    assert Submission.objects.count() == 3

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicescount.collection.import_service import import_submitted
 from voicescount.collection.models import QuarantinedRecord, ServerConnection, Submission
 from voicescount.collection.records import RawRecord
-from voicescount.collection.services import dedup_key
 
 IMPORT_WAIT = 60.0
 """Seconds a push waits for another import of the study (a pull) before it is answered 409."""
@@ -47,6 +45,11 @@ def already_held(connection: ServerConnection, key: str) -> bool:
 def receive_push(connection: ServerConnection, record: RawRecord) -> PushResult:
     """Store one pushed submission unless it is held already. Raises ``PushRefused`` (no instance id),
     ``CollectionError`` (another form or version: nothing stored) or ``ImportInProgress``."""
+    # imported here, as the submissions API does: the import's checker loads the geography's codes,
+    # which the site's other pages need not wait for
+    from voicescount.collection.import_service import import_submitted
+    from voicescount.collection.services import dedup_key
+
     if not (record.instance_id and record.instance_id.strip()):
         raise PushRefused(
             "The submission has no instance id ('meta/instanceID' or '_uuid'): it could not be told "
