@@ -159,31 +159,31 @@ def test_negative_mean_is_not_prefixed(study):
     assert (row["estimate"], row["ci_low"], row["ci_high"]) == ("-0.5", "-0.54", "-0.46")
 
 
-def test_sdmx_csv_1_0(run):
+def test_sdmx_csv_is_2_0_on_the_sdg_dsd_and_1_0_on_request(run):
     data = exports.estimates_sdmx_csv(run)
     rows = read_csv(data)
-    assert list(rows[0])[:8] == [
-        "DATAFLOW",
-        "SERIES",
-        "REF_AREA",
-        "SEX",
-        "AGE",
-        "TIME_PERIOD",
-        "OBS_VALUE",
-        "UNIT_MEASURE",
-    ]
+    assert list(rows[0])[:6] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REPORTING_TYPE", "SERIES"]
+    assert list(rows[0])[6:19] == [
+        "REF_AREA", "SEX", "AGE", "URBANISATION", "INCOME_WEALTH_QUANTILE", "EDUCATION_LEV", "OCCUPATION",
+        "CUST_BREAKDOWN", "COMPOSITE_BREAKDOWN", "DISABILITY_STATUS", "ACTIVITY", "PRODUCT", "ETHNICITY",
+    ]  # fmt: skip
     by_key = {(r["SEX"], r["AGE"]): r for r in rows}
     total = by_key[("_T", "_T")]
-    assert total["DATAFLOW"] == "VOICESCOUNT:DF_CGD(1.0)"
+    assert (total["STRUCTURE_ID"], total["REF_AREA"]) == ("VOICESCOUNT:DF_SDG_CGD(1.0)", "704")
     assert (total["SERIES"], total["OBS_VALUE"], total["LOWER_BOUND"], total["UPPER_BOUND"]) == (
         "CGD_SOCIAL_PROTECTION", "38.8", "34.8", "42.8",
     )  # fmt: skip
-    assert (total["OBS_STATUS"], total["UNIT_MEASURE"], total["INDICATOR"]) == ("A", "PT", "1.3.1")
+    assert (total["OBS_STATUS"], total["UNIT_MEASURE"], total["UNIT_MULT"], total["INDICATOR"]) == (
+        "A", "PT", "0", "1.3.1",
+    )  # fmt: skip
     assert by_key[("M", "_T")]["OBS_STATUS"] == "U"
     suppressed = by_key[("F", "Y15T24")]
     assert (suppressed["OBS_VALUE"], suppressed["OBS_STATUS"], suppressed["CONF_STATUS"]) == ("", "Q", "C")
     assert suppressed["LOWER_BOUND"] == suppressed["UPPER_BOUND"] == ""
     assert b"43.21" not in data
+    old = read_csv(exports.estimates_sdmx_csv(run, version="1.0"))
+    assert list(old[0])[:3] == ["DATAFLOW", "FREQ", "REPORTING_TYPE"]
+    assert [r["OBS_VALUE"] for r in old] == [r["OBS_VALUE"] for r in rows]
 
 
 def test_sdmx_csv_imports_back_as_official_series(run):
@@ -353,6 +353,7 @@ def test_data_package(run, tmp_path):
     assert names == [
         "README.md",
         "LICENSE",
+        "sdmx-structure.xml",
         f"{folder}/estimates.csv",
         f"{folder}/sdmx.csv",
         f"{folder}/sdmx.xml",

@@ -45,6 +45,9 @@ SDG_BREAKDOWNS = (
 )
 #: Codes that mean "not broken down" in SDMX: total and not applicable.
 NOT_BROKEN_DOWN = {"_T", "_Z", ""}
+#: SDG DSD codes that our code lists spell otherwise: IAEG-SDGs:CL_DISABILITY's ``PWD`` is "Persons
+#: without disability", our ``NPD`` (``publishing.sdmx_sdg.TO_SDG_CODES`` writes them so).
+SDG_CODES = {"DISABILITY_STATUS": {"PWD": "NPD"}}
 
 #: UN M49 numeric codes of the countries VoicesCount coalitions work in (and the UK, whose ONS and
 #: sdg-build samples are test fixtures) → ISO 3166-1 alpha-2. Other codes are kept as given; pass
@@ -203,7 +206,12 @@ def _sdmx_row(number: int, values: dict[str, str], breakdowns: set[str]) -> Obse
     """A row from the flat SDMX names of one observation (dimensions and attributes alike)."""
     series = values.get("SERIES") or values.get("SERIES_CODE") or ""
     indicator = values.get("INDICATOR", "")
-    dims = {d: values[d] for d in values if d in breakdowns}
+    # "_T" / "_Z" say "not broken down" whether or not the code list has them (WG_DIFFICULTY has not).
+    dims = {
+        d: SDG_CODES.get(d, {}).get(values[d], values[d])
+        for d in values
+        if d in breakdowns and values[d] not in NOT_BROKEN_DOWN
+    }
     return ObservationRow(
         number=number,
         indicator=_indicator_code(indicator) if indicator else "",
@@ -388,4 +396,11 @@ def code_lists() -> dict[str, dict[str, Any]]:
         )
         entry["codes"].add(code.code)
         entry["names"][code.name_en.lower()] = code.code
+    if "AGE" in lists:
+        # Age bins are chosen per definition (``Y25T59``): a bin our estimates use is one of our codes,
+        # though the AGE list lacks it, so that our own exports import back.
+        from voicescount.indicators.models import Estimate
+
+        used = Estimate.objects.filter(dimensions__has_key="AGE").values_list("dimensions__AGE", flat=True)
+        lists["AGE"]["codes"] |= set(used.distinct())
     return lists

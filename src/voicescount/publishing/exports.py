@@ -25,8 +25,6 @@ from voicescount.publishing import selectors
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
 
 TOTAL = "_T"
-DATAFLOW = "VOICESCOUNT:DF_CGD(1.0)"
-AGENCY = "VOICESCOUNT"
 #: Breakdown dimensions in the order of the SDG DSD; our other code lists follow alphabetically.
 SDG_ORDER = ("SEX", "AGE", "URBANISATION", "INCOME_WEALTH_QUANTILE", "DISABILITY_STATUS")
 LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
@@ -162,112 +160,28 @@ def estimates_csv(run: EstimateRun, language: str = "en") -> bytes:
 # ---------------------------------------------------------------------------------------- SDMX
 
 
-@per_run
-def _sdmx_observations(run: EstimateRun) -> tuple[list[str], list[dict[str, str]]]:
-    """Flat SDMX rows (dimension and attribute id → value) and the breakdown dimensions used."""
-    definition = run.definition
-    estimates = _estimates(run)
-    lists = _code_lists(estimates)
-    scale = _scale(definition)
-    common = {"SERIES": _series(definition), "REF_AREA": _area(run), "TIME_PERIOD": _period(run)}
-    rows = []
-    for e in estimates:
-        row = {**common, **{name: e.dimensions.get(name, TOTAL) for name in lists}}
-        row.update(UNIT_MEASURE=definition.unit, INDICATOR=definition.indicator.code)
-        if e.suppressed:
-            row.update(OBS_VALUE="", OBS_STATUS="Q", CONF_STATUS="C", COMMENT_OBS=_flag_reason(e, "en"))
-        else:
-            row.update(
-                OBS_VALUE=_number(e.estimate, scale),
-                LOWER_BOUND=_number(e.ci_low, scale),
-                UPPER_BOUND=_number(e.ci_high, scale),
-                OBS_STATUS="U" if e.flag == Estimate.Flag.IMPRECISE else "A",
-                CONF_STATUS="F",
-                COMMENT_OBS=_flag_reason(e, "en"),
-            )
-        rows.append(row)
-    return lists, rows
+def estimates_sdmx_csv(run: EstimateRun, version: str = "2.0") -> bytes:
+    """SDMX-CSV of a run on the extended SDG DSD (:func:`voicescount.publishing.sdmx_data.sdmx_csv`):
+    2.0 by default (read by sdmx1 with our structure), 1.0 (``DATAFLOW`` first) on request."""
+    from voicescount.publishing import sdmx_data
+
+    return sdmx_data.sdmx_csv(run, version)
 
 
-SDMX_ATTRIBUTES = (
-    "UNIT_MEASURE",
-    "LOWER_BOUND",
-    "UPPER_BOUND",
-    "OBS_STATUS",
-    "CONF_STATUS",
-    "COMMENT_OBS",
-    "INDICATOR",
-)
+def sdmx_structure(run: EstimateRun | None = None):
+    """The data structure (``VOICESCOUNT:SDG_CGD``, the SDG DSD extended) and dataflow of every message
+    (:func:`voicescount.publishing.sdmx_sdg.extension_structure`); the same for every run."""
+    from voicescount.publishing import sdmx_sdg
 
-
-@per_run
-def estimates_sdmx_csv(run: EstimateRun, version: str = "1.0") -> bytes:
-    """SDMX-CSV of a run with SDG DSD column names (1.0: ``DATAFLOW`` first; 2.0: ``STRUCTURE``…)."""
-    if version not in ("1.0", "2.0"):
-        raise ValueError(f"version must be '1.0' or '2.0', not {version!r}")
-    lists, observations = _sdmx_observations(run)
-    columns = ["SERIES", "REF_AREA", *lists, "TIME_PERIOD", "OBS_VALUE", *SDMX_ATTRIBUTES]
-    lead = ["DATAFLOW"] if version == "1.0" else ["STRUCTURE", "STRUCTURE_ID", "ACTION"]
-    lead_values = [DATAFLOW] if version == "1.0" else ["dataflow", DATAFLOW, "I"]
-    rows = [lead + columns]
-    rows += [lead_values + [safe_cell(o.get(c, "")) for c in columns] for o in observations]
-    return _csv(rows).encode("utf-8")
-
-
-def sdmx_structure(run: EstimateRun):
-    """The SDMX data structure (DSD) and dataflow of a run's export, built with sdmx1's model."""
-    from sdmx.model import common, v21
-
-    lists, _ = _sdmx_observations(run)
-    agency = common.Agency(id=AGENCY)
-    dsd = v21.DataStructureDefinition(id="CGD", maintainer=agency, version="1.0")
-    for dim in ["SERIES", "REF_AREA", *lists, "TIME_PERIOD"]:
-        dsd.dimensions.getdefault(dim)
-    for attribute in SDMX_ATTRIBUTES:
-        dsd.attributes.getdefault(attribute, related_to=v21.PrimaryMeasureRelationship())
-    dsd.measures.getdefault("OBS_VALUE")
-    flow = v21.DataflowDefinition(id="DF_CGD", maintainer=agency, version="1.0", structure=dsd)
+    dsd, flow, _ = sdmx_sdg.extension_structure()
     return dsd, flow
 
 
-@per_run
 def estimates_sdmx_ml(run: EstimateRun, structure_specific: bool = True) -> bytes:
-    """SDMX-ML 2.1 data message of a run (structure-specific by default, or generic), via ``sdmx.to_xml``."""
-    import sdmx
-    from sdmx import message
-    from sdmx.model import common, v21
+    """SDMX-ML 2.1 data message of a run (:func:`voicescount.publishing.sdmx_data.sdmx_ml`)."""
+    from voicescount.publishing import sdmx_data
 
-    dsd, flow = sdmx_structure(run)
-    _, observations = _sdmx_observations(run)
-    series_dims = [d.id for d in dsd.dimensions.components if d.id != "TIME_PERIOD"]
-    cls = v21.StructureSpecificDataSet if structure_specific else v21.GenericDataSet
-    dataset = cls(structured_by=dsd, described_by=flow)
-    measure = dsd.measures.components[0]
-    series: dict[tuple, tuple[Any, list]] = {}
-    for row in observations:
-        values = tuple(row[d] for d in series_dims)
-        if values not in series:
-            series[values] = (dsd.make_key(common.SeriesKey, dict(zip(series_dims, values, strict=True))), [])
-        attached = {
-            a: common.AttributeValue(value=row[a], value_for=dsd.attributes.get(a))
-            for a in SDMX_ATTRIBUTES
-            if row.get(a)
-        }
-        # A suppressed cell has no value: omitted in structure-specific data, "NaN" (SDMX's missing
-        # value) in generic data, whose writer cannot leave ObsValue out.
-        value = row["OBS_VALUE"] or (None if structure_specific else "NaN")
-        key = common.Key(TIME_PERIOD=row["TIME_PERIOD"])
-        series[values][1].append(
-            v21.Observation(dimension=key, value=value, attached_attribute=attached, value_for=measure)
-        )
-    for series_key, obs in series.values():
-        dataset.add_obs(obs, series_key)
-    header = message.Header(
-        id=f"VOICESCOUNT_RUN_{run.pk}", prepared=run.started, sender=common.Agency(id=AGENCY)
-    )
-    msg = message.DataMessage(header=header, data=[dataset], dataflow=flow)
-    msg.observation_dimension = dsd.dimensions.get("TIME_PERIOD")
-    return sdmx.to_xml(msg, pretty_print=True)
+    return sdmx_data.sdmx_ml(run, structure_specific)
 
 
 # ---------------------------------------------------------------------------------------- Open SDG
@@ -302,9 +216,14 @@ Each folder `<indicator>_<definition>` holds the latest run of one indicator def
   indicator, definition, study, area, period; one column per disaggregation (codes of the SDMX
   SDG code lists, `_T` = total); estimate, se (standard error), ci_low/ci_high (95% interval),
   n (respondents), weighted_n, deff (design effect), flag, flag_reason.
-- `sdmx.csv` — SDMX-CSV 1.0 with SDG DSD column names (DATAFLOW, SERIES, REF_AREA, SEX, AGE, …,
-  TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, LOWER_BOUND, UPPER_BOUND, OBS_STATUS, CONF_STATUS, COMMENT_OBS).
+- `sdmx.csv` — SDMX-CSV 2.0 on the SDG data structure (STRUCTURE, STRUCTURE_ID, ACTION; the 15
+  dimensions of the SDG DSD FREQ, REPORTING_TYPE, SERIES, REF_AREA, SEX, AGE, … PRODUCT; our own breakdowns
+  ETHNICITY, POPULATION_GROUP, …; TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, UNIT_MULT, OBS_STATUS, LOWER_BOUND,
+  UPPER_BOUND, COMMENT_OBS, CONF_STATUS, INDICATOR). REF_AREA: 704 (UN M49) for Viet Nam, ISO 3166-2
+  codes for provinces (`VN-HN` Hà Nội), `VN-GSO-<code>` for provinces ISO has no code for.
 - `sdmx.xml` — the same as an SDMX-ML 2.1 structure-specific data message.
+- `sdmx-structure.xml` — the structure they are on, `VOICESCOUNT:SDG_CGD(1.0)`: the SDG DSD
+  (IAEG-SDGs:SDG 1.14) extended with our breakdowns, and its code lists, to validate them.
 
 The folder `open-sdg/` is an Open SDG data repository (https://open-sdg.org; build it with sdg-build,
 languages `[vi, en]` or `[en]`):
@@ -369,6 +288,9 @@ def data_package(runs: Iterable[EstimateRun], out_path_or_file: str | Path | IO[
 
         write("README.md", README)
         write("LICENSE", LICENSE)
+        from voicescount.publishing import sdmx_sdg
+
+        write("sdmx-structure.xml", sdmx_sdg.structure_xml())
         for run in runs:
             definition = run.definition
             folder = _folder(definition)

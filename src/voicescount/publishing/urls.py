@@ -25,6 +25,8 @@ urlpatterns = [
         "indicators/<indicator:code>/runs/<int:run_id>/download/<str:fmt>/", views.download, name="download"
     ),
     path("open-data/voicescount-open-data.zip", views.data_package, name="data-package"),
+    path("open-data/sdmx/structure.xml", views.sdmx_structure, name="sdmx-structure"),
+    path("open-data/sdmx/sdg-dsd-1.14.xml", views.sdg_dsd, name="sdg-dsd"),
     path("map/", views.province_map, name="map"),
     path("map/provinces-<str:version>.geojson", views.provinces_geojson, name="provinces-geojson"),
     path("studies/", views.study_list, name="studies"),

@@ -189,6 +189,7 @@ def _breakdown_context(run, dims, available, language: str) -> dict:
 DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "sdmx-csv": ("text/csv; charset=utf-8", "sdmx.csv"),
+    "sdmx-csv-1.0": ("text/csv; charset=utf-8", "sdmx-1.0.csv"),
     "sdmx-ml": ("application/xml", "sdmx.xml"),
     "open-sdg": ("text/csv; charset=utf-8", "open-sdg.csv"),
 }
@@ -213,6 +214,7 @@ def download(request, code: str, run_id: int, fmt: str):
     makers = {
         "csv": lambda: exports.estimates_csv(run, language=_language()),
         "sdmx-csv": lambda: exports.estimates_sdmx_csv(run),
+        "sdmx-csv-1.0": lambda: exports.estimates_sdmx_csv(run, version="1.0"),
         "sdmx-ml": lambda: exports.estimates_sdmx_ml(run),
         "open-sdg": lambda: exports.open_sdg_csv(run, language=_language()),
     }
@@ -221,6 +223,24 @@ def download(request, code: str, run_id: int, fmt: str):
     name = f"voicescount-{code}-{run.definition.code}.{extension}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@require_safe
+@cache_control(public=True, max_age=3600)
+def sdmx_structure(request):
+    """The structure our SDMX messages are on (the SDG DSD extended) with its code lists, to validate them."""
+    from voicescount.publishing import sdmx_sdg
+
+    return HttpResponse(sdmx_sdg.structure_xml(), content_type="application/xml")
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def sdg_dsd(request):
+    """The SDG DSD (IAEG-SDGs:SDG 1.14) our structure extends, as the SDMX Global Registry published it."""
+    from voicescount.publishing import sdmx_sdg
+
+    return HttpResponse(sdmx_sdg.SDG_DSD_FILE.read_bytes(), content_type="application/xml")
 
 
 @require_safe
