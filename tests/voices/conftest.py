@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from voicescount.accounts.demo import create_demo_accounts
 from voicescount.accounts.models import Organisation
@@ -19,6 +20,13 @@ TRANSCRIPT = (
     "Muốn hỏi thêm thì gọi chị ấy số 0912 345 678.\n"
     "Nhiều chị em nói trạm y tế chỉ mở buổi sáng, người cao tuổi phải đi bộ hai tiếng.\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are checked in English (the site's default language is Vietnamese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

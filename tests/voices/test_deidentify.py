@@ -137,7 +137,7 @@ def test_proposals_carry_offsets_kind_and_confidence():
     proposals = propose_redactions(text, "vi", offset=100)
     first = proposals[0]
     assert (first.entity, text[first.start - 100 : first.end - 100]) == ("PERSON", "Nguyễn Thị Lan")
-    assert 0.4 <= first.score <= 1 and first.replacement == "[name]"
+    assert 0.4 <= first.score <= 1 and first.replacement == "[tên]"
     assert [p.start for p in proposals] == sorted(p.start for p in proposals)
 
 

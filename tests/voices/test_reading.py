@@ -60,8 +60,8 @@ def test_odt_paragraphs_spans_and_spaces():
         ("fgd.txt", b" \n\t\n", "holds no text"),
         ("fgd.txt", b"a" * (MAX_FILE_BYTES + 1), "files up to 2 MB"),
         ("fgd.pdf", b"%PDF-1.4", "is not a TXT, DOCX or ODT file"),
-        ("fgd.docx", b"not a zip", "cannot be read as a DOCX document"),
-        ("fgd.odt", b"PK\x03\x04broken", "cannot be read as a ODT document"),
+        ("fgd.docx", b"not a zip", "is not a valid DOCX file"),
+        ("fgd.odt", b"PK\x03\x04broken", "is not a valid ODT file"),
     ],
 )
 def test_bad_files_refused_with_the_reason(name, data, message):

@@ -25,7 +25,7 @@ def test_reviewed_excerpt_shows_with_redactions_applied(source, users):
     excerpt = reviewed_excerpt(source, users)
     [shown] = publishable_excerpts()
     assert shown.pk == excerpt.pk and not shown.is_paraphrase
-    assert shown.text == "Chị [name], [age], ở [place] kể"
+    assert shown.text == "Chị [tên], [tuổi], ở [địa danh] kể"
     assert (shown.language, shown.source_type, shown.study_id) == ("vi", "focus_group", source.study_id)
 
 

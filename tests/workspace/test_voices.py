@@ -57,7 +57,7 @@ def test_analyst_adds_a_source_from_a_file_and_makes_an_excerpt(signed_in, demo_
     [
         ("fgd.txt", "Trạm y tế".encode("utf-16"), "is not UTF-8 text"),
         ("fgd.txt", b"   \n", "holds no text"),
-        ("fgd.docx", b"not a document", "cannot be read as a DOCX document"),
+        ("fgd.docx", b"not a document", "is not a valid DOCX file"),
         ("fgd.pdf", b"%PDF", "is not a TXT, DOCX or ODT file"),
     ],
 )

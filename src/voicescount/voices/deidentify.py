@@ -25,6 +25,15 @@ LANGUAGES = ("vi", "en")
 SCORE_THRESHOLD = 0.4
 """Proposals below this confidence are dropped (a bare 9-digit number without context, 0.3, is one)."""
 
+REPLACEMENTS_VI = {
+    "PERSON": "[tên]",
+    "PHONE_NUMBER": "[số điện thoại]",
+    "NATIONAL_ID": "[số giấy tờ]",
+    "AGE": "[tuổi]",
+    "LOCATION": "[địa danh]",
+    "EMAIL_ADDRESS": "[e-mail]",
+}
+"""What stands in place of redacted words in a Vietnamese source (the text is shown in its own language)."""
 REPLACEMENTS = {
     "PERSON": "[name]",
     "PHONE_NUMBER": "[phone]",
@@ -201,10 +210,12 @@ class Proposal:
     end: int
     entity: str
     score: float
+    replacement: str
 
-    @property
-    def replacement(self) -> str:
-        return REPLACEMENTS.get(self.entity, "[…]")
+
+def replacement_for(entity: str, language: str) -> str:
+    """The default stand-in for redacted words of kind ``entity`` in a text in ``language``."""
+    return (REPLACEMENTS_VI if language == "vi" else REPLACEMENTS).get(entity, "[…]")
 
 
 @lru_cache(maxsize=1)
@@ -227,12 +238,15 @@ def propose_redactions(text: str, language: str, offset: int = 0) -> list[Propos
     """
     lang = language if language in LANGUAGES else "en"
     results = analyzer().analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD)
-    merged: list[Proposal] = []
+    merged: list[tuple[int, int, str, float]] = []
     for r in sorted(results, key=lambda r: (r.start, -r.end)):
-        if merged and r.start < merged[-1].end:
-            last = merged[-1]
-            entity, score = (r.entity_type, r.score) if r.score > last.score else (last.entity, last.score)
-            merged[-1] = Proposal(last.start, max(last.end, r.end), entity, score)
+        if merged and r.start < merged[-1][1]:
+            start, end, entity, score = merged[-1]
+            entity, score = (r.entity_type, r.score) if r.score > score else (entity, score)
+            merged[-1] = (start, max(end, r.end), entity, score)
         else:
-            merged.append(Proposal(r.start, r.end, r.entity_type, r.score))
-    return [Proposal(p.start + offset, p.end + offset, p.entity, round(p.score, 2)) for p in merged]
+            merged.append((r.start, r.end, r.entity_type, r.score))
+    return [
+        Proposal(start + offset, end + offset, entity, round(score, 2), replacement_for(entity, language))
+        for start, end, entity, score in merged
+    ]

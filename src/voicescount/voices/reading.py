@@ -79,7 +79,7 @@ def read_source_file(name: str, data: bytes) -> tuple[str, str]:
 
 def _not_a(name: str, kind: str) -> SourceFileError:
     return SourceFileError(
-        _("%(name)s cannot be read as a %(kind)s document.") % {"name": name, "kind": kind}
+        _("%(name)s cannot be read: it is not a valid %(kind)s file.") % {"name": name, "kind": kind}
     )
 
 

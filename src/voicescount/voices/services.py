@@ -22,7 +22,7 @@ from voicescount.collection.models import AuditEntry, Study
 from voicescount.collection.study_service import POPULATION_GROUP
 from voicescount.framework.models import Code
 from voicescount.geography.models import Area
-from voicescount.voices.deidentify import REPLACEMENTS, propose_redactions
+from voicescount.voices.deidentify import propose_redactions, replacement_for
 from voicescount.voices.models import Consent, Excerpt, Redaction, Source
 from voicescount.voices.reading import check_text
 
@@ -242,7 +242,7 @@ def add_redaction(
         raise VoicesError(_("Select words inside the excerpt."))
     if entity not in Redaction.Entity.values:
         raise VoicesError(_("Choose what kind of personal detail it is."), "entity")
-    replacement = (replacement or REPLACEMENTS.get(entity, "[…]")).strip()[:60]
+    replacement = (replacement or replacement_for(entity, excerpt.source.language)).strip()[:60]
     _back_to_draft(excerpt)
     with transaction.atomic():
         redaction = Redaction.objects.create(
