@@ -13,8 +13,9 @@ from voicescount.collection import import_service
 from voicescount.demo.load import load_demo_study
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "voicescount"
-ASSEMBLY = {"import_records", "read_records", "form_check_for", "checker_for"}
-"""What assembling an import takes; only the service (and the modules defining them) may call these."""
+ASSEMBLY = {"import_records", "read_records", "form_check_for"}
+"""What assembling an import takes; only the service (and the modules defining them) may call these. (A
+checker alone may be used elsewhere: the quarantine page checks one corrected record with it.)"""
 ALLOWED = {"collection/import_service.py", "collection/batches.py", "collection/importing.py"}
 
 

@@ -308,3 +308,20 @@ def test_roles_naming_no_question_or_no_role_are_refused(signed_in, plain_study)
         "phone_number": "personal",
         "age": "dimension:AGE",
     }
+
+
+def test_the_studys_design_proposes_the_roles_of_its_variables(plain_study):
+    # A new study whose design names the demo form's commune as its PSU: the first upload proposes that
+    # role (names alone suggest commune is an area to break results down by).
+    plain_study.weight_variable, plain_study.strata_variable, plain_study.psu_variable = (
+        "weight",
+        "stratum",
+        "commune",
+    )
+    plain_study.save()
+    content = (demo_load.PACKAGE / "forms" / "vn_cgd_2022.xlsx").read_bytes()
+    proposed = review.preview_upload(plain_study, "vn_cgd_2022.xlsx", content).roles
+    assert (proposed["weight"], proposed["stratum"], proposed["commune"]) == ("weight", "stratum", "psu")
+    plain_study.psu_variable = ""
+    plain_study.save()
+    assert review.preview_upload(plain_study, "vn_cgd_2022.xlsx", content).roles["commune"] != "psu"

@@ -117,13 +117,16 @@ def _parse(filename: str, content: bytes) -> FormDefinition:
     return definition
 
 
-def _proposals(definition: FormDefinition, previous: Instrument | None) -> tuple[dict, dict]:
+def _proposals(study: Study, definition: FormDefinition, previous: Instrument | None) -> tuple[dict, dict]:
     """Roles and special questions to propose: the previous version's where its questions are still
-    there (the coordinator reviewed them), else what names and types suggest."""
+    there (the coordinator reviewed them), else the role the study's sampling design gives a question
+    (its weight, strata, PSU, fpc), else what names and types suggest."""
     roles = suggest_roles(definition)
+    names = set(answer_questions(definition))
+    design = design_of(study).as_dict()
+    roles |= {design[e]: role for e, role in DESIGN_ROLES.items() if design.get(e) and design[e] in names}
     special = detect_special_questions(definition)
     if previous is not None:
-        names = set(answer_questions(definition))
         known = set(answer_questions(previous.definition or {}))
         roles = {name: role for name, role in roles.items() if name not in known}
         roles |= {name: role for name, role in (previous.roles or {}).items() if name in names}
@@ -137,7 +140,7 @@ def _review(study: Study, filename: str, content: bytes, roles: dict[str, str] |
     definition = _parse(filename, content)
     form_id, version = definition["form_id"], definition["version"]
     previous = latest_instrument(study, form_id, other_than=version)
-    proposed_roles, special = _proposals(definition, previous)
+    proposed_roles, special = _proposals(study, definition, previous)
     roles = proposed_roles if roles is None else roles
     changes, added = compare_versions(previous, definition, roles) if previous else ([], [])
     return UploadPreview(
