@@ -53,10 +53,13 @@ def test_head_on_a_signed_in_page(client, published, django_user_model):  # noqa
         user=user, organisation=published.definition.study.organisation, role="coordinator"
     )
     client.force_login(user)
-    url = f"/en/studies/{published.definition.study.slug}/indicators/"
+    slug = published.definition.study.slug
+    url = f"/en/workspace/studies/{slug}/results/"  # where the former indicators page leads
     got, head = client.get(url), client.head(url)
     assert got.status_code == 200
     assert (head.status_code, head.content) == (200, b"")
+    former = f"/en/studies/{slug}/indicators/"
+    assert (client.head(former).status_code, client.head(former)["Location"]) == (302, url)
 
 
 def test_other_methods_are_still_refused(client, published):  # noqa: F811
