@@ -50,6 +50,8 @@ def test_analyst_adds_a_source_from_a_file_and_makes_an_excerpt(signed_in, demo_
     review = client.get(response["Location"]).content.decode()
     assert '<mark class="redaction decision-proposed" title="Name">Nguyễn Thị Lan</mark>' in review
     assert "Mark as reviewed" not in review  # analysts decide, coordinators sign off
+    assert "Nothing yet: decide every proposed redaction first." in review
+    assert 'class="voices-shown"' not in review  # no preview while a proposal is undecided
 
 
 @pytest.mark.parametrize(
