@@ -121,7 +121,8 @@ def sdmx_csv(run: EstimateRun, version: str = "2.0") -> bytes:
 
 
 def _structure():
-    return memo(("sdmx_extension",), sdmx_sdg.extension_structure)
+    # The components, not the code lists, are what writing needs (sdmx_sdg.extension_structure).
+    return memo(("sdmx_extension_components",), lambda: sdmx_sdg.extension_structure(complete=False))
 
 
 @per_run

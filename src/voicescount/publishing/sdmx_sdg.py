@@ -194,16 +194,18 @@ def published_codes() -> dict[str, dict[str, str]]:
     return used
 
 
-def extension_structure():
+def extension_structure(complete: bool = True):
     """The structures a receiver needs to validate our messages: ``(dsd, dataflow, code lists)``.
 
     Built from the SDG DSD, our code lists, the geography tables and the published runs (so that every
-    series, area and code a published message carries is in a code list).
+    series, area and code a published message carries is in a code list). ``complete=False`` leaves the
+    published runs' codes out of the code lists: the same components, enough to write a data message
+    without reading every published estimate.
     """
     from sdmx.model import common, v21
 
     sdg = sdg_dsd()
-    used = published_codes()
+    used = published_codes() if complete else {"SERIES": {}, "UNIT_MEASURE": {}}
     agency = common.Agency(id=AGENCY)
     dsd = v21.DataStructureDefinition(
         id=EXTENSION_ID,
