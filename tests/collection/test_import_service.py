@@ -231,3 +231,30 @@ def test_another_version_of_the_form_is_refused_naming_row_and_field(instrument,
         run_checked(instrument, [*good, late], coordinator)
     assert Submission.objects.count() == 0
     assert run_checked(instrument, good, coordinator).accepted == 3
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_later_record_of_a_withdrawn_respondent_keeps_only_a_trace(instrument, coordinator, workers):
+    # A respondent withdrew; a later export brings a new interview of theirs (another instance id):
+    # it is stored as the withdrawal leaves their earlier one — no answer, no personal field — and
+    # stays out of every estimate. Other respondents of the same batch are stored as usual.
+    run(instrument, [rec(1)], coordinator)
+    respondent = Submission.objects.get(instance_id="uuid:1").respondent
+    services.withdraw_consent(instrument.study, respondent, user=coordinator)
+    later = RawRecord(
+        source="kobo-json",
+        locator="results[0]",
+        values=rec(1).values,
+        instance_id="uuid:1-again",
+        raw=rec(1).values,
+    )
+    report = batches.import_records(
+        instrument, [later, rec(2)], checker=check_age, source="kobo-json", user=coordinator, workers=workers
+    )
+    assert (report.accepted, report.quarantined, report.withdrawn_traces) == (2, 0, 1)
+    assert [n["code"] for n in report.notes if n["code"] == "consent_withdrawn"] == ["consent_withdrawn"]
+    trace = Submission.objects.get(instance_id="uuid:1-again")
+    assert trace.consent_status == Submission.ConsentStatus.WITHDRAWN
+    assert (trace.values, trace.raw, trace.meta, trace.personal) == ({}, {}, {}, None)
+    in_analysis = Submission.objects.filter(study=instrument.study).in_analysis()
+    assert set(in_analysis.values_list("instance_id", flat=True)) == {"uuid:2"}

@@ -33,6 +33,7 @@ from voicescount.collection.errors import ImportFileError
 from voicescount.collection.locks import DEFAULT_WAIT, import_transaction
 from voicescount.collection.models import (
     AuditEntry,
+    ConsentRecord,
     ImportBatch,
     Instrument,
     QuarantinedRecord,
@@ -304,7 +305,7 @@ def import_records(
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         report.batch_id = batch.pk
-        writer = SubmissionWriter()
+        writer = SubmissionWriter(withdrawn=withdrawn_respondents(study))
         preparer = _Preparer(
             instrument=instrument,
             checker=checker,
@@ -324,6 +325,16 @@ def import_records(
                 if number % GC_EVERY == 0:
                     gc.collect(0)
         report.notes = _merged_notes(ahead.final) if ahead is not None else preparer.notes()
+        if report.withdrawn_traces:
+            report.notes.append(
+                {
+                    "field": "",
+                    "code": "consent_withdrawn",
+                    "count": report.withdrawn_traces,
+                    "message": "Records of respondents who had withdrawn consent: kept as a trace, without "
+                    "their answers, and left out of every estimate.",
+                }
+            )
         batch.received = report.received
         batch.accepted = report.accepted
         batch.duplicates = report.duplicates
@@ -351,6 +362,16 @@ def _merged_notes(per_worker: list[list[dict[str, Any]]]) -> list[dict[str, Any]
             elif "count" in note:
                 merged[key]["count"] = merged[key].get("count", 0) + note["count"]
     return list(merged.values())
+
+
+def withdrawn_respondents(study: Study) -> frozenset[str]:
+    """Pseudonyms of the study's respondents whose latest consent record is a withdrawal: a record of
+    theirs imported later is stored only as a trace (``SubmissionWriter.withdrawn_trace``)."""
+    latest: dict[str, str] = {}
+    records = ConsentRecord.objects.filter(study=study).exclude(respondent="").order_by("recorded", "pk")
+    for respondent, kind in records.values_list("respondent", "kind"):
+        latest[respondent] = kind
+    return frozenset(r for r, kind in latest.items() if kind == ConsentRecord.Kind.WITHDRAWN)
 
 
 def _store_chunk(
@@ -415,6 +436,9 @@ def _store_chunk(
             if len(report.reasons) < ImportReport.MAX_REASONS:
                 report.reasons.append({"locator": locator, "issues": issues})
             continue
+        if writer.withdrawn and stored[0] in writer.withdrawn:
+            stored = writer.withdrawn_trace(stored)
+            report.withdrawn_traces += 1
         rows.append(writer.row(ids, instance_id, key, stored, created))
         if key in waiting:
             resolved.append(waiting[key])

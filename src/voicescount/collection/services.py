@@ -82,6 +82,8 @@ class ImportReport:
     notes: list[dict[str, Any]] = field(default_factory=list)
     """Non-blocking findings of the checker over the whole batch, each once with a count (labels
     mapped to codes, rules not checked): field, code, message[, count]."""
+    withdrawn_traces: int = 0
+    """Accepted records of respondents who had withdrawn consent: stored as a trace, without answers."""
 
     MAX_REASONS = 1000
 

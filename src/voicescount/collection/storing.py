@@ -195,7 +195,8 @@ def _scan(values: dict[Any, Any], name: str, first: bool) -> Any:
 class SubmissionWriter:
     """Rows of ``Submission`` for one import, written a chunk at a time on the default connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, withdrawn: frozenset[str] = frozenset()) -> None:
+        self.withdrawn = withdrawn  # pseudonyms of respondents who withdrew consent
         meta = Submission._meta
         quote = connection.ops.quote_name
         self.vendor = connection.vendor
@@ -226,6 +227,21 @@ class SubmissionWriter:
             "[]",
             personal,
             self.given,
+        )
+
+    def withdrawn_trace(self, stored: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``stored`` of a respondent who withdrew consent as ``withdraw_consent`` leaves a submission:
+        the row says a record came, with no answer, no personal field, consent withdrawn."""
+        respondent, submitted_at, *_rest = stored
+        return (
+            respondent,
+            submitted_at,
+            "{}",
+            "{}",
+            "{}",
+            "[]",
+            None,
+            Submission.ConsentStatus.WITHDRAWN.value,
         )
 
     def row(
