@@ -65,6 +65,9 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
         _("Added a form"),
         _("Added the form %(form_id)s (version %(version)s)"),
     ),
+    "voice_source_added": (_("Added a qualitative source"), None),
+    "excerpt_consent_changed": (_("Changed what may be published of an excerpt"), None),
+    "excerpt_reviewed": (_("Reviewed an excerpt for publication"), None),
     "server_connection_created": (_("Connected the study to a data collection server"), None),
     "official_imported": (
         _("Imported official statistics"),
