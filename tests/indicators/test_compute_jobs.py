@@ -120,8 +120,8 @@ def test_a_running_job_without_its_worker_is_failed(data_dir, django_user_model,
         code_version="t",
         created_by=coordinator,
     )
+    status = compute_jobs.job_status(job)
     with translation.override("en"):  # problems are in the user's language (the default is Vietnamese)
-        status = compute_jobs.job_status(job)
-    assert status.job.status == "failed" and status.problems == [compute_jobs.WORKER_GONE]
+        assert status.job.status == "failed" and status.problems == [compute_jobs.WORKER_GONE]
     assert status.job.runs.count() == 1 and status.percent == 100
     assert not compute_jobs.lock_path(job).exists() and compute_jobs.fail_abandoned_jobs() == 0
