@@ -112,9 +112,7 @@ def test_open_sdg_csv_from_ons_maps_sex_labels_and_skips_unknown_ages():
     summary = import_official(DATA / "indicator_1-2-1.csv", "open-sdg", source="ONS", mapping={"area": "GB"})
     assert summary.created == 3
     assert len(summary.skipped) == 18
-    assert (
-        summary.skipped[0] == "row 3: AGE=15 and under is not a code of AGE (map it with mapping['codes'])"
-    )
+    assert summary.skipped[0] == "row 3: AGE=15 and under is not a code of AGE (map it with mapping['codes'])"
     assert observations(source="ONS") == {
         ("1.2.1", "GB", "2017", "_T"): 17.0,
         ("1.2.1", "GB", "2017", "SEX=M"): 16.1,

@@ -129,21 +129,25 @@ def _definition(definition: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"code": definition.code, "indicator": definition.indicator.code}
     if definition.indicator.framework.code != GLOBAL:
         out["framework"] = definition.indicator.framework.code
-    return out | {
-        "title": _text(definition, "title"),
-        "kind": definition.kind,
-        "universe": definition.universe,
-        "numerator": definition.numerator,
-        "value": definition.value,
-        "denominator": definition.denominator,
-        "unit": definition.unit,
-        "dimensions": canonical(definition.dimensions or []),
-        "intersections": definition.intersections or [],
-        "direction": definition.direction,
-        "reference_period": definition.reference_period,
-        "notes": _text(definition, "notes"),
-        "public": definition.is_public,
-    } | _interval_method(definition)
+    return (
+        out
+        | {
+            "title": _text(definition, "title"),
+            "kind": definition.kind,
+            "universe": definition.universe,
+            "numerator": definition.numerator,
+            "value": definition.value,
+            "denominator": definition.denominator,
+            "unit": definition.unit,
+            "dimensions": canonical(definition.dimensions or []),
+            "intersections": definition.intersections or [],
+            "direction": definition.direction,
+            "reference_period": definition.reference_period,
+            "notes": _text(definition, "notes"),
+            "public": definition.is_public,
+        }
+        | _interval_method(definition)
+    )
 
 
 def _interval_method(definition: Any) -> dict[str, str]:

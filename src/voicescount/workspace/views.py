@@ -21,7 +21,9 @@ def home(request):
             "can": allowed(request.user, organisation),
             "studies": Study.objects.filter(organisation=organisation).order_by("-period_start", "title_en"),
         }
-        for organisation in Organisation.objects.filter(pk__in=ids).select_related("coalition").order_by("name")
+        for organisation in Organisation.objects.filter(pk__in=ids)
+        .select_related("coalition")
+        .order_by("name")
     ]
     return render(request, "workspace/home.html", {"organisations": organisations})
 
