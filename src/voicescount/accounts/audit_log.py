@@ -69,6 +69,9 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
     "excerpt_consent_changed": (_("Changed what may be published of an excerpt"), None),
     "excerpt_reviewed": (_("Reviewed an excerpt for publication"), None),
     "server_connection_created": (_("Connected the study to a data collection server"), None),
+    "server_connection_removed": (_("Removed a data collection server from the study"), None),
+    "server_push_secret_made": (_("Made a new push secret for a KoboToolbox server"), None),
+    "server_pull_requested": (_("Asked for a pull of new submissions from a server"), None),
     "official_imported": (
         _("Imported official statistics"),
         _("Imported %(rows)s rows of official statistics (%(skipped)s skipped)"),

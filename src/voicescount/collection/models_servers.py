@@ -74,8 +74,20 @@ class ServerPull(models.Model):
     since = models.DateTimeField(
         null=True, blank=True, help_text=_("Submissions newer than this were asked for.")
     )
+
+    class Stage(models.TextChoices):
+        FETCHING = "fetching", _("Reading the server's pages")
+        STORING = "storing", _("Storing the submissions")
+
+    stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
     pages = models.PositiveIntegerField(default=0)
-    received = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0, help_text=_("New submissions read so far."))
+    read = models.PositiveIntegerField(
+        default=0, help_text=_("Submissions read so far, new or already held.")
+    )
+    expected = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Submissions the server said it would send (its count).")
+    )
     batch = models.OneToOneField(
         "collection.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="server_pull"
     )
@@ -95,3 +107,15 @@ class ServerPull(models.Model):
     def ended(self) -> bool:
         """Done or failed."""
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """How far the pull has got: reading pages up to 90 (by the server's count, when it gave one),
+        storing them 95, ended 100."""
+        if self.ended:
+            return 100
+        if self.stage == self.Stage.STORING:
+            return 95
+        if self.expected:
+            return min(90, 90 * self.read // self.expected)
+        return 0

@@ -15,6 +15,7 @@ urlpatterns = [
     path("workspace/", include("voicescount.workspace.urls_results")),
     path("workspace/", include("voicescount.workspace.urls_official")),
     path("workspace/", include("voicescount.workspace.urls_voices")),
+    path("workspace/", include("voicescount.workspace.urls_servers")),
     # After the parts: "studies/new/" (a part's address) is not a study called "new".
     path("workspace/studies/<slug:slug>/", views.study, name="study"),
 ]

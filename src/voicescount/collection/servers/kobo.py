@@ -30,11 +30,22 @@ class Fetched:
     """What a pull read from its server: pages, and the newest submission time among them."""
 
     pages: int = 0
+    read: int = 0
+    expected: int | None = None
+    """How many submissions the server said the pull would get (Kobo's ``count``, ``@odata.count``)."""
     newest: dt.datetime | None = None
 
     def saw(self, when: dt.datetime | None) -> None:
         if when is not None and (self.newest is None or when > self.newest):
             self.newest = when
+
+    def counted(self, count: Any) -> None:
+        if self.expected is None and isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            self.expected = count
+
+
+OnPage = Callable[[Fetched, int], None]
+"""Called after each page with what was read so far and how many submissions the spool holds."""
 
 
 def kobo_time(when: dt.datetime) -> str:
@@ -61,6 +72,7 @@ def pull_into(
     spool: Spool,
     seen: Callable[[str | None, dt.datetime | None], bool],
     session: requests.Session | None = None,
+    on_page: OnPage | None = None,
 ) -> Fetched:
     """Write the submissions newer than ``since`` to ``spool``, leaving out those ``seen(instance_id,
     submitted_at)`` says are stored; raises ``ServerError`` (nothing was imported)."""
@@ -74,6 +86,7 @@ def pull_into(
         results = page.get("results") if isinstance(page, dict) else None
         if not isinstance(results, list):
             raise ServerError("The server's answer is not a page of submissions (no 'results' list).")
+        fetched.counted(page.get("count"))
         for item in results:
             if not isinstance(item, dict):
                 raise ServerError(f"A submission on page {fetched.pages + 1} is not a JSON object.")
@@ -82,6 +95,9 @@ def pull_into(
             if not seen(instance_id_from(item), when):
                 spool.add(item)
         fetched.pages += 1
+        fetched.read += len(results)
+        if on_page is not None:
+            on_page(fetched, spool.count)
         url, params = page.get("next"), None
         if url is not None and not isinstance(url, str):
             raise ServerError("The server's 'next' link is not an address.")

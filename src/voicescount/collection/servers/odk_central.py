@@ -32,7 +32,7 @@ from voicescount.collection.servers.fetch import (
     Spool,
     fetch_json,
 )
-from voicescount.collection.servers.kobo import Fetched
+from voicescount.collection.servers.kobo import Fetched, OnPage
 
 
 def odata_time(when: dt.datetime) -> str:
@@ -84,6 +84,7 @@ def pull_into(
     spool: Spool,
     seen: Callable[[str | None, dt.datetime | None], bool],
     session: requests.Session | None = None,
+    on_page: OnPage | None = None,
 ) -> Fetched:
     """Write the submissions newer than ``since`` to ``spool`` (less those ``seen`` says are stored);
     raises ``ServerError`` (nothing was imported)."""
@@ -101,6 +102,7 @@ def pull_into(
                 raise ServerError(
                     "The server's answer is not an OData page of submissions (no 'value' list)."
                 )
+            fetched.counted(page.get("@odata.count"))
             for item in value:
                 if not isinstance(item, dict):
                     raise ServerError(f"A submission on page {fetched.pages + 1} is not a JSON object.")
@@ -110,6 +112,9 @@ def pull_into(
                 if not seen(instance_id_from({"__id": item.get("__id")}), when):
                     spool.add(item)
             fetched.pages += 1
+            fetched.read += len(value)
+            if on_page is not None:
+                on_page(fetched, spool.count)
             url, params = page.get("@odata.nextLink"), None
             if url is not None and not isinstance(url, str):
                 raise ServerError("The server's '@odata.nextLink' is not an address.")

@@ -33,7 +33,7 @@ from django_tasks import task
 from voicescount.accounts.permissions import Action, require
 from voicescount.collection import import_service
 from voicescount.collection.errors import CollectionError
-from voicescount.collection.models import ServerConnection, ServerPull, Submission
+from voicescount.collection.models import AuditEntry, ServerConnection, ServerPull, Submission
 from voicescount.collection.servers import kobo, odk_central
 from voicescount.collection.servers.fetch import ServerError, Spool
 
@@ -43,6 +43,8 @@ WORKER_GONE = gettext_noop(
     "The pull stopped before it finished (the worker process ended); nothing from it was stored. Pull again."
 )
 UNEXPECTED = gettext_noop("The pull failed unexpectedly (%(error)s); nothing from it was stored.")
+UNCLAIMED_AFTER = 15.0
+"""Seconds a pull may wait for a worker before its page asks whether one runs."""
 SCHEDULE_EVERY = 30.0
 """Seconds between two looks of the scheduler for connections due a pull."""
 
@@ -82,11 +84,16 @@ def enqueue_pull(
     live = connection.pulls.filter(status__in=LIVE).first()
     if live is not None:
         return live
-    pull = ServerPull.objects.create(
-        connection=connection,
-        requested_by=user if getattr(user, "is_authenticated", False) else None,
-        scheduled=scheduled,
-    )
+    requested_by = user if getattr(user, "is_authenticated", False) else None
+    pull = ServerPull.objects.create(connection=connection, requested_by=requested_by, scheduled=scheduled)
+    if requested_by is not None:
+        AuditEntry.objects.create(
+            actor=requested_by,
+            study=connection.study,
+            organisation=connection.study.organisation,
+            action="server_pull_requested",
+            details={"connection": connection.pk, "pull": pull.pk},
+        )
     if queue:
         pull.task_id = str(run_pull_job.enqueue(pull.pk).id)
         ServerPull.objects.filter(pk=pull.pk).update(task_id=pull.task_id)
@@ -186,10 +193,24 @@ def _pull(pull: ServerPull) -> None:
     fmt, list_key = FORMATS[connection.kind]
     name = f"{connection.kind}-pull-{pull.pk}.json"
     pull.since = since
+
+    def on_page(fetched, received: int) -> None:
+        """Progress after each page (of up to ``fetch.PAGE_SIZE`` submissions), kept on the pull's row."""
+        pull.stage, pull.pages, pull.read = ServerPull.Stage.FETCHING, fetched.pages, fetched.read
+        pull.received, pull.expected = received, fetched.expected
+        ServerPull.objects.filter(pk=pull.pk).update(
+            stage=pull.stage, pages=pull.pages, read=pull.read, received=received, expected=pull.expected
+        )
+
+    ServerPull.objects.filter(pk=pull.pk).update(stage=ServerPull.Stage.FETCHING, since=since)
     with Spool(name, list_key) as spool:
-        fetched = PULLERS[connection.kind](connection, since, spool, _seen_at(connection, since))
+        fetched = PULLERS[connection.kind](
+            connection, since, spool, _seen_at(connection, since), on_page=on_page
+        )
         spool.finish()
-        pull.pages, pull.received = fetched.pages, spool.count
+        on_page(fetched, spool.count)  # also when the server sent no page
+        pull.stage = ServerPull.Stage.STORING
+        ServerPull.objects.filter(pk=pull.pk).update(stage=pull.stage)
         if spool.count:
             report = import_service.import_file(
                 connection.instrument,
@@ -212,19 +233,54 @@ def _finish(pull: ServerPull, *, error: str = "") -> None:
     if error:
         pull.batch_id = None
     pull.finished = timezone.now()
-    pull.save(update_fields=["status", "error", "since", "pages", "received", "batch", "finished"])
+    pull.stage = ""
+    pull.save(
+        update_fields=[
+            "status",
+            "error",
+            "since",
+            "pages",
+            "read",
+            "received",
+            "expected",
+            "batch",
+            "stage",
+            "finished",
+        ]
+    )
+
+
+def fail_if_abandoned(pull: ServerPull) -> bool:
+    """Mark ``pull`` failed if it is running but no worker holds its lock; whether it was."""
+    if pull.status != ServerPull.Status.RUNNING:
+        return False
+    with _held(pull) as held:
+        if not held:
+            return False
+        return bool(
+            ServerPull.objects.filter(pk=pull.pk, status=ServerPull.Status.RUNNING).update(
+                status=ServerPull.Status.FAILED, error=WORKER_GONE, finished=timezone.now(), stage=""
+            )
+        )
 
 
 def fail_abandoned_pulls() -> int:
     """Mark failed the running pulls whose worker has gone (their lock is free); how many."""
-    failed = 0
-    for pull in ServerPull.objects.filter(status=ServerPull.Status.RUNNING):
-        with _held(pull) as held:
-            if held:
-                failed += ServerPull.objects.filter(pk=pull.pk, status=ServerPull.Status.RUNNING).update(
-                    status=ServerPull.Status.FAILED, error=WORKER_GONE, finished=timezone.now()
-                )
-    return failed
+    return sum(
+        fail_if_abandoned(pull) for pull in ServerPull.objects.filter(status=ServerPull.Status.RUNNING)
+    )
+
+
+def pull_status(pull: ServerPull) -> ServerPull:
+    """``pull`` as it stands now (for its page): read again, failed first if its worker has gone."""
+    fail_if_abandoned(pull)
+    pull.refresh_from_db()
+    return pull
+
+
+def unclaimed(pull: ServerPull, after: float = UNCLAIMED_AFTER) -> bool:
+    """Queued for longer than ``after`` seconds: is a worker running?"""
+    return pull.status == ServerPull.Status.QUEUED and (timezone.now() - pull.created).total_seconds() > after
 
 
 def schedule_forever(every: float = SCHEDULE_EVERY) -> None:
