@@ -10,7 +10,14 @@ import json
 import pytest
 from django.utils import translation
 
-from tests.collection.server_fakes import KOBO_TOKEN, ODK_EMAIL, ODK_PASSWORD, kobo_recorded, odk_recorded, serving
+from tests.collection.server_fakes import (
+    KOBO_TOKEN,
+    ODK_EMAIL,
+    ODK_PASSWORD,
+    kobo_recorded,
+    odk_recorded,
+    serving,
+)
 from tests.collection.test_server_pulls import SIMPLE, TREES
 from voicescount.accounts.models import Organisation
 from voicescount.collection.models import (
@@ -278,7 +285,9 @@ def test_a_pull_whose_worker_died_is_shown_failed(trees, signed_in, settings):
     client = signed_in("coordinator")
     add_kobo(client, trees, "https://kf.kobotoolbox.org")
     connection = ServerConnection.objects.get(study=trees)
-    pull = ServerPull.objects.create(connection=connection, status=ServerPull.Status.RUNNING, stage="fetching")
+    pull = ServerPull.objects.create(
+        connection=connection, status=ServerPull.Status.RUNNING, stage="fetching"
+    )
     with translation.override("en"):
         page = client.get(f"/en/workspace/studies/{trees.slug}/servers/pulls/{pull.pk}/").content.decode()
     assert "the worker process ended" in page
