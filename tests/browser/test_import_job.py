@@ -6,18 +6,10 @@ Vietnamese, without a JavaScript error."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ISOLATED_ENV, missing_browser_requirement
+from tests.browser.conftest import missing_browser_requirement
 from tests.browser.test_sign_in import fill_sign_in_form
 from voicescount.accounts.demo import DEMO_PASSWORD
 
@@ -33,56 +25,6 @@ WORDS = {
     "en": {"done": "Done", "received": "Received: 3000"},
     "vi": {"done": "Hoàn tất", "received": ": 3000"},
 }
-
-
-def answering(url: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text(errors="replace")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"voicescount demo did not answer {url}:\n{log.read_text(errors='replace')}")
-
-
-@pytest.fixture(scope="module")
-def demo_with_worker(tmp_path_factory):
-    """``voicescount demo`` (it serves and runs a job worker) on a free port: its base URL."""
-    data_dir = tmp_path_factory.mktemp("voicescount-jobs-demo")
-    env = {k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = data_dir / "demo.log"
-    command = [
-        str(Path(sys.executable).with_name("voicescount")),
-        "demo",
-        "--respondents",
-        "200",
-        "--data-dir",
-        str(data_dir),
-    ]
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*command, "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        answering(f"{base_url}/en/about/", server, log)
-        yield base_url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
 
 
 @pytest.fixture

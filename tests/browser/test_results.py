@@ -11,7 +11,6 @@ import re
 import pytest
 
 from tests.browser.conftest import missing_browser_requirement
-from tests.browser.test_import_job import demo_with_worker  # noqa: F401  (fixture: demo with its worker)
 from tests.browser.test_sign_in import fill_sign_in_form
 from voicescount.accounts.demo import DEMO_PASSWORD
 
@@ -59,7 +58,7 @@ def shoot(page, artifacts, name: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-def test_a_coordinator_computes_previews_and_publishes(chromium, demo_with_worker, artifacts, lang):  # noqa: F811
+def test_a_coordinator_computes_previews_and_publishes(chromium, demo_with_worker, artifacts, lang):
     words = WORDS[lang]
     context = chromium.new_context(base_url=demo_with_worker, viewport={"width": 1280, "height": 900})
     visitor = chromium.new_context(base_url=demo_with_worker)

@@ -19,7 +19,6 @@ import re
 import pytest
 
 from tests.browser.conftest import missing_browser_requirement
-from tests.browser.test_import_job import demo_with_worker  # noqa: F401  (fixture: demo with its worker)
 from tests.browser.test_sign_in import fill_sign_in_form
 from voicescount.accounts.demo import DEMO_PASSWORD
 from voicescount.demo.load import PACKAGE
@@ -90,7 +89,7 @@ def runs_on(html: str) -> set[int]:
 
 def test_a_coordinator_takes_a_study_from_nothing_to_the_public_page_in_vietnamese(
     chromium,
-    demo_with_worker,  # noqa: F811
+    demo_with_worker,
     artifacts,
     export,
 ):
@@ -226,7 +225,7 @@ def test_a_coordinator_takes_a_study_from_nothing_to_the_public_page_in_vietname
 
 def test_the_analyst_computes_but_does_not_publish_and_the_enumerator_sees_no_data(
     chromium,
-    demo_with_worker,  # noqa: F811
+    demo_with_worker,
     artifacts,
 ):
     errors: list[str] = []

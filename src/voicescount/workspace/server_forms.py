@@ -43,7 +43,6 @@ class ConnectionForm(forms.Form):
     credential = forms.CharField(
         label=_("KoboToolbox API token, or the ODK Central account's password"),
         max_length=500,
-        required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
         help_text=_("Kept encrypted; never shown again. KoboToolbox: Account settings › Security › API key."),
