@@ -200,7 +200,7 @@ def test_odk_central_connection_and_pull(demo_accounts, signed_in, settings):
     [
         ({"asset_uid": ""}, "asset_uid", "A KoboToolbox connection needs the form&#x27;s asset uid."),
         ({"base_url": "kf.kobotoolbox.org"}, "base_url", "Give the server&#x27;s address"),
-        ({"credential": ""}, "credential", "The Kobo API token or the ODK Central password is needed."),
+        ({"credential": ""}, "credential", "This field is required."),
         ({"kind": "odk_central"}, "project_id", "An ODK Central connection needs the project id"),
     ],
 )
