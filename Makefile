@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# The suite runs in parallel (pytest-xdist), one process per core, whole files at a time (their module
+# fixtures, e.g. a served demo, are built once); PYTEST_WORKERS=0 runs it in this process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: install install-test demo serve test lint pytest bench clean
 
@@ -47,7 +50,7 @@ lint:
 	$(BIN)/mypy src/voicescount/stats
 
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: install-test
 	$(BIN)/python benchmarks/bench_stats.py

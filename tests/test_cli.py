@@ -92,6 +92,7 @@ def test_unwritable_data_dir_is_reported(tmp_path):
     assert "Cannot create the data directory" in result.stderr
 
 
+@pytest.mark.own_sqlite
 def test_demo_without_server_sets_everything_up_and_is_repeatable(tmp_path):
     args = ("demo", "--no-serve", "--respondents", "400", "--data-dir", str(tmp_path))
     first = run_cli(*args, timeout=240)

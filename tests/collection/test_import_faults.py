@@ -35,7 +35,7 @@ RECORDS = 4000
 GRACE = 1.0  # seconds a worker may take to notice that its parent has gone
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", marks=pytest.mark.own_sqlite), "postgresql"])
 def site(request, tmp_path_factory):
     """A data directory (SQLite, or a scratch PostgreSQL database) with the demo survey and an export."""
     with make_site(request.param, tmp_path_factory.mktemp(f"faults-{request.param}"), RECORDS) as made:

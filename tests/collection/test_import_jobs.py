@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="re
 RECORDS = 6000
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", marks=pytest.mark.own_sqlite), "postgresql"])
 def site(request, tmp_path_factory):
     """A data directory (SQLite, or a scratch PostgreSQL database) with the demo survey and an export."""
     with make_site(request.param, tmp_path_factory.mktemp(f"jobs-{request.param}"), RECORDS) as made:
@@ -372,6 +372,7 @@ def test_the_kept_upload_is_authenticated_block_by_block(settings, tmp_path):
 # --- `voicescount demo` runs a worker beside the web server ------------------------------------------
 
 
+@pytest.mark.own_sqlite
 @pytest.mark.parametrize("stopped_by", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_the_demo_runs_a_worker_beside_the_server_and_stops_it_with_the_server(tmp_path, stopped_by):
     import requests

@@ -22,7 +22,7 @@ FIRST, SECOND = range(0, 3000), range(1500, 4500)  # 1,500 records in both
 RECORDS = 4500
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", marks=pytest.mark.own_sqlite), "postgresql"])
 def site(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"overlap-{request.param}")
     with make_site(request.param, root, 0) as made:

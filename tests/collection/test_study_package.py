@@ -276,26 +276,31 @@ def test_a_slug_of_another_organisation_is_refused(orgs):
 # --- the command ----------------------------------------------------------------------------------------
 
 
+def words(result) -> str:
+    """The command's output with its lines joined: the console wraps long lines at its width."""
+    return " ".join(result.output.split())
+
+
 def test_cli_dump_and_load(orgs, tmp_path):
     first, second = orgs
     new = runner.invoke(app, ["study", "load", str(PACKAGE)])
-    assert new.exit_code == 2 and "--organisation" in new.output
+    assert new.exit_code == 2 and "--organisation" in words(new)
     loaded = runner.invoke(app, ["study", "load", str(PACKAGE), "--organisation", "first"])
     assert loaded.exit_code == 0, loaded.output
-    assert "Study vn-cgd-2022 (first): created." in loaded.output
+    assert "Study vn-cgd-2022 (first): created." in words(loaded)
     dumped = runner.invoke(app, ["study", "dump", "vn-cgd-2022", str(tmp_path / "out")])
     assert dumped.exit_code == 0, dumped.output
-    assert "1 instrument(s), 25 definitions, 0 derived variables" in dumped.output
+    assert "1 instrument(s), 25 definitions, 0 derived variables" in words(dumped)
     assert _files(tmp_path / "out") == _files(PACKAGE)
     again = runner.invoke(app, ["study", "load", str(tmp_path / "out")])
-    assert again.exit_code == 0 and "Study vn-cgd-2022 (first): unchanged." in again.output
+    assert again.exit_code == 0 and "Study vn-cgd-2022 (first): unchanged." in words(again)
     _edit_yaml(tmp_path / "out" / "study.yaml", lambda d: d["design"].update(psu="commune2"))
     bad = runner.invoke(
         app, ["study", "load", str(tmp_path / "out"), "--organisation", "second", "--slug", "x"]
     )
     assert bad.exit_code == 2
-    assert (
-        "Nothing was loaded. study.yaml: design.psu: 'commune2' is not a question of any form" in bad.output
+    assert "Nothing was loaded. study.yaml: design.psu: 'commune2' is not a question of any form" in words(
+        bad
     )
     assert not Study.objects.filter(slug="x").exists()
 

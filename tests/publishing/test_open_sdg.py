@@ -11,7 +11,11 @@ import pytest
 import yaml
 
 from tests.publishing.test_exports import make_run, study  # noqa: F401
-from tests.workspace.conftest import demo_accounts, demo_study_with_data  # noqa: F401
+from tests.workspace.conftest import (  # noqa: F401
+    demo_accounts,
+    demo_data_for_module,
+    demo_study_with_data,
+)
 from voicescount.framework.models import Indicator
 from voicescount.indicators.models import IndicatorDefinition
 from voicescount.publishing import exports, open_sdg

@@ -8,7 +8,11 @@ import logging
 import pytest
 import sdmx
 
-from tests.workspace.conftest import demo_accounts, demo_study_with_data  # noqa: F401
+from tests.workspace.conftest import (  # noqa: F401
+    demo_accounts,
+    demo_data_for_module,
+    demo_study_with_data,
+)
 from voicescount.indicators.models import OfficialObservation
 from voicescount.indicators.official import import_official
 from voicescount.publishing import sdmx_data, sdmx_sdg, selectors

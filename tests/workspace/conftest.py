@@ -16,7 +16,7 @@ from voicescount.demo import load as demo_load
 @pytest.fixture
 def demo_accounts(settings):
     # A fast hasher: these tests check the pages, not the hashing (the sign-in tests use the real one).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHER
     return create_demo_accounts()
 
 
@@ -27,10 +27,38 @@ def demo_study(demo_accounts):
     return load_study(demo_load.PACKAGE, organisation=organisation).study
 
 
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def demo_data_for_module(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo study with 300 imported submissions and its estimates, loaded once per test module in a
+    transaction rolled back at the module's end; each test runs in a savepoint of it, so what a test
+    changes is undone for the next (as Django's ``TestCase.setUpTestData``). The module's snapshots
+    (content-addressed Parquet files) have a directory of their own. Its path is the fixture's value."""
+    from django.db import transaction
+    from django.test.utils import override_settings
+
+    snapshots = tmp_path_factory.mktemp("module-snapshots")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHER, VOICESCOUNT_SNAPSHOT_DIR=str(snapshots)),
+    ):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            create_demo_accounts()
+            demo_load.load_demo_study(respondents=300)
+            yield snapshots
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def demo_study_with_data(demo_accounts):
+def demo_study_with_data(demo_data_for_module, demo_accounts, settings):
     """The demo study with 300 imported submissions (some quarantined, some duplicates) and its estimates."""
-    demo_load.load_demo_study(respondents=300)
+    settings.VOICESCOUNT_SNAPSHOT_DIR = str(demo_data_for_module)
     organisation = Organisation.objects.get(slug=demo_load.ORGANISATION)
     return organisation.studies.get()
 

@@ -76,7 +76,7 @@ def test_a_real_xlsform_uploaded_shown_changed_and_confirmed(signed_in, plain_st
     content = (FORMS / "group.md").read_bytes()
     response = upload(client, plain_study, "group.md", content)
     assert response.status_code == 302 and response["Location"] == url(plain_study, tail="confirm/")
-    assert not Instrument.objects.exists()  # nothing stored before the confirmation
+    assert not plain_study.instruments.exists()  # nothing stored before the confirmation
     page = client.get(response["Location"])
     assert page.status_code == 200
     text = page.content.decode()
@@ -239,7 +239,7 @@ def test_a_broken_file_shows_the_parsers_error_and_stores_nothing(signed_in, pla
     assert response.status_code == 400
     text = response.content.decode()
     assert "Nothing was stored" in text and message in text and name in text
-    assert not Instrument.objects.exists()
+    assert not plain_study.instruments.exists()
     assert f"workspace.instrument_upload.{plain_study.pk}" not in client.session
 
 
@@ -300,10 +300,10 @@ def test_roles_naming_no_question_or_no_role_are_refused(signed_in, plain_study)
     text = refused.content.decode()
     assert "&#x27;not_in_form&#x27; is not a question of this form." in text
     assert "&#x27;boss&#x27; is not a role a question can have (&#x27;age&#x27;)." in text
-    assert not Instrument.objects.exists()
+    assert not plain_study.instruments.exists()
     # Sent again as the page proposed it, it is added.
     assert client.post(url(plain_study, tail="confirm/"), confirm_data(page.context)).status_code == 302
-    assert Instrument.objects.get().roles == {
+    assert plain_study.instruments.get().roles == {
         "family_name": "personal",
         "phone_number": "personal",
         "age": "dimension:AGE",
