@@ -24,7 +24,8 @@ def test_goals_and_indicators(client):
 def test_estimates_and_comparisons(client, published):  # noqa: F811
     items = client.get("/api/v1/indicators/1.3.1/estimates?limit=1000").json()["items"]
     total = next(i for i in items if i["key"] == "_T")
-    assert 0 < total["estimate"] < 1 and total["ci_low"] < total["estimate"] < total["ci_high"]
+    assert total["unit"] == "PT"  # in percent, as in the files
+    assert 1 < total["estimate"] < 100 and total["ci_low"] < total["estimate"] < total["ci_high"]
     assert total["n"] > 0 and total["se"] > 0
     suppressed = [i for i in items if i["flag"].startswith("suppressed")]
     assert suppressed and all(i["estimate"] is None and i["se"] is None for i in suppressed)
@@ -174,7 +175,7 @@ def test_estimates_queries_and_the_latest_run(
     publish(newer, None, check_permission=False)
     cache.clear()
     items = client.get(url).json()["items"]
-    assert next(i["estimate"] for i in items if i["key"] == "SEX=F") == 0.5
+    assert next(i["estimate"] for i in items if i["key"] == "SEX=F") == 50.0  # 0.5 stored: 50 %
 
 
 def test_estimates_flag_reasons_and_unknown_codes(client, published):  # noqa: F811
@@ -192,3 +193,25 @@ def test_estimates_flag_reasons_and_unknown_codes(client, published):  # noqa: F
 def test_any_query_value_makes_a_valid_cache_key(client, published):  # noqa: F811
     odd = client.get("/api/v1/indicators/1.3.1/estimates", {"definition": "a b\tc" + "x" * 300})
     assert odd.status_code == 200 and odd.json()["items"] == []
+
+
+def test_the_api_and_the_files_publish_a_proportion_on_one_scale(client, published):  # noqa: F811
+    """A proportion is a percentage in the API as in the CSV (and SDMX, Open SDG), and the schema says so."""
+    import csv
+    import io
+
+    from voicescount.indicators.models import EstimateRun
+    from voicescount.publishing import exports
+
+    items = client.get("/api/v1/indicators/1.3.1/estimates?limit=1000").json()["items"]
+    total = next(i for i in items if i["key"] == "_T")
+    run = EstimateRun.objects.filter(definition__indicator__code="1.3.1", published__isnull=False).latest(
+        "started"
+    )
+    stored = run.estimates.get(key="_T")
+    assert total["estimate"] == round(stored.estimate * 100, 10) and total["se"] == round(stored.se * 100, 10)
+    rows = list(csv.DictReader(io.StringIO(exports.estimates_csv(run).decode("utf-8-sig"))))
+    csv_total = next(r for r in rows if all(r[k] in ("_T", "") for k in ("sex", "age") if k in r))
+    assert abs(float(csv_total["estimate"]) - total["estimate"]) < 1e-6
+    schema = client.get("/api/openapi.json").json()["components"]["schemas"]["EstimateOut"]["properties"]
+    assert "percent, 0 to 100" in schema["estimate"]["description"]

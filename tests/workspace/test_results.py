@@ -105,7 +105,11 @@ def test_drafts_change_nothing_public_until_published_and_unpublish_takes_it_awa
     assert draft.published is not None and draft.published_by.username == "coordinator"
     after = what_the_public_sees(study)
     assert after["runs"] == {draft.pk} and after["draft shown"]
-    assert after["api"] == [DRAFT_VALUE] and after["csv"] != before["csv"] and "12.3456" in after["csv"]
+    assert (
+        after["api"] == [round(DRAFT_VALUE * 100, 10)]
+        and after["csv"] != before["csv"]
+        and "12.3456" in after["csv"]
+    )
     assert Client().get(f"/en/indicators/{INDICATOR}/runs/{draft.pk}/download/csv/").status_code == 200
     # the run published before stays reachable by its number (a citation), but is no longer listed
     assert Client().get(f"/en/indicators/{INDICATOR}/runs/{public.pk}/download/csv/").status_code == 200

@@ -5,6 +5,10 @@ definitions, their public (latest published) run; suppressed cells carry their f
 Responses are cached for five minutes and lists are paginated (limit/offset); which runs are the public
 ones is looked up at most once a minute, and a run's estimates, which never change, are kept serialised
 in each worker (see ``_RunRows``). A run published or unpublished shows in the API within those delays.
+
+Numbers are on the scale of every other publication (the pages, CSV, SDMX, Open SDG): a proportion in
+percent (``unit`` ``PT``) is a percentage from 0 to 100 — its estimate, standard error and interval
+(``IndicatorDefinition.published_scale``); design effects and counts are unscaled.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Literal
 
 from django.core.cache import cache
 from django.views.decorators.cache import cache_page
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -26,7 +30,7 @@ from voicescount.framework import selectors as framework
 from voicescount.framework.models import GLOBAL, Indicator
 from voicescount.indicators.comparison import compare_run
 from voicescount.indicators.direction import direction_of
-from voicescount.indicators.models import Estimate, EstimateRun
+from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing import selectors
 
 router = Router(tags=["public data"])
@@ -57,13 +61,19 @@ class IndicatorOut(Schema):
     direction: DirectionName  # the default of its definitions
 
 
+PERCENT_NOTE = "A proportion (unit PT) is in percent, 0 to 100, as in every file we publish."
+
+
 class EstimateOut(Schema):
     key: str
     dimensions: dict[str, str]
-    estimate: float | None
-    se: float | None
-    ci_low: float | None
-    ci_high: float | None
+    unit: str = Field(
+        description="The definition's unit: PT (percent), or the unit of a mean, total or ratio."
+    )
+    estimate: float | None = Field(description=f"None: suppressed. {PERCENT_NOTE}")
+    se: float | None = Field(description=f"Standard error, on the estimate's scale. {PERCENT_NOTE}")
+    ci_low: float | None = Field(description=f"Lower bound of the 95 % interval. {PERCENT_NOTE}")
+    ci_high: float | None = Field(description=f"Upper bound of the 95 % interval. {PERCENT_NOTE}")
     deff: float | None
     n: int | None
     weighted_n: float | None
@@ -93,12 +103,13 @@ class ComparisonOut(Schema):
     key: str
     area_code: str
     period: str
-    community: float
-    official: float
+    unit: str = Field(description="The definition's unit: PT (percent), or another unit.")
+    community: float = Field(description=f"The community estimate. {PERCENT_NOTE}")
+    official: float = Field(description=f"The official figure, on the same scale. {PERCENT_NOTE}")
     official_illustrative: bool
     official_source: str
-    difference: float
-    se: float
+    difference: float = Field(description=f"Community minus official. {PERCENT_NOTE}")
+    se: float = Field(description=f"Standard error of the difference. {PERCENT_NOTE}")
     ci_low: float
     ci_high: float
     p_adjusted: float
@@ -162,9 +173,9 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
     return [(run.definition, run) for run in found]
 
 
-def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, str]]:
-    """(pk, start time, the definition's direction) of the runs :func:`_latest_runs` finds, remembered
-    for ``LATEST_SECONDS``.
+def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, str, str]]:
+    """(pk, start time, the definition's direction and unit) of the runs :func:`_latest_runs` finds,
+    remembered for ``LATEST_SECONDS``.
 
     Responses are cached for ``CACHE_SECONDS`` already; this only spares a query for each new query
     string (another breakdown, page or cell of the same indicator). A newly published or unpublished run
@@ -172,10 +183,10 @@ def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, 
     """
     # Hashed: the codes come from the URL, and cache backends refuse keys with spaces or control characters.
     digest = hashlib.sha256(f"{code}\n{definition or ''}".encode()).hexdigest()
-    cache_key = f"voicescount:api:latest-runs:v2:{digest}"
+    cache_key = f"voicescount:api:latest-runs:v3:{digest}"
     found = cache.get(cache_key)
     if found is None:
-        found = [(run.pk, run.started, direction_of(d)) for d, run in _latest_runs(code, definition)]
+        found = [(run.pk, run.started, direction_of(d), d.unit) for d, run in _latest_runs(code, definition)]
         cache.set(cache_key, found, LATEST_SECONDS)
     return found
 
@@ -194,14 +205,15 @@ class _RunRows:
         self._rows: OrderedDict[tuple, list[tuple[tuple[str, ...], dict[str, Any]]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, run_id: int, started: Any) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-        key = (run_id, started)
+    def get(self, run_id: int, started: Any, unit: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+        key = (run_id, started, unit)
         with self._lock:
             if key in self._rows:
                 self._rows.move_to_end(key)
                 return self._rows[key]
         estimates = Estimate.objects.filter(run_id=run_id).order_by("pk")
-        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e)) for e in estimates]
+        scale = IndicatorDefinition(unit=unit).published_scale
+        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e, unit, scale)) for e in estimates]
         with self._lock:
             self._rows[key] = rows
             while len(self._rows) > self.size:
@@ -213,15 +225,21 @@ class _RunRows:
             self._rows.clear()
 
 
-def _estimate_out(e: Estimate) -> dict[str, Any]:
+def scaled(value: float | None, scale: float) -> float | None:
+    """A stored value as published (rounded to 10 decimals: ``38.8``, not ``38.800000000000004``)."""
+    return None if value is None else round(value * scale, 10)
+
+
+def _estimate_out(e: Estimate, unit: str, scale: float) -> dict[str, Any]:
     """An estimate for the API (``flag_reason`` is filled in the request's language when served)."""
     return {
         "key": e.key,
         "dimensions": e.dimensions,
-        "estimate": e.estimate,
-        "se": e.se,
-        "ci_low": e.ci_low,
-        "ci_high": e.ci_high,
+        "unit": unit,
+        "estimate": scaled(e.estimate, scale),
+        "se": scaled(e.se, scale),
+        "ci_low": scaled(e.ci_low, scale),
+        "ci_high": scaled(e.ci_high, scale),
         "deff": e.deff,
         # A suppressed cell's counts are not published either (docs/open-data.md), as on the pages and in
         # the CSV: how many answered in a small cell is itself what suppression protects.
@@ -297,8 +315,8 @@ def estimates(
     wanted = tuple(sorted(p for p in (by or "").split(",") if p)) if by is not None else None
     reasons: dict[str, str] = {"": ""}
     out = []
-    for run_id, started, direction in _latest_run_keys(code, definition):
-        for dims, row in run_rows.get(run_id, started):
+    for run_id, started, direction, unit in _latest_run_keys(code, definition):
+        for dims, row in run_rows.get(run_id, started, unit):
             if key is not None and row["key"] != key:
                 continue
             if wanted is not None and dims != wanted:
@@ -315,6 +333,7 @@ def estimates(
 def comparisons(request, code: str, definition: str | None = None):
     out = []
     for d, run in _latest_runs(code, definition):
+        scale = d.published_scale
         for c in compare_run(run):
             out.append(
                 {
@@ -322,14 +341,15 @@ def comparisons(request, code: str, definition: str | None = None):
                     "key": c.key,
                     "area_code": c.area_code,
                     "period": c.official.period,
-                    "community": c.cgd.estimate,
-                    "official": c.official_value,
+                    "unit": d.unit,
+                    "community": scaled(c.cgd.estimate, scale),
+                    "official": scaled(c.official_value, scale),
                     "official_illustrative": c.official.illustrative,
                     "official_source": c.official.source,
-                    "difference": c.difference,
-                    "se": c.se,
-                    "ci_low": c.ci_low,
-                    "ci_high": c.ci_high,
+                    "difference": scaled(c.difference, scale),
+                    "se": scaled(c.se, scale),
+                    "ci_low": scaled(c.ci_low, scale),
+                    "ci_high": scaled(c.ci_high, scale),
                     "p_adjusted": c.p_adjusted,
                     "direction": c.direction,
                     "official_se_basis": c.official_se_basis,

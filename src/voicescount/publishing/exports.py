@@ -53,7 +53,7 @@ def _number(value: float | None, scale: float = 1.0) -> str:
 
 
 def _scale(definition: IndicatorDefinition) -> float:
-    return 100.0 if definition.unit == "PT" else 1.0
+    return definition.published_scale
 
 
 def _estimates(run: EstimateRun) -> list[Estimate]:

@@ -52,7 +52,7 @@ def observations(run: EstimateRun) -> list[dict[str, str]]:
     estimates = sorted(run_estimates(run), key=lambda e: (len(e.dimensions), e.key))
     places = memo(("sdmx_area_codes",), sdmx_sdg.area_codes)
     own = memo(("sdmx_own_dimensions",), sdmx_sdg.own_dimensions)
-    scale = 100.0 if definition.unit == "PT" else 1.0
+    scale = definition.published_scale
     common = {dim: TOTAL for dim in SDG_DIMENSIONS} | {dim: TOTAL for dim in own}
     common.update(
         FREQ="A",
