@@ -278,8 +278,8 @@ def test_open_sdg_csv_puts_provinces_and_regions_in_columns_with_their_geocode(s
     ]  # fmt: skip
     assert sorted((r["Region"], r["Province"], r["Sex"], r["GeoCode"], r["Value"]) for r in rows) == [
         ("", "", "", "", "38.8"),
-        ("", "Hà Nội City", "", "VN-01", "50"),
-        ("", "Hà Nội City", "Female", "VN-01", "52"),
+        ("", "Hà Nội City", "", "VN-HN", "50"),
+        ("", "Hà Nội City", "Female", "VN-HN", "52"),
         ("North", "", "", "VN-R3-N", "45"),
     ]
     vi = read_csv(exports.open_sdg_csv(run, language="vi"))

@@ -161,7 +161,8 @@ def test_estimates_queries_and_the_latest_run(
 
     run_rows.clear()
     url = "/api/v1/indicators/1.3.1/estimates?by=SEX&limit=100"
-    with django_assert_num_queries(2):  # the latest public runs; the run's estimates (then kept)
+    # the latest public runs, their studies' areas, the estimates and the places' codes (then kept)
+    with django_assert_num_queries(4):
         first = client.get(url).json()["items"]
     assert {i["key"] for i in first} == {"SEX=F", "SEX=M"}
     with django_assert_num_queries(0):  # another query string of the same indicator: nothing to read

@@ -209,9 +209,13 @@ def write_progress(job: ImportJob, bytes_done: int, records_done: int, waiting: 
     """Replace the job's progress file (atomically: a reader sees the old numbers or the new)."""
     directory = jobs_dir()
     fd, name = tempfile.mkstemp(dir=directory, prefix=f".{job.file_token}.", suffix=".progress")
-    with os.fdopen(fd, "w") as file:
-        file.write(f"{bytes_done} {records_done} {int(waiting)}\n")
-    os.replace(name, progress_path(job))
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(f"{bytes_done} {records_done} {int(waiting)}\n")
+        os.replace(name, progress_path(job))
+    except BaseException:  # a worker stopped half-way (SIGTERM raises here too) leaves no temporary file
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def read_progress(job: ImportJob) -> tuple[int, int, bool]:
@@ -226,6 +230,9 @@ def read_progress(job: ImportJob) -> tuple[int, int, bool]:
 def _delete_files(job: ImportJob) -> None:
     upload_path(job).unlink(missing_ok=True)
     progress_path(job).unlink(missing_ok=True)
+    # the temporary file of a progress write that a killed worker never renamed (write_progress)
+    for stray in jobs_dir().glob(f".{job.file_token}.*.progress"):
+        stray.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -86,14 +86,14 @@ class IndicatorDefinition(models.Model):
         ordering = ["study", "code"]
         constraints = [models.UniqueConstraint(fields=["study", "code"], name="unique_definition_code")]
 
+    def __str__(self) -> str:
+        return f"{self.code} ({self.indicator.code})"
+
     @property
     def published_scale(self) -> float:
         """What a stored value is multiplied by wherever it is published (pages, files, the API):
         proportions in percent (unit ``PT``) are stored as fractions and published as percentages."""
         return 100.0 if self.unit == "PT" else 1.0
-
-    def __str__(self) -> str:
-        return f"{self.code} ({self.indicator.code})"
 
 
 class DefinitionVersion(models.Model):

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from voicescount.framework.models import GLOBAL, Indicator
+from voicescount.geography.codes import our_codes
 from voicescount.indicators.models import OfficialObservation
 from voicescount.indicators.official_readers import (
     FORMATS,
@@ -227,7 +228,9 @@ def _store(
     lists = code_lists()
     framework = mapping.get("framework", GLOBAL)
     series_map = mapping.get("series", {})
-    areas = {**M49_TO_ISO2, **mapping.get("areas", {})}
+    # Codes as we publish them (ISO 3166-2, <country>-GSO-<code>: geography.codes) read back as our areas
+    # unless the mapping says otherwise.
+    areas = {**M49_TO_ISO2, **our_codes(), **mapping.get("areas", {})}
     indicators: dict[str, Indicator | None] = {}
     seen: dict[tuple, int] = {}
     with transaction.atomic():

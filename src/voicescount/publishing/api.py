@@ -28,10 +28,13 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from voicescount.api_errors import INVALID_PARAMETERS, NOT_FOUND, names_nothing
 from voicescount.framework import selectors as framework
 from voicescount.framework.models import GLOBAL, Indicator
+from voicescount.geography.codes import public_codes, published
 from voicescount.indicators.comparison import compare_run
 from voicescount.indicators.direction import direction_of
+from voicescount.indicators.estimation import canonical_key
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing import selectors
+from voicescount.publishing.exports import PLACES_FINEST_FIRST, study_area
 
 router = Router(tags=["public data"])
 CACHE_SECONDS = 300
@@ -65,8 +68,12 @@ PERCENT_NOTE = "A proportion (unit PT) is in percent, 0 to 100, as in every file
 
 
 class EstimateOut(Schema):
-    key: str
-    dimensions: dict[str, str]
+    key: str = Field(description="The cell: its dimensions as CODE=value joined by '|', or _T for the total.")
+    dimensions: dict[str, str] = Field(
+        description="Places (AREA, REGION) by their published codes: ISO 3166-2 (VN-HN), VN-GSO-<code> "
+        "for a province ISO has none for, our regions' codes."
+    )
+    area: str = Field(description="The cell's place: its province or region, else the study's area (VN).")
     unit: str = Field(
         description="The definition's unit: PT (percent), or the unit of a mean, total or ratio."
     )
@@ -101,7 +108,7 @@ class DefinitionOut(Schema):
 class ComparisonOut(Schema):
     definition: str
     key: str
-    area_code: str
+    area_code: str = Field(description="The place compared, by its published code (VN, VN-HN …).")
     period: str
     unit: str = Field(description="The definition's unit: PT (percent), or another unit.")
     community: float = Field(description=f"The community estimate. {PERCENT_NOTE}")
@@ -161,8 +168,12 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
         .defer("lnob")
         .filter(definition__indicator__framework__code=GLOBAL, definition__indicator__code=code)
         .select_related(
-            "definition", "definition__indicator", "definition__study", "definition__study__organisation"
+            "definition",
+            "definition__indicator",
+            "definition__study",
+            "definition__study__organisation__coalition",
         )
+        .prefetch_related("definition__study__areas")
         .order_by("definition__study__period_start", "definition__code")
     )
     if definition:
@@ -173,8 +184,9 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
     return [(run.definition, run) for run in found]
 
 
-def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, str, str]]:
-    """(pk, start time, the definition's direction and unit) of the runs :func:`_latest_runs` finds,
+def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, str, str, str]]:
+    """(pk, start time, the definition's direction and unit, its study's area) of the runs
+    :func:`_latest_runs` finds,
     remembered for ``LATEST_SECONDS``.
 
     Responses are cached for ``CACHE_SECONDS`` already; this only spares a query for each new query
@@ -186,7 +198,10 @@ def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, 
     cache_key = f"voicescount:api:latest-runs:v3:{digest}"
     found = cache.get(cache_key)
     if found is None:
-        found = [(run.pk, run.started, direction_of(d), d.unit) for d, run in _latest_runs(code, definition)]
+        found = [
+            (run.pk, run.started, direction_of(d), d.unit, study_area(d.study))
+            for d, run in _latest_runs(code, definition)
+        ]
         cache.set(cache_key, found, LATEST_SECONDS)
     return found
 
@@ -205,15 +220,20 @@ class _RunRows:
         self._rows: OrderedDict[tuple, list[tuple[tuple[str, ...], dict[str, Any]]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, run_id: int, started: Any, unit: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-        key = (run_id, started, unit)
+    def get(
+        self, run_id: int, started: Any, unit: str, area: str
+    ) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+        key = (run_id, started, unit, area)
         with self._lock:
             if key in self._rows:
                 self._rows.move_to_end(key)
                 return self._rows[key]
         estimates = Estimate.objects.filter(run_id=run_id).order_by("pk")
         scale = IndicatorDefinition(unit=unit).published_scale
-        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e, unit, scale)) for e in estimates]
+        estimates = list(estimates)
+        places = len(area) != 2 or any(n in e.dimensions for e in estimates for n in PLACES_FINEST_FIRST)
+        known = public_codes() if places else {}  # a national study without place breakdowns needs none
+        rows = [(tuple(sorted(e.dimensions)), _estimate_out(e, unit, scale, area, known)) for e in estimates]
         with self._lock:
             self._rows[key] = rows
             while len(self._rows) > self.size:
@@ -230,11 +250,15 @@ def scaled(value: float | None, scale: float) -> float | None:
     return None if value is None else round(value * scale, 10)
 
 
-def _estimate_out(e: Estimate, unit: str, scale: float) -> dict[str, Any]:
-    """An estimate for the API (``flag_reason`` is filled in the request's language when served)."""
+def _estimate_out(e: Estimate, unit: str, scale: float, study_area: str, known: dict) -> dict[str, Any]:
+    """An estimate for the API (``flag_reason`` is filled in the request's language when served); places by
+    their published codes (``geography.codes``)."""
+    dims = {k: published(v, known) if k in PLACES_FINEST_FIRST else v for k, v in e.dimensions.items()}
+    place = next((dims[n] for n in PLACES_FINEST_FIRST if n in dims), None)
     return {
-        "key": e.key,
-        "dimensions": e.dimensions,
+        "key": canonical_key(dims),
+        "dimensions": dims,
+        "area": place or published(study_area, known),
         "unit": unit,
         "estimate": scaled(e.estimate, scale),
         "se": scaled(e.se, scale),
@@ -315,8 +339,8 @@ def estimates(
     wanted = tuple(sorted(p for p in (by or "").split(",") if p)) if by is not None else None
     reasons: dict[str, str] = {"": ""}
     out = []
-    for run_id, started, direction, unit in _latest_run_keys(code, definition):
-        for dims, row in run_rows.get(run_id, started, unit):
+    for run_id, started, direction, unit, area in _latest_run_keys(code, definition):
+        for dims, row in run_rows.get(run_id, started, unit, area):
             if key is not None and row["key"] != key:
                 continue
             if wanted is not None and dims != wanted:
@@ -332,14 +356,16 @@ def estimates(
 @decorate_view(cache_page(CACHE_SECONDS))
 def comparisons(request, code: str, definition: str | None = None):
     out = []
+    known = None
     for d, run in _latest_runs(code, definition):
         scale = d.published_scale
         for c in compare_run(run):
+            known = public_codes() if known is None else known
             out.append(
                 {
                     "definition": d.code,
                     "key": c.key,
-                    "area_code": c.area_code,
+                    "area_code": published(c.area_code, known),
                     "period": c.official.period,
                     "unit": d.unit,
                     "community": scaled(c.cgd.estimate, scale),

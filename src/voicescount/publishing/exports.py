@@ -25,6 +25,8 @@ from voicescount.publishing import selectors
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
 
 TOTAL = "_T"
+#: Code lists of places, finest first: a row's place is its finest one (``geography.codes``' code).
+PLACES_FINEST_FIRST = ("AREA", "REGION", "COUNTRY")
 #: Breakdown dimensions in the order of the SDG DSD; our other code lists follow alphabetically.
 SDG_ORDER = ("SEX", "AGE", "URBANISATION", "INCOME_WEALTH_QUANTILE", "DISABILITY_STATUS")
 LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
@@ -72,11 +74,11 @@ def _code_lists(estimates: Iterable[Estimate]) -> list[str]:
 
 
 def _area(run: EstimateRun) -> str:
-    return memo(("export_area", run.pk), lambda: _study_area(run))
+    return memo(("export_area", run.pk), lambda: study_area(run.definition.study))
 
 
-def _study_area(run: EstimateRun) -> str:
-    study = run.definition.study
+def study_area(study) -> str:
+    """Our code of the study's one area, or its coalition's country when it covers several or none."""
     areas = list(study.areas.all()[:2])
     if len(areas) == 1:
         return areas[0].code
@@ -119,21 +121,26 @@ def _csv(rows: Iterable[list[str]]) -> str:
 def estimates_csv(run: EstimateRun, language: str = "en") -> bytes:
     """All estimates of a run as CSV (UTF-8 with BOM so Excel reads Vietnamese text correctly).
 
-    Columns: indicator, definition, study, area, period, one column per code list (codes; ``_T`` for
-    totals), estimate, se, ci_low, ci_high, n, weighted_n, deff, flag, flag_reason. Percentages for
-    unit ``PT``. Suppressed cells: every number empty, the flag and the reason given.
+    Columns: indicator, definition, study, area, period, one column per code list other than places
+    (codes; ``_T`` for totals), estimate, se, ci_low, ci_high, n, weighted_n, deff, flag, flag_reason.
+    ``area`` is the row's place, published as ``geography.codes`` says (``VN`` for the whole country,
+    ``VN-HN`` for Hà Nội): its province or region if the row is one, else the study's area.
+    Percentages for unit ``PT``. Suppressed cells: every number empty, the flag and the reason given.
     """
+    from voicescount.geography.codes import public_codes, published
+
     definition = run.definition
     estimates = _estimates(run)
-    lists = _code_lists(estimates)
+    lists = [name for name in _code_lists(estimates) if name not in PLACES_FINEST_FIRST]
     scale = _scale(definition)
-    head = [
-        definition.indicator.code,
-        definition.code,
-        _localized(definition.study, "title", language),
-        _area(run),
-        _period(run),
-    ]
+    known = memo("public_area_codes", public_codes)
+    study_area = published(_area(run), known)
+
+    def area_of(e: Estimate) -> str:
+        place = next((e.dimensions[n] for n in PLACES_FINEST_FIRST if n in e.dimensions), None)
+        return study_area if place is None else published(place, known)
+
+    head = [definition.indicator.code, definition.code, _localized(definition.study, "title", language)]
     rows = [
         ["indicator", "definition", "study", "area", "period", *[name.lower() for name in lists]]
         + ["estimate", "se", "ci_low", "ci_high", "n", "weighted_n", "deff", "flag", "flag_reason"]
@@ -152,7 +159,7 @@ def estimates_csv(run: EstimateRun, language: str = "en") -> bytes:
                 _number(e.weighted_n),
                 _number(e.deff),
             ]
-        row = head + dims + numbers + [e.flag, _flag_reason(e, language)]
+        row = [*head, area_of(e), _period(run), *dims, *numbers, e.flag, _flag_reason(e, language)]
         rows.append([safe_cell(cell) for cell in row])
     return ("\ufeff" + _csv(rows)).encode("utf-8")
 

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from voicescount.framework.labels import code_labels
+from voicescount.geography.codes import public_codes, published
 from voicescount.indicators.direction import direction_of
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing.exports import LICENSE_URL, SDG_ORDER, TOTAL, safe_cell
@@ -173,6 +174,7 @@ def indicator_table(runs: Iterable[EstimateRun], words: Translations | None = No
         en, vi = PLACES[name] if name in PLACES else (labels.name(name, "en"), labels.name(name, "vi"))
         columns[name] = words.add("data", en, vi)
     series = series_labels([run.definition for run in runs])
+    known = memo("public_area_codes", public_codes)
     rows = []
     for run in runs:
         definition = run.definition
@@ -183,6 +185,7 @@ def indicator_table(runs: Iterable[EstimateRun], words: Translations | None = No
             "Units": words.add("Units", unit_en, unit_vi),
         }
         study_place = _study_place(run)
+        study_place = published(study_place, known) if study_place else ""
         for e in _published_estimates(run):
             row = dict(common)
             geocode = study_place
@@ -195,7 +198,7 @@ def indicator_table(runs: Iterable[EstimateRun], words: Translations | None = No
                 en, vi = labels.label(name, code, "en"), labels.label(name, code, "vi")
                 row[column] = words.add(column, en, vi)
                 if name in PLACES:
-                    geocode = code  # the finest place of the row: PLACES is coarsest first
+                    geocode = published(code, known)  # the finest place of the row: PLACES is coarsest first
             status = "U" if e.flag == Estimate.Flag.IMPRECISE else ""
             row["GeoCode"] = geocode
             row["Observation status"] = words.add("Observation status", *OBSERVATION_STATUS[status])

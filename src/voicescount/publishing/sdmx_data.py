@@ -19,7 +19,7 @@ from typing import Any
 
 from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
 from voicescount.publishing import sdmx_sdg
-from voicescount.publishing.exports import safe_cell
+from voicescount.publishing.exports import safe_cell, study_area
 from voicescount.publishing.render_cache import memo, per_run, run_estimates
 from voicescount.publishing.sdmx_sdg import ATTRIBUTES, DATAFLOW_URN, SDG_DIMENSIONS, TOTAL
 
@@ -39,12 +39,6 @@ def _period(definition: IndicatorDefinition) -> str:
     return definition.reference_period or str(definition.study.period_start.year)
 
 
-def _study_area(run: EstimateRun) -> str:
-    study = run.definition.study
-    areas = list(study.areas.all()[:2])
-    return areas[0].code if len(areas) == 1 else study.organisation.coalition.country_code
-
-
 @per_run
 def observations(run: EstimateRun) -> list[dict[str, str]]:
     """The run's observations as flat rows: component id → value (dimensions, OBS_VALUE, attributes)."""
@@ -58,7 +52,7 @@ def observations(run: EstimateRun) -> list[dict[str, str]]:
         FREQ="A",
         REPORTING_TYPE="N",
         SERIES=series_id(definition),
-        REF_AREA=sdmx_sdg.ref_area(_study_area(run), places),
+        REF_AREA=sdmx_sdg.ref_area(study_area(run.definition.study), places),
         TIME_PERIOD=_period(definition),
     )
     rows = []

@@ -111,21 +111,15 @@ def m49(country_code: str) -> str:
 
 
 def area_codes() -> dict[str, tuple[str, str]]:
-    """Our area code → (REF_AREA code, English name) for every country, region and province we know."""
+    """Our area code → (REF_AREA code, English name) for every country, region and province we know: the
+    published code (``geography.codes``), a country by its M49 number."""
+    from voicescount.geography.codes import public_codes
     from voicescount.geography.models import Area
 
-    codes: dict[str, tuple[str, str]] = {}
-    for area in Area.objects.all().only("code", "level", "country_code", "gso_code", "iso_code", "name_en"):
-        name = area.name_en or area.code
-        if area.level == Area.Level.COUNTRY:
-            codes[area.code] = (m49(area.country_code), name)
-        elif area.level == Area.Level.PROVINCE and area.iso_code:
-            codes[area.code] = (area.iso_code, name)
-        elif area.level == Area.Level.PROVINCE and area.gso_code:
-            codes[area.code] = (f"{area.country_code}-GSO-{area.gso_code}", name)
-        else:
-            codes[area.code] = (area.code, name)
-    return codes
+    return {
+        code: (m49(area.country_code) if area.level == Area.Level.COUNTRY else public, area.name_en or code)
+        for code, (public, area) in public_codes().items()
+    }
 
 
 def ref_area(code: str, known: dict[str, tuple[str, str]] | None = None) -> str:
