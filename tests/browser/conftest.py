@@ -69,8 +69,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_answering(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
+def _wait_until_answering(
+    url: str, server: subprocess.Popen, log: Path, timeout: float = SERVER_START_TIMEOUT
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(
@@ -85,7 +87,7 @@ def _wait_until_answering(url: str, server: subprocess.Popen, log: Path) -> None
             pass
         time.sleep(0.2)
     raise RuntimeError(
-        f"voicescount serve did not answer {url} within {SERVER_START_TIMEOUT:.0f} s; output:\n"
+        f"voicescount serve did not answer {url} within {timeout:.0f} s; output:\n"
         + log.read_text(errors="replace")
     )
 
@@ -151,27 +153,13 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory):
         _stop(server)
 
 
-def answering(url: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text(errors="replace")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"voicescount demo did not answer {url}:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="session")
 def demo_with_worker(tmp_path_factory):
     """``voicescount demo`` (it serves and runs a job worker) on a free port: its base URL. One per session
     (per xdist worker): the modules that change its data (imports, pulls, computations) share it."""
     data_dir = tmp_path_factory.mktemp("voicescount-jobs-demo")
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     log = data_dir / "demo.log"
     command = [
         str(Path(sys.executable).with_name("voicescount")),
@@ -191,15 +179,11 @@ def demo_with_worker(tmp_path_factory):
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        answering(f"{base_url}/en/about/", server, log)
+        # the demo builds its data before it serves: longer than a plain server takes to start
+        _wait_until_answering(f"{base_url}/en/about/", server, log, timeout=2 * SERVER_START_TIMEOUT)
         yield base_url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
+        _stop(server)
 
 
 @pytest.fixture(scope="module")
