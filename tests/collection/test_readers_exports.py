@@ -406,3 +406,70 @@ def test_dedup_key_is_the_same_for_every_readers_copy_of_an_id():
     bare = "48583952-1892-4931-8D9C-869E7B49BAFB"
     assert key(bare) == key(f"uuid:{bare.lower()}") == key(f" uuid:{bare.lower()} ")
     assert key("uuid:a") != key("uuid:b")
+
+
+# --- a workbook with a sheet per repeat (KoboToolbox's and Ona's XLS/XLSX exports) -----------------------
+
+
+def kobocat_workbook(path: Path, sheets: dict[str, list[dict]]) -> Path:
+    """The export's sheets (``data/kobocat_groups_in_repeats/export.json``) written as an XLSX workbook."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        header = list(dict.fromkeys(k for row in rows for k in row))
+        sheet.append(header)
+        for row in rows:
+            sheet.append([row.get(column) for column in header])
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def kobocat_sheets():
+    return json.loads((DATA / "kobocat_groups_in_repeats" / "export.json").read_text(encoding="utf-8"))
+
+
+def test_repeat_sheets_are_joined_to_their_submission(kobocat_sheets, tmp_path):
+    definition = form(DATA / "kobocat_groups_in_repeats" / "form.md")
+    path = kobocat_workbook(tmp_path / "groups_in_repeats.xlsx", kobocat_sheets)
+    (record,) = read(path, definition)
+    assert (
+        record.values["name"] == "Abe" and record.instance_id == "uuid:ba6bc9d7-b46a-4d25-955e-99ec94e7b2f6"
+    )
+    children = record.values["children"]
+    assert [c["childs_info/name"] for c in children] == ["Cain", "Able"]
+    assert [c["childs_info/age"] for c in children] == ["56", "48"]
+    assert [c["immunization/immunization_received"] for c in children] == ["polio_1", "polio_1 polio_2"]
+
+
+def test_every_answer_of_the_repeat_sheets_is_stored(instrument_of, coordinator, kobocat_sheets, tmp_path):
+    instrument = instrument_of("kobocat_groups_in_repeats/form.md")
+    path = kobocat_workbook(tmp_path / "groups_in_repeats.xlsx", kobocat_sheets)
+    report = import_service.import_file(instrument, path, user=coordinator, workers=0)
+    assert (report.received, report.accepted, report.quarantined) == (1, 1, 0)
+    (submission,) = Submission.objects.filter(study=instrument.study)
+    # name, age, has_children, web_browsers, gps; per child: name, age, immunization_received
+    assert len(_leaves(submission.values)) == 5 + 2 * 3
+
+
+def test_a_repeat_row_without_its_submission_refuses_the_file(kobocat_sheets, tmp_path):
+    definition = form(DATA / "kobocat_groups_in_repeats" / "form.md")
+    kobocat_sheets["children"][1]["_parent_index"] = 7
+    path = kobocat_workbook(tmp_path / "orphan.xlsx", kobocat_sheets)
+    with pytest.raises(ImportFileError, match="under row _index 7 of 'groups_in_repeats'"):
+        read(path, definition)
+
+
+def test_a_linked_sheet_of_questions_outside_any_repeat_refuses_the_file(kobocat_sheets, tmp_path):
+    definition = form(DATA / "kobocat_groups_in_repeats" / "form.md")
+    kobocat_sheets["extra"] = [
+        {"age": "3", "_index": 1, "_parent_table_name": "groups_in_repeats", "_parent_index": 1}
+    ]
+    path = kobocat_workbook(tmp_path / "with-extra.xlsx", kobocat_sheets)
+    with pytest.raises(
+        ImportFileError, match="sheet 'extra' .* column 'age' is not a question inside a repeat"
+    ):
+        read(path, definition)

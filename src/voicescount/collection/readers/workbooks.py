@@ -16,6 +16,7 @@ from typing import Any
 from voicescount.collection.errors import ImportFileError
 from voicescount.collection.readers import Progress, Ticker, file_size, safety
 from voicescount.collection.readers.headers import FormColumns
+from voicescount.collection.readers.repeat_sheets import RepeatSheets, is_repeat_sheet, key_of
 from voicescount.collection.readers.tabular import Table, form_columns
 from voicescount.collection.records import RawRecord
 
@@ -100,7 +101,18 @@ def _sheet_records(
     header = ["" if v is None else str(v) for v in first]
     while header and header[-1] == "":
         header.pop()
-    table = Table("xlsx", header, form, name)
+    others = {
+        title: _xlsx_header(workbook[title]) for title in workbook.sheetnames if title != worksheet.title
+    }
+    repeats = _repeats(worksheet.title, header, others, form, name)
+    if repeats is not None:
+        for title, other in others.items():
+            if is_repeat_sheet(other):
+                rows = workbook[title].iter_rows(min_row=2, max_col=len(other))
+                repeats.add(title, other, ((n, [_cell_value(c) for c in r]) for n, r in enumerate(rows, 2)))
+        wide = repeats.header()
+    table = Table("xlsx", header + wide if repeats is not None else header, form, name)
+    indices: set[str] = set()
     total = file_size(path)
     ticker = Ticker(progress, total)
     claimed_rows = max(worksheet.max_row or 1, 1)
@@ -115,6 +127,8 @@ def _sheet_records(
             if all(c == "" for c in cells) or table.skips(cells):
                 continue  # blank rows (Excel keeps formatted empty rows)
             cells += [""] * (len(header) - len(cells))
+            if repeats is not None:
+                cells += _joined(repeats, cells[header.index("_index")], wide, indices)
             yield table.record(cells, locator=f"row {row_number}")
             ticker.tick(lambda done=row_number: total * min(done, claimed_rows) // claimed_rows)
     except ImportFileError:
@@ -126,7 +140,37 @@ def _sheet_records(
             file=name,
             row=row_number + 1,
         ) from None
+    if repeats is not None:
+        repeats.check_linked(indices)
     ticker.finish()
+
+
+def _xlsx_header(worksheet: Any) -> list[str]:
+    first = next(worksheet.iter_rows(min_row=1, max_row=1, values_only=True), None) or ()
+    return ["" if v is None else str(v) for v in first]
+
+
+def _repeats(
+    main: str, header: list[str], others: dict[str, list[str]], form: FormColumns, name: str
+) -> RepeatSheets | None:
+    """The workbook's repeat sheets (``repeat_sheets``), or None when it has none."""
+    titles = [title for title, other in others.items() if is_repeat_sheet(other)]
+    if not titles:
+        return None
+    if "_index" not in header:
+        raise ImportFileError(
+            f"The sheets {', '.join(repr(t) for t in titles)} hold repeats linked to their submissions by "
+            f"_index, but the sheet '{main}' has no _index column to link them to.",
+            file=name,
+        )
+    return RepeatSheets(main, titles, form, name)
+
+
+def _joined(repeats: RepeatSheets, index: Any, wide: list[str], seen: set[str]) -> list[Any]:
+    """The wide cells of the main row with ``_index`` ``index`` (its repeat instances)."""
+    seen.add(key_of(index))
+    answers = repeats.wide(index)
+    return [answers.get(column, "") for column in wide]
 
 
 _TIME_TOKENS = re.compile(r"[hs]|AM/PM", re.IGNORECASE)
@@ -184,10 +228,26 @@ def read_xls(
         worksheet = book.sheet_by_name(_choose_sheet(book.sheet_names(), name, sheet))
         if worksheet.nrows == 0:
             raise ImportFileError(f"The sheet '{worksheet.name}' is empty.", file=name)
-        header = [_xls_text(worksheet.cell(0, c), book.datemode) for c in range(worksheet.ncols)]
+        header = _xls_row(book, worksheet, 0)
         while header and header[-1] == "":
             header.pop()
-        table = Table("xls", header, form_columns(form, questions), name)
+        columns = form_columns(form, questions)
+        others = {
+            title: [str(c) for c in _xls_row(book, book.sheet_by_name(title), 0)]
+            for title in book.sheet_names()
+            if title != worksheet.name
+        }
+        repeats = _repeats(worksheet.name, header, others, columns, name)
+        wide: list[str] = []
+        if repeats is not None:
+            for title, other in others.items():
+                if is_repeat_sheet(other):
+                    sheet_ = book.sheet_by_name(title)
+                    rows = ((n, _xls_row(book, sheet_, n - 1)) for n in range(2, sheet_.nrows + 1))
+                    repeats.add(title, other, rows)
+            wide = repeats.header()
+        table = Table("xls", header + wide, columns, name)
+        indices: set[str] = set()
         ticker = Ticker(progress, size)
         for row_number in range(2, worksheet.nrows + 1):
             row = worksheet.row(row_number - 1)[: len(header)]
@@ -195,8 +255,12 @@ def read_xls(
             if all(c == "" for c in cells) or table.skips(cells):
                 continue
             cells += [""] * (len(header) - len(cells))
+            if repeats is not None:
+                cells += _joined(repeats, cells[header.index("_index")], wide, indices)
             yield table.record(cells, locator=f"row {row_number}")
             ticker.tick(lambda done=row_number: size * done // max(worksheet.nrows, 1))
+        if repeats is not None:
+            repeats.check_linked(indices)
         ticker.finish()
     finally:
         book.release_resources()
@@ -221,6 +285,13 @@ def _xls_value(cell: Any, datemode: int) -> Any:
     if kind == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
         return int(cell.value)
     return cell.value
+
+
+def _xls_row(book: Any, sheet: Any, index: int) -> list[Any]:
+    """Row ``index`` (0-based) of an .xls sheet: the header as text, other rows as values."""
+    if index == 0:
+        return [_xls_text(sheet.cell(0, c), book.datemode) for c in range(sheet.ncols)]
+    return [_xls_value(cell, book.datemode) for cell in sheet.row(index)]
 
 
 def _xls_text(cell: Any, datemode: int) -> str:
