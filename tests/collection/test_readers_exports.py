@@ -473,3 +473,20 @@ def test_a_linked_sheet_of_questions_outside_any_repeat_refuses_the_file(kobocat
         ImportFileError, match="sheet 'extra' .* column 'age' is not a question inside a repeat"
     ):
         read(path, definition)
+
+
+def test_answers_of_a_loop_over_choices_are_stored(make_instrument, coordinator, tmp_path):
+    definition = form(FORMS / "loop.md")
+    instrument = make_instrument(form_id=definition["form_id"], version="", definition=definition)
+    services.record_study_consent(instrument.study, user=coordinator)
+    answers = {
+        "available_toilet_types": "pit_latrine_with_slab bucket_system",
+        "loop_toilet_types/pit_latrine_with_slab/number": "2",
+        "loop_toilet_types/bucket_system/number": "1",
+    }
+    path = tmp_path / "loop.json"
+    path.write_text(json.dumps([{**answers, "meta/instanceID": "uuid:loop-1"}]), encoding="utf-8")
+    report = import_service.import_file(instrument, path, user=coordinator, workers=0)
+    assert (report.accepted, report.quarantined) == (1, 0), report.reasons
+    (submission,) = Submission.objects.filter(study=instrument.study)
+    assert len(_leaves(submission.values)) == 3

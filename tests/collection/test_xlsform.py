@@ -196,3 +196,31 @@ def test_numeric_ranges_are_read_from_simple_constraints():
     q = by_path(parse_xlsform("household.xlsx", build_vi_form()))
     assert q["age"]["range"] == {"min": 0, "max": 120, "min_inclusive": True, "max_inclusive": True}
     assert "range" not in q["visit_date"]
+
+
+def _instance_leaves(xform: str) -> set[str]:
+    """Paths of the leaves of the XForm's primary instance, as pyxform wrote them (meta left out)."""
+    from lxml import etree
+
+    root = etree.fromstring(xform.encode())
+    ns = {"x": "http://www.w3.org/2002/xforms"}
+    data = root.find(".//x:model/x:instance", ns)[0]
+    leaves = set()
+    for element in data.iter():
+        if len(element) == 0 and element is not data:
+            chain = [element, *element.iterancestors()]
+            names = [etree.QName(e).localname for e in chain[: chain.index(data)]]
+            path = "/".join(reversed(names))
+            if not path.startswith("meta/"):
+                leaves.add(path)
+    return leaves
+
+
+def test_a_loop_over_a_choice_list_has_a_group_per_choice_as_in_the_xform():
+    definition = parse("loop.md")
+    questions = {
+        q["path"] for q in definition["questions"] if q["type"] not in ("begin_group", "begin_repeat")
+    }
+    assert "loop_toilet_types/pit_latrine_with_slab/number" in questions
+    assert "loop_toilet_types/number" not in questions
+    assert questions == _instance_leaves(definition["xform"])

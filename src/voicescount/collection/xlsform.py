@@ -270,7 +270,16 @@ def _definition(data: dict[str, Any], xform: str, warnings: list[str]) -> FormDe
                 question["list_name"] = str(element.get("list_name") or element.get("itemset") or "")
                 question["choices"] = choices_of(element)
             questions.append(question)
-            if kind in GROUP_TYPES:
+            if raw_type == "loop":
+                # pyxform's "begin loop over <list>": one group per choice, each holding the loop's questions
+                # (the XForm's paths are crop/rice/area, crop/maize/area).
+                per_choice = [
+                    {"type": "group", "name": column.get("name"), "label": column.get("label"),
+                     "children": element.get("children", [])}
+                    for column in element.get("columns", [])
+                ]  # fmt: skip
+                walk(per_choice, path, path, repeat)
+            elif kind in GROUP_TYPES:
                 walk(
                     element.get("children", []),
                     path,
