@@ -190,6 +190,26 @@ def test_consent_withdrawal_erases_personal_data_and_excludes_from_analysis(inst
     assert run(instrument, [rec(1)], coordinator).duplicates == 1
 
 
+def test_consent_withdrawal_discards_the_respondents_held_back_records(instrument, coordinator):
+    from voicescount.collection.crypto import decrypt_json
+    from voicescount.collection.models import QuarantinedRecord
+
+    # hh1 answered twice: once accepted, once held back (age unreadable); hh3 is held back too
+    report = run(instrument, [rec(1), rec(5, hh="hh1", age="x"), rec(3, age="x")], coordinator)
+    assert (report.accepted, report.quarantined) == (1, 2)
+    respondent = Submission.objects.get(instance_id="uuid:1").respondent
+    services.withdraw_consent(instrument.study, respondent, user=coordinator, note="by phone")
+    gone = QuarantinedRecord.objects.get(instance_id="uuid:5")
+    assert gone.status == QuarantinedRecord.Status.DISCARDED and decrypt_json(gone.payload) == {}
+    assert gone.note == services.WITHDRAWN_NOTE
+    kept = QuarantinedRecord.objects.get(instance_id="uuid:3")
+    assert (
+        kept.status == QuarantinedRecord.Status.OPEN and decrypt_json(kept.payload)["values"]["hh"] == "hh3"
+    )
+    entry = AuditEntry.objects.get(action="consent_withdrawn")
+    assert entry.details["quarantined_discarded"] == 1
+
+
 def test_reasons_and_audit_never_hold_personal_values(instrument, coordinator):
     report = run(instrument, [rec(1, age="x", name="Trần Thị Bí Mật")], coordinator)
     assert "Bí Mật" not in str(report.as_dict())

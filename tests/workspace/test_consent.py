@@ -59,7 +59,11 @@ def test_withdrawal_by_questionnaire_code(signed_in, demo_study_with_data, lang)
     assert record.respondent == submission.respondent and record.note == "Asked by phone"
     entry = AuditEntry.objects.get(action="consent_withdrawn")
     assert entry.actor.username == "coordinator" and entry.organisation == study.organisation
-    assert entry.details == {"respondent": submission.respondent, "submissions": 1}
+    assert entry.details == {
+        "respondent": submission.respondent,
+        "submissions": 1,
+        "quarantined_discarded": 0,
+    }
     job = ComputeJob.objects.get(study=study)
     assert job.status == ComputeJob.Status.QUEUED and job.user.username == "coordinator"
     page = result.content.decode()

@@ -229,19 +229,24 @@ def test_a_record_of_another_study_is_not_found(signed_in, demo_study_with_data)
     assert client.get(f"/en/workspace/studies/no-such-study/quarantine/{record.pk}/").status_code == 404
 
 
-def test_a_record_of_a_respondent_who_withdrew_is_not_accepted(signed_in, demo_study_with_data):
+def test_a_record_of_a_respondent_who_withdrew_is_discarded_with_the_withdrawal(
+    signed_in, demo_study_with_data
+):
+    from voicescount.collection.crypto import decrypt_json
+
     study = demo_study_with_data
     record = held_without_consent(study)
     coordinator = get_user_model().objects.get(username="coordinator")
-    # The person asked to be left out while their record was held back.
+    # The person asked to be left out while their record was held back: nothing of theirs stays waiting.
     services.withdraw_consent(
         study, services.pseudonym(study, answers_of(record)["respondent_id"]), user=coordinator
     )
-    response = signed_in("coordinator").post(url(study, record), form_data(record, consent="yes"))
-    assert response.status_code == 200
-    assert "The respondent withdrew consent: discard the record" in response.content.decode()
     record.refresh_from_db()
-    assert record.status == QuarantinedRecord.Status.OPEN and record.submission is None
+    assert record.status == QuarantinedRecord.Status.DISCARDED and decrypt_json(record.payload) == {}
+    assert record.note == services.WITHDRAWN_NOTE
+    signed_in("coordinator").post(url(study, record), {"a:consent": "yes"})
+    record.refresh_from_db()
+    assert record.status == QuarantinedRecord.Status.DISCARDED and record.submission is None
     assert not Submission.objects.filter(study=study, content_hash=record.content_hash).exists()
 
 

@@ -314,13 +314,26 @@ def _submission_fields(
     typed, removed_typed = keys.split(checked.typed_values)
     whole = record.raw if record.raw is not None else record.values
     raw, removed_raw = keys.split(whole)
-    respondent_key = keys.value_of(record.values, respondent_field, first=True) if respondent_field else None
-    respondent_key = str(respondent_key or record.instance_id or key)
+    respondent = respondent_pseudonym(study, record.values, record.instance_id, key, respondent_field, keys)
     personal = (
         encrypt_json({"values": removed_typed, "raw": removed_raw}) if removed_raw or removed_typed else None
     )
     meta = keys.split_part(record.meta, whole, raw)
-    return pseudonym(study, respondent_key), record.submitted_at, raw, typed, meta, personal
+    return respondent, record.submitted_at, raw, typed, meta, personal
+
+
+def respondent_pseudonym(
+    study: Study,
+    values: dict[str, Any],
+    instance_id: str | None,
+    key: str,
+    respondent_field: str | None,
+    keys: RecordKeys,
+) -> str:
+    """The pseudonym of a record's respondent: of its ``respondent_id`` answer, else of its instance id,
+    else of its de-duplication ``key`` (the one rule, for accepted records and held-back ones alike)."""
+    code = keys.value_of(values, respondent_field, first=True) if respondent_field else None
+    return pseudonym(study, str(code or instance_id or key))
 
 
 def _submission(
@@ -468,14 +481,49 @@ def withdraw_consent(study: Study, respondent: str, *, user, note: str = "") -> 
         affected = Submission.objects.filter(study=study, respondent=respondent).update(
             consent_status=Submission.ConsentStatus.WITHDRAWN, personal=None, raw={}, values={}, meta={}
         )
+        discarded = _discard_held_back_records_of(study, respondent)
         AuditEntry.objects.create(
             actor=user,
             study=study,
             organisation=study.organisation,
             action="consent_withdrawn",
-            details={"respondent": respondent, "submissions": affected},
+            details={"respondent": respondent, "submissions": affected, "quarantined_discarded": discarded},
         )
     return affected
+
+
+WITHDRAWN_NOTE = "Discarded when the respondent withdrew consent."
+
+
+def _discard_held_back_records_of(study: Study, respondent: str) -> int:
+    """Discard the open quarantined records of ``respondent`` (their payloads erased): a withdrawal
+    leaves none of their answers waiting in quarantine. How many."""
+    discarded = 0
+    keys: dict[int, tuple[str | None, RecordKeys]] = {}
+    held = QuarantinedRecord.objects.filter(study=study, status=QuarantinedRecord.Status.OPEN)
+    for record in held.select_related("instrument").select_for_update(of=("self",)).order_by("pk"):
+        if record.instrument_id not in keys:
+            keys[record.instrument_id] = (
+                _respondent_field(record.instrument),
+                RecordKeys(personal_fields(record.instrument)),
+            )
+        field_name, record_keys = keys[record.instrument_id]
+        payload = decrypt_json(record.payload) or {}
+        found = respondent_pseudonym(
+            study,
+            payload.get("values") or {},
+            payload.get("instance_id"),
+            record.instance_id or record.content_hash,
+            field_name,
+            record_keys,
+        )
+        if found == respondent:
+            record.status = QuarantinedRecord.Status.DISCARDED
+            record.payload = encrypt_json({})
+            record.note = WITHDRAWN_NOTE
+            record.save(update_fields=["status", "payload", "note", "updated"])
+            discarded += 1
+    return discarded
 
 
 def record_study_consent(study: Study, *, user, note: str = "") -> ConsentRecord:
