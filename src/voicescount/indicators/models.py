@@ -29,6 +29,12 @@ class IntervalMethod(models.TextChoices):
     WALD = "wald", _("Wald (symmetric)")
 
 
+def published_scale_of(unit: str) -> float:
+    """What a stored value of ``unit`` is multiplied by wherever it is published (pages, files, the API):
+    proportions in percent (unit ``PT``) are stored as fractions and published as percentages."""
+    return 100.0 if unit == "PT" else 1.0
+
+
 class IndicatorDefinition(models.Model):
     class Kind(models.TextChoices):
         PROPORTION = "proportion", _("Proportion")
@@ -91,9 +97,8 @@ class IndicatorDefinition(models.Model):
 
     @property
     def published_scale(self) -> float:
-        """What a stored value is multiplied by wherever it is published (pages, files, the API):
-        proportions in percent (unit ``PT``) are stored as fractions and published as percentages."""
-        return 100.0 if self.unit == "PT" else 1.0
+        """What a stored value is multiplied by wherever it is published (``published_scale_of``)."""
+        return published_scale_of(self.unit)
 
 
 class DefinitionVersion(models.Model):

@@ -32,7 +32,7 @@ from voicescount.geography.codes import public_codes, published
 from voicescount.indicators.comparison import compare_run
 from voicescount.indicators.direction import direction_of
 from voicescount.indicators.estimation import canonical_key
-from voicescount.indicators.models import Estimate, EstimateRun, IndicatorDefinition
+from voicescount.indicators.models import Estimate, EstimateRun, published_scale_of
 from voicescount.publishing import selectors
 from voicescount.publishing.exports import PLACES_FINEST_FIRST, study_area
 
@@ -186,8 +186,7 @@ def _latest_runs(code: str, definition: str | None) -> list[tuple[Any, EstimateR
 
 def _latest_run_keys(code: str, definition: str | None) -> list[tuple[int, Any, str, str, str]]:
     """(pk, start time, the definition's direction and unit, its study's area) of the runs
-    :func:`_latest_runs` finds,
-    remembered for ``LATEST_SECONDS``.
+    :func:`_latest_runs` finds, remembered for ``LATEST_SECONDS``.
 
     Responses are cached for ``CACHE_SECONDS`` already; this only spares a query for each new query
     string (another breakdown, page or cell of the same indicator). A newly published or unpublished run
@@ -229,7 +228,7 @@ class _RunRows:
                 self._rows.move_to_end(key)
                 return self._rows[key]
         estimates = Estimate.objects.filter(run_id=run_id).order_by("pk")
-        scale = IndicatorDefinition(unit=unit).published_scale
+        scale = published_scale_of(unit)
         estimates = list(estimates)
         places = len(area) != 2 or any(n in e.dimensions for e in estimates for n in PLACES_FINEST_FIRST)
         known = public_codes() if places else {}  # a national study without place breakdowns needs none

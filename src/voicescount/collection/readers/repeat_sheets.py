@@ -88,6 +88,8 @@ class RepeatSheets:
         positions = {column: i for i, column in enumerate(header) if column}
         columns = [c for c in header if c and not is_meta_key(c)]
         sheet = _Sheet(title, _repeat_of(columns, self.form, title, self.name), columns)
+        answer_at = [(c, positions[c]) for c in columns]
+        own_at, parent_at, parent_index_at = (positions[c] for c in LINK_COLUMNS)
         count = 0
         for row_number, cells in rows:
             count += 1
@@ -97,13 +99,9 @@ class RepeatSheets:
                     file=self.name,
                 )
             cells = list(cells) + [""] * (len(header) - len(cells))
-
-            def cell(column: str, cells=cells) -> Any:
-                return cells[positions[column]]
-
             if all(c in ("", None) for c in cells):
                 continue
-            parent = key_of(cell("_parent_table_name"))
+            parent = key_of(cells[parent_at])
             if parent != self.main and parent not in self.titles:
                 raise ImportFileError(
                     f"Row {row_number} of the sheet '{title}' belongs to a sheet '{parent}' the workbook "
@@ -111,9 +109,9 @@ class RepeatSheets:
                     file=self.name,
                     row=row_number,
                 )
-            answers = {c: cell(c) for c in columns if cell(c) not in ("", None)}
-            sheet.children[f"{parent}\0{key_of(cell('_parent_index'))}"].append(
-                (key_of(cell("_index")), answers)
+            answers = {c: cells[i] for c, i in answer_at if cells[i] not in ("", None)}
+            sheet.children[f"{parent}\0{key_of(cells[parent_index_at])}"].append(
+                (key_of(cells[own_at]), answers)
             )
         self.sheets[title] = sheet
 

@@ -111,6 +111,7 @@ def _sheet_records(
                 rows = workbook[title].iter_rows(min_row=2, max_col=len(other))
                 repeats.add(title, other, ((n, [_cell_value(c) for c in r]) for n, r in enumerate(rows, 2)))
         wide = repeats.header()
+        index_at = header.index("_index")
     table = Table("xlsx", header + wide if repeats is not None else header, form, name)
     indices: set[str] = set()
     total = file_size(path)
@@ -128,7 +129,7 @@ def _sheet_records(
                 continue  # blank rows (Excel keeps formatted empty rows)
             cells += [""] * (len(header) - len(cells))
             if repeats is not None:
-                cells += _joined(repeats, cells[header.index("_index")], wide, indices)
+                cells += _joined(repeats, cells[index_at], wide, indices)
             yield table.record(cells, locator=f"row {row_number}")
             ticker.tick(lambda done=row_number: total * min(done, claimed_rows) // claimed_rows)
     except ImportFileError:
@@ -246,6 +247,7 @@ def read_xls(
                     rows = ((n, _xls_row(book, sheet_, n - 1)) for n in range(2, sheet_.nrows + 1))
                     repeats.add(title, other, rows)
             wide = repeats.header()
+            index_at = header.index("_index")
         table = Table("xls", header + wide, columns, name)
         indices: set[str] = set()
         ticker = Ticker(progress, size)
@@ -256,7 +258,7 @@ def read_xls(
                 continue
             cells += [""] * (len(header) - len(cells))
             if repeats is not None:
-                cells += _joined(repeats, cells[header.index("_index")], wide, indices)
+                cells += _joined(repeats, cells[index_at], wide, indices)
             yield table.record(cells, locator=f"row {row_number}")
             ticker.tick(lambda done=row_number: size * done // max(worksheet.nrows, 1))
         if repeats is not None:
